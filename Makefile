@@ -1,0 +1,44 @@
+# Two commands matter on a fresh machine: `make run` and `make test`.
+# Both create the project virtualenv (.venv) on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck unit integration bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml tools/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e ./tools
+	touch $(STAMP)
+
+## the proxy on an embedded default: fake upstream + mock Sigil sink, no keys, no Docker
+run: $(STAMP)
+	$(BIN)/sigil-litellm-devstack
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit -q
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration -q
+
+## everything CI runs: lint, types, unit + integration (+ container tests when an engine is available)
+test: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest tests -q -ra
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

@@ -1,0 +1,1 @@
+"""LiteLLM proxy callback module (filled in by the distribution bootstrap)."""

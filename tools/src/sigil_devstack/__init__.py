@@ -1,0 +1,1 @@
+"""sigil_devstack."""
