@@ -1,0 +1,153 @@
+"""Tolerant readers for values found in LiteLLM payloads.
+
+LiteLLM payloads are loosely typed: any field may be missing, ``None``, a pydantic object instead of a
+dict, or a value of an unexpected type. Every reader here returns a well-typed default instead of
+raising, so the mapping code can stay a straight line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """A plain dict view of ``value`` (dicts, pydantic models, objects with ``dict()``), else ``{}``."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, Mapping):
+        return dict(value)
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        try:
+            dumped = dump()
+        except Exception:  # noqa: BLE001 - a broken model is just "no data"
+            return {}
+        return dumped if isinstance(dumped, dict) else {}
+    return {}
+
+
+def as_list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, tuple):
+        return list(value)
+    return []
+
+
+def as_str(value: Any) -> str:
+    """Strings as they are; numbers rendered; everything else (None, containers, bools) empty."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, (int, float)):
+        return str(value)
+    return ""
+
+
+def as_int(value: Any) -> int:
+    """A non-negative int, or 0 for anything that is not a finite number."""
+    if isinstance(value, bool) or value is None:
+        return 0
+    if isinstance(value, int):
+        return max(value, 0)
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) and value > 0 else 0
+    if isinstance(value, str):
+        try:
+            return max(int(float(value)), 0)
+        except ValueError:
+            return 0
+    return 0
+
+
+def as_opt_int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, str)):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        if math.isfinite(number) and number >= 0:
+            return int(number)
+    return None
+
+
+def as_opt_float(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, str)):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def as_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+    return None
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """Epoch seconds (LiteLLM's ``startTime``) or a datetime, as an aware UTC datetime."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        try:
+            return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return None
+
+
+def json_bytes(value: Any) -> bytes:
+    """JSON bytes for tool arguments / schemas: valid JSON text is kept, anything else is encoded."""
+    if value is None or value == "":
+        return b""
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except ValueError:
+            return json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return value.encode("utf-8", errors="replace")
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+    except (TypeError, ValueError):
+        return json.dumps(str(value), ensure_ascii=False).encode("utf-8")
+
+
+def json_value(value: Any, depth: int = 0) -> Any:
+    """A value protobuf's ``Struct`` accepts (metadata): JSON scalars, lists and str-keyed dicts.
+
+    Integers become floats (Struct numbers are doubles; huge ones become text), non-finite floats
+    become ``None``, anything else becomes its text, and nesting deeper than 8 levels is cut to text.
+    """
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int):
+        return float(value) if abs(value) < 2**53 else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if depth < 8:
+        if isinstance(value, Mapping):
+            return {str(k): json_value(v, depth + 1) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [json_value(v, depth + 1) for v in value]
+    try:
+        return str(value)
+    except Exception:  # noqa: BLE001 - a __str__ that raises is still not our caller's problem
+        return f"<{type(value).__name__}>"

@@ -1,0 +1,175 @@
+"""Test doubles shared by the test tiers: a capturing exporter and LiteLLM payload builders."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from typing import Any
+
+from sigil_sdk import Client, ClientConfig, GenerationExportConfig
+from sigil_sdk.models import (
+    ExportGenerationResult,
+    ExportGenerationsRequest,
+    ExportGenerationsResponse,
+    ExportWorkflowStepResult,
+    ExportWorkflowStepsRequest,
+    ExportWorkflowStepsResponse,
+    Generation,
+)
+from sigil_sdk.proto_mapping import generation_to_proto
+
+
+class CapturingExporter:
+    """A real exporter for ``ClientConfig(generation_exporter=...)`` that keeps what it was sent.
+
+    It converts every generation to the wire proto, as the SDK's own exporters do, so a payload the
+    SDK could not serialise fails here too.
+    """
+
+    def __init__(self) -> None:
+        self.generations: list[Generation] = []
+        self.protos: list[Any] = []
+        self._lock = threading.Lock()
+
+    def export_generations(self, request: ExportGenerationsRequest) -> ExportGenerationsResponse:
+        protos = [generation_to_proto(g) for g in request.generations]
+        with self._lock:
+            self.generations.extend(request.generations)
+            self.protos.extend(protos)
+        return ExportGenerationsResponse(
+            results=[ExportGenerationResult(generation_id=g.id, accepted=True) for g in request.generations]
+        )
+
+    def export_workflow_steps(self, request: ExportWorkflowStepsRequest) -> ExportWorkflowStepsResponse:
+        return ExportWorkflowStepsResponse(
+            results=[ExportWorkflowStepResult(step_id=s.id, accepted=True) for s in request.workflow_steps]
+        )
+
+    def shutdown(self) -> None:
+        pass
+
+
+def capturing_client(**export: Any) -> tuple[Client, CapturingExporter]:
+    """A real sigil_sdk.Client whose exports land in a CapturingExporter (no background timer flush)."""
+    exporter = CapturingExporter()
+    settings: dict[str, Any] = {"batch_size": 1000, "queue_size": 100_000}
+    settings.update(export)
+    config = ClientConfig(
+        generation_export=GenerationExportConfig(protocol="none", endpoint="localhost:1", **settings),
+        generation_exporter=exporter,
+    )
+    return Client(config), exporter
+
+
+def flushed(client: Client, exporter: CapturingExporter) -> list[Generation]:
+    client.flush()
+    return list(exporter.generations)
+
+
+def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+# ---------------------------------------------------------------------------------------------
+# LiteLLM payload builders (the shape LiteLLM 1.108 hands to callbacks), each taking **overrides
+
+
+def chat_response(**overrides: Any) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "id": "chatcmpl-123",
+        "model": "gpt-4o-mini-2024-07-18",
+        "object": "chat.completion",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": "Hello there!", "tool_calls": None},
+            }
+        ],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
+    }
+    response.update(overrides)
+    return response
+
+
+def standard_logging_object(**overrides: Any) -> dict[str, Any]:
+    slo: dict[str, Any] = {
+        "id": "chatcmpl-123",
+        "litellm_call_id": "call-1",
+        "trace_id": "trace-1",
+        "session_id": "",
+        "call_type": "acompletion",
+        "stream": False,
+        "status": "success",
+        "custom_llm_provider": "openai",
+        "model": "gpt-4o-mini",
+        "model_group": "",
+        "model_id": "",
+        "startTime": 1_700_000_000.0,
+        "endTime": 1_700_000_001.5,
+        "completionStartTime": 1_700_000_001.5,
+        "prompt_tokens": 12,
+        "completion_tokens": 5,
+        "total_tokens": 17,
+        "response_cost": 0.00042,
+        "cache_hit": None,
+        "request_tags": [],
+        "end_user": None,
+        "user_agent": None,
+        "metadata": {"requester_metadata": None},
+        "messages": [
+            {"role": "system", "content": "You are terse."},
+            {"role": "user", "content": "Say hello"},
+        ],
+        "response": chat_response(),
+        "model_parameters": {"temperature": 0.2, "max_tokens": 64},
+        "hidden_params": {"model_id": None},
+        "error_str": None,
+        "error_information": None,
+    }
+    slo.update(overrides)
+    return slo
+
+
+def callback_kwargs(slo: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "model": "gpt-4o-mini",
+        "call_type": "acompletion",
+        "stream": False,
+        "litellm_call_id": "call-1",
+        "litellm_params": {"metadata": {}, "custom_llm_provider": "openai"},
+        "optional_params": {},
+        "standard_logging_object": slo if slo is not None else standard_logging_object(),
+    }
+    kwargs.update(overrides)
+    return kwargs
+
+
+def failure_slo(**overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "status": "failure",
+        "response": {},
+        "model_parameters": {},
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "total_tokens": 0,
+        "error_str": "litellm.RateLimitError: slow down",
+        "error_information": {
+            "error_code": "429",
+            "error_class": "RateLimitError",
+            "llm_provider": "openai",
+            "error_message": "litellm.RateLimitError: slow down",
+        },
+    }
+    values.update(overrides)
+    return standard_logging_object(**values)
+
+
+def deep(value: Any) -> Any:
+    return copy.deepcopy(value)
