@@ -100,31 +100,31 @@ def _copy_usage(usage: TokenUsage) -> TokenUsage:
     )
 
 
-class _CopyPlan:
-    """How to copy one SDK dataclass cheaply: which fields are containers or small value records
-    (fresh copies) and which are scalars or shared content (same object)."""
+def _compile_copier(cls: type) -> Any:
+    """Build ``copier(obj) -> clone`` for one SDK dataclass: containers (lists, dicts) and small
+    value records (model, usage) are copied, everything else (scalars, shared content) is reused.
 
-    def __init__(self, cls: type) -> None:
-        self.shared: list[str] = []
-        self.containers: list[tuple[str, Any]] = []
-        for f in dataclasses.fields(cls):
-            factory = f.default_factory
-            if factory in (list, dict):
-                self.containers.append((f.name, factory))
-            elif factory is ModelRef or f.name == "model":
-                self.containers.append((f.name, _copy_model))
-            elif factory is TokenUsage:
-                self.containers.append((f.name, _copy_usage))
-            else:
-                self.shared.append(f.name)
-
-    def copy(self, obj: Any) -> Any:
-        clone = object.__new__(type(obj))
-        for name in self.shared:
-            object.__setattr__(clone, name, getattr(obj, name))
-        for name, copier in self.containers:
-            object.__setattr__(clone, name, copier(getattr(obj, name)))
-        return clone
+    Generated once per class, like ``dataclasses`` generates ``__init__``: a straight-line function
+    is several times faster than looping over the 30-odd fields on every copy.
+    """
+    namespace: dict[str, Any] = {"new": object.__new__, "copy_model": _copy_model, "copy_usage": _copy_usage}
+    lines = ["def copier(obj):", "    clone = new(type(obj))"]
+    for f in dataclasses.fields(cls):
+        factory = f.default_factory
+        if factory is list:
+            value = f"list(obj.{f.name})"
+        elif factory is dict:
+            value = f"dict(obj.{f.name})"
+        elif factory is ModelRef or f.name == "model":
+            value = f"copy_model(obj.{f.name})"
+        elif factory is TokenUsage:
+            value = f"copy_usage(obj.{f.name})"
+        else:
+            value = f"obj.{f.name}"
+        lines.append(f"    clone.{f.name} = {value}")
+    lines.append("    return clone")
+    exec("\n".join(lines), namespace)
+    return namespace["copier"]
 
 
 class SharedMessage(Message):
@@ -155,7 +155,7 @@ class SharedGeneration(Generation):
     __slots__ = ()
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SharedGeneration:
-        clone: SharedGeneration = _GENERATION_PLAN.copy(self)
+        clone: SharedGeneration = _copy_generation(self)
         return clone
 
 
@@ -165,12 +165,12 @@ class SharedGenerationStart(GenerationStart):
     __slots__ = ()
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SharedGenerationStart:
-        clone: SharedGenerationStart = _START_PLAN.copy(self)
+        clone: SharedGenerationStart = _copy_start(self)
         return clone
 
 
-_GENERATION_PLAN = _CopyPlan(Generation)
-_START_PLAN = _CopyPlan(GenerationStart)
+_copy_generation = _compile_copier(Generation)
+_copy_start = _compile_copier(GenerationStart)
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,9 +351,7 @@ def _tool_result_message(message: Mapping[str, Any]) -> SharedMessage:
         name=name,
         content=content_text(message.get("content")),
     )
-    return SharedMessage(
-        role=MessageRole.TOOL, parts=[Part(kind=PartKind.TOOL_RESULT, tool_result=result)], name=name
-    )
+    return SharedMessage(role=MessageRole.TOOL, parts=[Part(kind=PartKind.TOOL_RESULT, tool_result=result)], name=name)
 
 
 def map_input_messages(raw: Any) -> tuple[str, list[Message]]:
@@ -383,9 +381,7 @@ def map_input_messages(raw: Any) -> tuple[str, list[Message]]:
         if role == "assistant":
             parts = assistant_parts(data)
             if parts:
-                messages.append(
-                    SharedMessage(role=MessageRole.ASSISTANT, parts=parts, name=as_str(data.get("name")))
-                )
+                messages.append(SharedMessage(role=MessageRole.ASSISTANT, parts=parts, name=as_str(data.get("name"))))
             continue
         parts = content_parts(data.get("content"))
         if parts:
@@ -751,11 +747,8 @@ def map_embedding(
         started_at=started_at,
     )
     result = EmbeddingResult(
-        input_count=len(as_list(raw_input))
-        if isinstance(raw_input, (list, tuple))
-        else int(raw_input is not None),
-        input_tokens=as_int(as_dict(response.get("usage")).get("prompt_tokens"))
-        or as_int(slo.get("prompt_tokens")),
+        input_count=len(as_list(raw_input)) if isinstance(raw_input, (list, tuple)) else int(raw_input is not None),
+        input_tokens=as_int(as_dict(response.get("usage")).get("prompt_tokens")) or as_int(slo.get("prompt_tokens")),
         input_texts=inputs if options.capture_inputs and not redacted else [],
         response_model=as_str(response.get("model")),
         dimensions=len(first_vector) or None,

@@ -60,9 +60,7 @@ class SigilLiteLLMLogger(CustomLogger):  # type: ignore[misc]
         extra_metadata: Mapping[str, Any] | None = None,
     ) -> None:
         if client is None:
-            raise TypeError(
-                "SigilLiteLLMLogger needs a sigil_sdk.Client: SigilLiteLLMLogger(client=Client())"
-            )
+            raise TypeError("SigilLiteLLMLogger needs a sigil_sdk.Client: SigilLiteLLMLogger(client=Client())")
         super().__init__()
         self.client = client
         self.options = MappingOptions(
@@ -123,8 +121,7 @@ class SigilLiteLLMLogger(CustomLogger):  # type: ignore[misc]
         except Exception as exc:  # noqa: BLE001 - the one catch-all: telemetry never breaks the host
             self.problems.report(
                 f"handler:{type(exc).__name__}",
-                f"could not record a LiteLLM event ({type(exc).__name__}: {exc}); "
-                "the request itself was not affected",
+                f"could not record a LiteLLM event ({type(exc).__name__}: {exc}); the request itself was not affected",
             )
 
     def _redacted(self, kwargs: dict[str, Any]) -> bool:
@@ -139,9 +136,7 @@ class SigilLiteLLMLogger(CustomLogger):  # type: ignore[misc]
         exception = kwargs.get("exception")
         return exception if isinstance(exception, Exception) else CallFailed(text)
 
-    def _record_generation(
-        self, kwargs: dict[str, Any], response_obj: Any, *, failed: bool, redacted: bool
-    ) -> None:
+    def _record_generation(self, kwargs: dict[str, Any], response_obj: Any, *, failed: bool, redacted: bool) -> None:
         record = map_generation(kwargs, response_obj, self.options, failed=failed, redacted=redacted)
         if failed:
             record.generation.call_error = record.call_error
@@ -163,9 +158,7 @@ class SigilLiteLLMLogger(CustomLogger):  # type: ignore[misc]
         if error is not None:
             self.problems.report(f"sdk:{type(error).__name__}", f"generation not queued for export: {error}")
 
-    def _record_embedding(
-        self, kwargs: dict[str, Any], response_obj: Any, *, failed: bool, redacted: bool
-    ) -> None:
+    def _record_embedding(self, kwargs: dict[str, Any], response_obj: Any, *, failed: bool, redacted: bool) -> None:
         record = map_embedding(kwargs, response_obj, self.options, failed=failed, redacted=redacted)
         recorder = self.client.start_embedding(record.start)
         try:

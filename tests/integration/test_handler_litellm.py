@@ -47,9 +47,7 @@ class Recorded:
             if len(self.exporter.generations) >= count or loop.time() > deadline:
                 break
             await asyncio.sleep(0.02)
-        assert len(self.exporter.generations) >= count, (
-            f"expected {count}, got {len(self.exporter.generations)}"
-        )
+        assert len(self.exporter.generations) >= count, f"expected {count}, got {len(self.exporter.generations)}"
         return list(self.exporter.generations)
 
 
@@ -177,9 +175,7 @@ async def test_failure_is_recorded_with_error_class(recorded: Recorded) -> None:
 
 
 async def test_text_completion(recorded: Recorded) -> None:
-    await litellm.atext_completion(
-        model="openai/gpt-3.5-turbo-instruct", prompt="Once upon a", mock_response="time"
-    )
+    await litellm.atext_completion(model="openai/gpt-3.5-turbo-instruct", prompt="Once upon a", mock_response="time")
     [g] = await recorded.wait(1)
     assert g.model.name == "gpt-3.5-turbo-instruct"
     assert g.input[0].parts[0].text
@@ -187,9 +183,7 @@ async def test_text_completion(recorded: Recorded) -> None:
 
 
 async def test_embedding_is_not_a_generation(recorded: Recorded) -> None:
-    await litellm.aembedding(
-        model="openai/text-embedding-3-small", input=["a", "b"], mock_response=[0.1, 0.2]
-    )
+    await litellm.aembedding(model="openai/text-embedding-3-small", input=["a", "b"], mock_response=[0.1, 0.2])
     await litellm.acompletion(
         model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "x"}], mock_response="y"
     )
@@ -204,9 +198,7 @@ async def test_embedding_is_not_a_generation(recorded: Recorded) -> None:
 def test_sync_completion_is_recorded_once(recorded: Recorded) -> None:
     import time
 
-    litellm.completion(
-        model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "sync"}], mock_response="ok"
-    )
+    litellm.completion(model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "sync"}], mock_response="ok")
 
     def arrived() -> bool:
         recorded.client.flush()

@@ -116,9 +116,7 @@ async def test_failure_without_model_is_still_recorded() -> None:
     assert "invalid key" in g.call_error
 
 
-@pytest.mark.parametrize(
-    "call_type", ["image_generation", "atranscription", "arerank", "pass_through_endpoint"]
-)
+@pytest.mark.parametrize("call_type", ["image_generation", "atranscription", "arerank", "pass_through_endpoint"])
 async def test_other_call_types_are_skipped(call_type: str) -> None:
     client, exporter = capturing_client()
     slo = standard_logging_object(call_type=call_type)
@@ -151,9 +149,7 @@ async def test_embeddings_become_embedding_spans_not_generations() -> None:
         model_parameters={},
     )
     handler = SigilLiteLLMLogger(client=client, agent_name="emb")
-    await handler.async_log_success_event(
-        callback_kwargs(slo, call_type="aembedding", input=["x"]), None, None, None
-    )
+    await handler.async_log_success_event(callback_kwargs(slo, call_type="aembedding", input=["x"]), None, None, None)
     assert flushed(client, exporter) == []
     [span] = spans.get_finished_spans()
     assert span.name == "embeddings text-embedding-3-small"
@@ -173,9 +169,7 @@ async def test_embeddings_become_embedding_spans_not_generations() -> None:
             "call_type": "acompletion",
             "standard_logging_object": {"messages": 7, "response": [1, 2], "metadata": 3},
         },
-        callback_kwargs(
-            standard_logging_object(startTime="yesterday", model_parameters=None, request_tags="x")
-        ),
+        callback_kwargs(standard_logging_object(startTime="yesterday", model_parameters=None, request_tags="x")),
     ],
 )
 async def test_odd_payloads_never_raise_into_litellm(kwargs: Any) -> None:

@@ -13,9 +13,7 @@ from sigil_sdk_litellm import _mapping as m
 from tests.support import callback_kwargs, chat_response, failure_slo, standard_logging_object
 
 
-def generation(
-    slo: dict | None = None, options: m.MappingOptions | None = None, **kw: object
-) -> m.GenerationRecord:
+def generation(slo: dict | None = None, options: m.MappingOptions | None = None, **kw: object) -> m.GenerationRecord:
     failed = bool(kw.pop("failed", False))
     redacted = bool(kw.pop("redacted", False))
     kwargs = callback_kwargs(slo, **kw)
@@ -60,9 +58,7 @@ def test_classify_call(call_type: object, kind: str | None) -> None:
         (None, None, ("unknown", "unknown")),
     ],
 )
-def test_model_name_without_provider_prefix(
-    model: object, provider: object, expected: tuple[str, str]
-) -> None:
+def test_model_name_without_provider_prefix(model: object, provider: object, expected: tuple[str, str]) -> None:
     slo = standard_logging_object(model=model, custom_llm_provider=provider)
     record = generation(slo, model=model, litellm_params={"metadata": {}})
     assert (record.generation.model.provider, record.generation.model.name) == expected
@@ -313,9 +309,7 @@ def test_agent_and_conversation_from_request_metadata_then_defaults() -> None:
 
 
 def test_proxy_requester_metadata_is_read() -> None:
-    slo = standard_logging_object(
-        metadata={"requester_metadata": {"agent_name": "via-proxy", "thread_id": "t-1"}}
-    )
+    slo = standard_logging_object(metadata={"requester_metadata": {"agent_name": "via-proxy", "thread_id": "t-1"}})
     g = generation(slo, litellm_params={"metadata": {}}).generation
     assert (g.agent_name, g.conversation_id) == ("via-proxy", "t-1")
 
@@ -344,10 +338,7 @@ def test_user_id_prefers_the_end_user_then_the_key_user() -> None:
     assert generation(standard_logging_object(metadata=meta)).generation.user_id == "key-owner"
     slo = standard_logging_object(metadata=meta, end_user="customer-7")
     assert generation(slo).generation.user_id == "customer-7"
-    assert (
-        generation(standard_logging_object(metadata=meta), user="openai-user").generation.user_id
-        == "openai-user"
-    )
+    assert generation(standard_logging_object(metadata=meta), user="openai-user").generation.user_id == "openai-user"
 
 
 def test_tags_framework_request_tags_and_user_agent() -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks: the handler micro-benchmark and the proxy load benchmark (``make bench``)."""

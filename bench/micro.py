@@ -1,0 +1,173 @@
+"""Handler micro-benchmark: CPU microseconds per LiteLLM event, in this interpreter.
+
+Run with our virtualenv for our handler and with the peer's virtualenv for the PyPI
+``sigil-sdk-litellm`` (both import ``sigil_sdk_litellm``); ``bench.micro_compare`` runs both
+interleaved and prints the ratios. Events are real: LiteLLM runs a ``mock_response`` completion once
+per workload and the payload it hands to callbacks is replayed into the handler.
+
+Prints one JSON line per workload: {"messages": n, "callback_us": ..., "total_us": ...} where
+``total_us`` adds the export serialisation (the proto the SDK's exporter would send) at flush.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import litellm
+from litellm.integrations.custom_logger import CustomLogger
+from sigil_sdk import Client, ClientConfig, GenerationExportConfig
+from sigil_sdk.models import ExportGenerationResult, ExportGenerationsResponse
+from sigil_sdk.proto_mapping import generation_to_proto
+
+from bench.conversations import TOOLS, conversation
+
+
+class SerializingExporter:
+    """Does the CPU work of the SDK's gRPC exporter (model → proto → bytes), without a network."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.bytes = 0
+
+    def export_generations(self, request: Any) -> ExportGenerationsResponse:
+        for generation in request.generations:
+            self.bytes += len(generation_to_proto(generation).SerializeToString())
+        self.count += len(request.generations)
+        return ExportGenerationsResponse(
+            results=[ExportGenerationResult(generation_id=g.id, accepted=True) for g in request.generations]
+        )
+
+    def export_workflow_steps(self, request: Any) -> Any:
+        raise NotImplementedError
+
+    def shutdown(self) -> None:
+        pass
+
+
+class _Capture(CustomLogger):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.kwargs: dict[str, Any] | None = None
+        self.response: Any = None
+
+    async def async_log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
+        self.kwargs, self.response = kwargs, response_obj
+
+
+def capture_events(sizes: list[int]) -> dict[int, tuple[dict[str, Any], Any]]:
+    """One real LiteLLM ``mock_response`` completion per chat size (in one event loop: LiteLLM's
+    logging worker lives on the first loop it sees); returns what LiteLLM handed to callbacks."""
+    capture = _Capture()
+    litellm.callbacks = [capture]
+    events: dict[int, tuple[dict[str, Any], Any]] = {}
+
+    async def call(n_messages: int) -> None:
+        capture.kwargs = None
+        await litellm.acompletion(
+            model="openai/gpt-4o-mini",
+            messages=conversation(n_messages),
+            tools=TOOLS if n_messages >= 12 else None,
+            mock_response="The probe fails because the port changed; roll back the config.",
+            metadata={"agent_name": "bench-agent", "conversation_id": "bench-conv"},
+        )
+        for _ in range(200):
+            if capture.kwargs is not None:
+                events[n_messages] = (capture.kwargs, capture.response)
+                return
+            await asyncio.sleep(0.01)
+        raise RuntimeError("LiteLLM did not call the capture logger")
+
+    async def run_all() -> None:
+        for n in sizes:
+            await call(n)
+
+    asyncio.run(run_all())
+    litellm.callbacks = []
+    return events
+
+
+def measure(n_messages: int, events: int, event: tuple[dict[str, Any], Any]) -> dict[str, Any]:
+    from sigil_sdk_litellm import SigilLiteLLMLogger
+
+    kwargs, response = event
+    exporter = SerializingExporter()
+    client = Client(
+        ClientConfig(
+            generation_export=GenerationExportConfig(
+                protocol="none",
+                endpoint="localhost:1",
+                batch_size=events + 1,
+                queue_size=events + 1,
+                flush_interval=__import__("datetime").timedelta(hours=1),
+            ),
+            generation_exporter=exporter,
+        )
+    )
+    handler = SigilLiteLLMLogger(client=client)
+    loop = asyncio.new_event_loop()
+    direct = True
+
+    def one_event() -> None:
+        # Drive the coroutine directly when it never suspends (no event-loop cost in the figure);
+        # a handler that awaits real I/O is run on a loop instead.
+        nonlocal direct
+        coro = handler.async_log_success_event(kwargs, response, None, None)
+        if direct:
+            try:
+                coro.send(None)
+            except StopIteration:
+                return
+            coro.close()
+            direct = False
+            coro = handler.async_log_success_event(kwargs, response, None, None)
+        loop.run_until_complete(coro)
+
+    try:
+        # warm-up (imports, caches), not measured
+        for _ in range(20):
+            one_event()
+        client.flush()
+        exporter.count = 0
+        cpu0 = time.process_time()
+        for _ in range(events):
+            one_event()
+        cpu1 = time.process_time()
+        client.flush()
+        cpu2 = time.process_time()
+    finally:
+        loop.close()
+        client.shutdown()
+    if exporter.count != events:
+        raise RuntimeError(f"expected {events} exported generations, got {exporter.count}")
+    return {
+        "messages": n_messages,
+        "events": events,
+        "callback_us": (cpu1 - cpu0) / events * 1e6,
+        "total_us": (cpu2 - cpu0) / events * 1e6,
+        "bytes_per_generation": exporter.bytes // max(exporter.count, 1),
+        "driven": "direct" if direct else "event-loop",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, nargs="+", default=[2, 12, 42])
+    parser.add_argument("--events", type=int, default=300)
+    args = parser.parse_args()
+    captured = capture_events(args.messages)
+    for n in args.messages:
+        print(json.dumps(measure(n, args.events, captured[n])), flush=True)
+
+
+if __name__ == "__main__":
+    main()
