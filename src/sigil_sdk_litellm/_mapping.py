@@ -247,6 +247,11 @@ def resolve_model(kwargs: Mapping[str, Any], slo: Mapping[str, Any]) -> ModelRef
 # messages
 
 
+def _has_text(text: str) -> bool:
+    """Non-blank, without copying the string (``strip()`` would, for every long message)."""
+    return bool(text) and not text.isspace()
+
+
 def _text_part(text: str, provider_type: str = "") -> Part:
     if provider_type:
         return Part(kind=PartKind.TEXT, text=text, metadata=PartMetadata(provider_type=provider_type))
@@ -260,20 +265,20 @@ def content_parts(content: Any) -> list[Part]:
     type in ``metadata.provider_type``; their payload (often a large data URL) is never copied.
     """
     if isinstance(content, str):
-        return [_text_part(content)] if content.strip() else []
+        return [Part(kind=PartKind.TEXT, text=content)] if _has_text(content) else []
     if isinstance(content, dict):
         content = [content]
     parts: list[Part] = []
     for item in as_list(content):
         if isinstance(item, str):
-            if item.strip():
+            if _has_text(item):
                 parts.append(_text_part(item))
             continue
         data = as_dict(item)
         kind = as_str(data.get("type"))
         text = as_str(data.get("text"))
         if kind in _TEXT_TYPES or (not kind and text):
-            if text.strip():
+            if _has_text(text):
                 parts.append(_text_part(text))
         elif kind in _IMAGE_TYPES:
             parts.append(_text_part("[image]", kind))
@@ -368,8 +373,25 @@ def map_input_messages(raw: Any) -> tuple[str, list[Message]]:
     system: list[str] = []
     messages: list[Message] = []
     for item in as_list(raw):
-        data = {"role": "user", "content": item} if isinstance(item, str) else as_dict(item)
-        role = as_str(data.get("role")).lower()
+        data = (
+            item
+            if type(item) is dict
+            else {"role": "user", "content": item}
+            if isinstance(item, str)
+            else as_dict(item)
+        )
+        role = data.get("role")
+        name = data.get("name")
+        name = name if type(name) is str else ""
+        if role == "user" or role is None:  # the common case first: plain user text
+            content = data.get("content")
+            if type(content) is str:
+                if _has_text(content):
+                    messages.append(
+                        SharedMessage(role=MessageRole.USER, parts=[Part(kind=PartKind.TEXT, text=content)], name=name)
+                    )
+                continue
+        role = as_str(role).lower()
         if role in ("system", "developer"):
             text = content_text(data.get("content"))
             if text.strip():
@@ -381,11 +403,11 @@ def map_input_messages(raw: Any) -> tuple[str, list[Message]]:
         if role == "assistant":
             parts = assistant_parts(data)
             if parts:
-                messages.append(SharedMessage(role=MessageRole.ASSISTANT, parts=parts, name=as_str(data.get("name"))))
+                messages.append(SharedMessage(role=MessageRole.ASSISTANT, parts=parts, name=name))
             continue
         parts = content_parts(data.get("content"))
         if parts:
-            messages.append(SharedMessage(role=MessageRole.USER, parts=parts, name=as_str(data.get("name"))))
+            messages.append(SharedMessage(role=MessageRole.USER, parts=parts, name=name))
     return "\n\n".join(system), messages
 
 
