@@ -526,14 +526,19 @@ def _first(sources: list[dict[str, Any]], *keys: str) -> str:
 def resolve_conversation_id(
     kwargs: Mapping[str, Any], slo: Mapping[str, Any], sources: list[dict[str, Any]], default: str
 ) -> str:
-    """Request metadata (``conversation_id``, ``session_id``, ``thread_id``), then LiteLLM's own
-    session id (``litellm_session_id``), then a caller-chosen trace id, then the handler default."""
+    """Request metadata (``conversation_id``, ``session_id``, ``thread_id``), then LiteLLM's session id
+    (``litellm_session_id``), then a ``trace_id`` the caller put in the request metadata, then the
+    handler default.
+
+    LiteLLM's own ``litellm_trace_id`` is not used: the proxy generates one per request, which
+    would make every request a conversation of its own. It is kept as ``litellm.trace_id`` metadata.
+    """
     litellm_params = as_dict(kwargs.get("litellm_params"))
     return (
         _first(sources, "conversation_id", "session_id", "thread_id")
         or as_str(slo.get("session_id")).strip()
         or as_str(litellm_params.get("litellm_session_id")).strip()
-        or as_str(litellm_params.get("litellm_trace_id")).strip()
+        or _first(sources, "trace_id")
         or default
     )
 

@@ -322,7 +322,8 @@ def test_proxy_requester_metadata_is_read() -> None:
         ({"thread_id": "t"}, "ls", {}, "t"),
         ({}, "litellm-session", {}, "litellm-session"),
         ({}, "", {"litellm_session_id": "ls-param"}, "ls-param"),
-        ({}, "", {"litellm_trace_id": "my-trace"}, "my-trace"),
+        ({"trace_id": "my-trace"}, "", {}, "my-trace"),
+        ({}, "", {"litellm_trace_id": "generated-per-request"}, "handler-default"),
         ({}, "", {}, "handler-default"),
     ],
 )
