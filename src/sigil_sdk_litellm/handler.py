@@ -11,14 +11,9 @@ import litellm
 from litellm.integrations.custom_logger import CustomLogger
 from sigil_sdk import Client
 
-from ._mapping import (
-    MappingOptions,
-    call_type_of,
-    classify_call,
-    map_embedding,
-    map_generation,
-)
+from ._mapping import MappingOptions
 from ._problems import ProblemLog
+from ._recording import Recorder
 
 logger = logging.getLogger("sigil_sdk_litellm")
 
@@ -28,10 +23,6 @@ except ImportError:  # pragma: no cover - older LiteLLM layouts
 
     def _litellm_redacts(model_call_details: dict[str, Any]) -> bool:
         return bool(getattr(litellm, "turn_off_message_logging", False))
-
-
-class CallFailed(Exception):
-    """Stands in for the provider error when LiteLLM hands over only its text."""
 
 
 class SigilLiteLLMLogger(CustomLogger):  # type: ignore[misc]
@@ -72,7 +63,16 @@ class SigilLiteLLMLogger(CustomLogger):  # type: ignore[misc]
             extra_tags=dict(extra_tags or {}),
             extra_metadata=dict(extra_metadata or {}),
         )
-        self.problems = ProblemLog()
+        self._recorder = Recorder(client, self.options)
+
+    @property
+    def problems(self) -> ProblemLog:
+        """What went wrong while recording, counted by kind (logged once each)."""
+        return self._recorder.problems
+
+    @problems.setter
+    def problems(self, value: ProblemLog) -> None:
+        self._recorder.problems = value
 
     def __repr__(self) -> str:
         o = self.options
@@ -108,68 +108,20 @@ class SigilLiteLLMLogger(CustomLogger):  # type: ignore[misc]
     def record(self, kwargs: Any, response_obj: Any, *, failed: bool) -> None:
         """Map one LiteLLM event and hand it to the SDK. Never raises."""
         try:
-            if not isinstance(kwargs, dict):
-                return
-            kind = classify_call(call_type_of(kwargs))
-            if kind is None:
-                return
-            redacted = self._redacted(kwargs)
-            if kind == "generation":
-                self._record_generation(kwargs, response_obj, failed=failed, redacted=redacted)
-            else:
-                self._record_embedding(kwargs, response_obj, failed=failed, redacted=redacted)
-        except Exception as exc:  # noqa: BLE001 - the one catch-all: telemetry never breaks the host
-            self.problems.report(
-                f"handler:{type(exc).__name__}",
-                f"could not record a LiteLLM event ({type(exc).__name__}: {exc}); the request itself was not affected",
-            )
+            redacted = self._redacted(kwargs) if isinstance(kwargs, dict) else False
+        except Exception:  # noqa: BLE001 - unknown: err on the side of privacy
+            redacted = True
+        self._recorder.record(kwargs, response_obj, failed=failed, redacted=redacted)
 
     def _redacted(self, kwargs: dict[str, Any]) -> bool:
+        """LiteLLM's own message-logging decision: this logger's switches, then global, per-request
+        and header settings. When LiteLLM would redact, no content is taken at all."""
         if self.turn_off_message_logging or self.message_logging is not True:
             return True
         try:
             return bool(_litellm_redacts(kwargs))
         except Exception:  # noqa: BLE001 - unknown: err on the side of privacy
             return True
-
-    def _call_error(self, kwargs: dict[str, Any], text: str) -> Exception:
-        exception = kwargs.get("exception")
-        return exception if isinstance(exception, Exception) else CallFailed(text)
-
-    def _record_generation(self, kwargs: dict[str, Any], response_obj: Any, *, failed: bool, redacted: bool) -> None:
-        record = map_generation(kwargs, response_obj, self.options, failed=failed, redacted=redacted)
-        if failed:
-            record.generation.call_error = record.call_error
-        start = (
-            self.client.start_streaming_generation
-            if record.start.mode is not None and record.start.mode.value == "STREAM"
-            else self.client.start_generation
-        )
-        recorder = start(record.start)
-        try:
-            if record.first_token_at is not None:
-                recorder.set_first_token_at(record.first_token_at)
-            recorder.set_result(record.generation)
-            if failed:
-                recorder.set_call_error(self._call_error(kwargs, record.call_error))
-        finally:
-            recorder.end()
-        error = recorder.err()
-        if error is not None:
-            self.problems.report(f"sdk:{type(error).__name__}", f"generation not queued for export: {error}")
-
-    def _record_embedding(self, kwargs: dict[str, Any], response_obj: Any, *, failed: bool, redacted: bool) -> None:
-        record = map_embedding(kwargs, response_obj, self.options, failed=failed, redacted=redacted)
-        recorder = self.client.start_embedding(record.start)
-        try:
-            recorder.set_result(record.result)
-            if failed:
-                recorder.set_call_error(self._call_error(kwargs, record.call_error))
-        finally:
-            recorder.end()
-        error = recorder.err()
-        if error is not None:
-            self.problems.report(f"sdk:{type(error).__name__}", f"embedding not recorded: {error}")
 
 
 def create_sigil_litellm_logger(

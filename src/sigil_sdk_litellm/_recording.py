@@ -1,0 +1,98 @@
+"""Recording core: a mapped LiteLLM event handed to a ``sigil_sdk.Client``.
+
+Kept free of LiteLLM imports so it also runs in the out-of-process recorder, which must stay small.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sigil_sdk import Client, GenerationMode
+
+from ._mapping import MappingOptions, call_type_of, classify_call, map_embedding, map_generation
+from ._problems import ProblemLog
+
+
+class CallFailed(Exception):
+    """Stands in for the provider error when only its text (and maybe status code) is known."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        if status_code is not None:
+            self.status_code = status_code
+
+
+def _status_code(value: Any) -> int | None:
+    try:
+        code = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return code if 100 <= code <= 599 else None
+
+
+class Recorder:
+    """Maps one LiteLLM event and records it through the SDK client. ``record`` never raises."""
+
+    def __init__(self, client: Client, options: MappingOptions, problems: ProblemLog | None = None) -> None:
+        self.client = client
+        self.options = options
+        self.problems = problems or ProblemLog()
+
+    def record(self, kwargs: Any, response_obj: Any, *, failed: bool, redacted: bool) -> None:
+        try:
+            if not isinstance(kwargs, dict):
+                return
+            kind = classify_call(call_type_of(kwargs))
+            if kind == "generation":
+                self._record_generation(kwargs, response_obj, failed=failed, redacted=redacted)
+            elif kind == "embedding":
+                self._record_embedding(kwargs, response_obj, failed=failed, redacted=redacted)
+        except Exception as exc:  # noqa: BLE001 - the one catch-all: telemetry never breaks the host
+            self.problems.report(
+                f"handler:{type(exc).__name__}",
+                f"could not record a LiteLLM event ({type(exc).__name__}: {exc}); the request itself was not affected",
+            )
+
+    def _call_error(self, kwargs: dict[str, Any], text: str) -> Exception:
+        exception = kwargs.get("exception")
+        if isinstance(exception, Exception):
+            return exception
+        slo = kwargs.get("standard_logging_object")
+        info = slo.get("error_information") if isinstance(slo, dict) else None
+        code = _status_code(info.get("error_code")) if isinstance(info, dict) else None
+        return CallFailed(text, code)
+
+    def _record_generation(self, kwargs: dict[str, Any], response_obj: Any, *, failed: bool, redacted: bool) -> None:
+        record = map_generation(kwargs, response_obj, self.options, failed=failed, redacted=redacted)
+        if failed:
+            record.generation.call_error = record.call_error
+        start = (
+            self.client.start_streaming_generation
+            if record.start.mode is GenerationMode.STREAM
+            else self.client.start_generation
+        )
+        recorder = start(record.start)
+        try:
+            if record.first_token_at is not None:
+                recorder.set_first_token_at(record.first_token_at)
+            recorder.set_result(record.generation)
+            if failed:
+                recorder.set_call_error(self._call_error(kwargs, record.call_error))
+        finally:
+            recorder.end()
+        error = recorder.err()
+        if error is not None:
+            self.problems.report(f"sdk:{type(error).__name__}", f"generation not queued for export: {error}")
+
+    def _record_embedding(self, kwargs: dict[str, Any], response_obj: Any, *, failed: bool, redacted: bool) -> None:
+        record = map_embedding(kwargs, response_obj, self.options, failed=failed, redacted=redacted)
+        recorder = self.client.start_embedding(record.start)
+        try:
+            recorder.set_result(record.result)
+            if failed:
+                recorder.set_call_error(self._call_error(kwargs, record.call_error))
+        finally:
+            recorder.end()
+        error = recorder.err()
+        if error is not None:
+            self.problems.report(f"sdk:{type(error).__name__}", f"embedding not recorded: {error}")
