@@ -79,6 +79,60 @@ META_ERROR_CODE = "litellm.error_code"
 META_ERROR_PROVIDER = "litellm.error_provider"
 TAG_MODEL_GROUP = "litellm.model_group"
 
+# What the mapping reads from request metadata and from the proxy's logging metadata: the slim event
+# (below) carries exactly these, so the two can never drift apart.
+REQUEST_METADATA_KEYS = ("conversation_id", "session_id", "thread_id", "trace_id", "agent_name", "agent_version")
+PROXY_METADATA_KEYS = (
+    "user_api_key_team_id",
+    "user_api_key_team_alias",
+    "team_id",
+    "team_alias",
+    "user_api_key_alias",
+    "user_api_key_org_id",
+    "user_api_key_user_id",
+    "user_api_key_end_user_id",
+    "user_agent",
+)
+SLO_KEYS = (
+    "id",
+    "litellm_call_id",
+    "trace_id",
+    "session_id",
+    "call_type",
+    "stream",
+    "custom_llm_provider",
+    "model",
+    "model_group",
+    "model_id",
+    "startTime",
+    "endTime",
+    "completionStartTime",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "response_cost",
+    "cache_hit",
+    "request_tags",
+    "end_user",
+    "user_agent",
+    "messages",
+    "response",
+    "model_parameters",
+    "error_str",
+)
+KWARGS_KEYS = (
+    "model",
+    "custom_llm_provider",
+    "call_type",
+    "stream",
+    "user",
+    "litellm_call_id",
+    "litellm_trace_id",
+    "start_time",
+    "end_time",
+)
+ERROR_INFORMATION_KEYS = ("error_code", "error_class", "llm_provider", "error_message")
+
 _USER_AGENT_TAG_PREFIX = "user-agent:"
 _IMAGE_TYPES = frozenset({"image_url", "input_image", "image"})
 _AUDIO_TYPES = frozenset({"input_audio", "audio"})
@@ -781,3 +835,90 @@ def map_embedding(
         dimensions=len(first_vector) or None,
     )
     return EmbeddingRecord(start=start, result=result, call_error=error_text(kwargs, slo) if failed else "")
+
+
+# --------------------------------------------------------------------------------------------------
+# slim events (for the out-of-process recorder)
+
+
+def _pick(data: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    source = as_dict(data)
+    return {key: source[key] for key in keys if key in source}
+
+
+def _request_metadata(data: Any) -> dict[str, Any]:
+    source = as_dict(data)
+    slim = _pick(source, REQUEST_METADATA_KEYS)
+    requester = _pick(source.get("requester_metadata"), REQUEST_METADATA_KEYS)
+    if requester:
+        slim["requester_metadata"] = requester
+    return slim
+
+
+def slim_event(kwargs: Mapping[str, Any], response_obj: Any = None, *, redacted: bool = False) -> dict[str, Any]:
+    """The part of LiteLLM's callback ``kwargs`` the mapping reads, as plain picklable data.
+
+    ``map_generation(slim_event(kw), None, ...)`` equals ``map_generation(kw, response, ...)`` (tested),
+    so an event can be mapped in another process. What is never read is never copied: request
+    headers, API keys and key hashes, tracebacks, LiteLLM's model map. With ``redacted``, message
+    content is left out here already (map the slim event with ``redacted=True`` too).
+    """
+    slo = as_dict(kwargs.get("standard_logging_object"))
+    litellm_params = as_dict(kwargs.get("litellm_params"))
+    slim_slo = _pick(slo, SLO_KEYS)
+    proxy = as_dict(slo.get("metadata"))
+    slim_slo["metadata"] = _pick(proxy, PROXY_METADATA_KEYS)
+    requester = _pick(proxy.get("requester_metadata"), REQUEST_METADATA_KEYS)
+    if requester:
+        slim_slo["metadata"]["requester_metadata"] = requester
+    hidden = as_dict(slo.get("hidden_params"))
+    if "model_id" in hidden:
+        slim_slo["hidden_params"] = {"model_id": hidden["model_id"]}
+    if slo.get("error_information") is not None:
+        slim_slo["error_information"] = _pick(slo.get("error_information"), ERROR_INFORMATION_KEYS)
+    if not (isinstance(slo.get("response"), dict) and slo.get("response")):
+        slim_slo["response"] = as_dict(response_obj)
+
+    event = _pick(kwargs, KWARGS_KEYS)
+    event["standard_logging_object"] = slim_slo
+    event["litellm_params"] = {
+        "metadata": _request_metadata(litellm_params.get("metadata")),
+        "litellm_metadata": _request_metadata(litellm_params.get("litellm_metadata")),
+        **_pick(litellm_params, ("custom_llm_provider", "litellm_session_id")),
+    }
+    if not slim_slo.get("messages"):
+        event.update(_pick(kwargs, ("messages",)))
+    if classify_call(call_type_of(kwargs)) == "embedding":
+        event.update(_pick(kwargs, ("input",)))
+    if not slim_slo.get("model_parameters"):
+        event["optional_params"] = _pick(kwargs.get("optional_params"), _MODEL_PARAMETER_KEYS)
+    exception = kwargs.get("exception")
+    if exception is not None:
+        try:
+            event["exception"] = str(exception) or type(exception).__name__
+        except Exception:  # noqa: BLE001
+            event["exception"] = type(exception).__name__
+    if redacted:
+        for holder in (slim_slo, event):
+            holder.pop("messages", None)
+        event.pop("input", None)
+        response = as_dict(slim_slo.get("response"))
+        slim_slo["response"] = _pick(response, ("id", "model", "usage"))
+        slim_slo["response"]["choices"] = [
+            _pick(choice, ("finish_reason",)) for choice in as_list(response.get("choices"))
+        ]
+    return event
+
+
+_MODEL_PARAMETER_KEYS = (
+    "temperature",
+    "max_tokens",
+    "max_completion_tokens",
+    "top_p",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "reasoning_effort",
+    "dimensions",
+    "encoding_format",
+)
