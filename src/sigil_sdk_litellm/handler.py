@@ -7,22 +7,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import litellm
 from litellm.integrations.custom_logger import CustomLogger
 from sigil_sdk import Client
 
 from ._mapping import MappingOptions
 from ._problems import ProblemLog
 from ._recording import Recorder
+from ._redaction import content_redacted
 
 logger = logging.getLogger("sigil_sdk_litellm")
-
-try:  # LiteLLM's own decision whether message content may be logged (global, per request, headers)
-    from litellm.litellm_core_utils.redact_messages import should_redact_message_logging as _litellm_redacts
-except ImportError:  # pragma: no cover - older LiteLLM layouts
-
-    def _litellm_redacts(model_call_details: dict[str, Any]) -> bool:
-        return bool(getattr(litellm, "turn_off_message_logging", False))
 
 
 class SigilLiteLLMLogger(CustomLogger):  # type: ignore[misc]
@@ -107,21 +100,8 @@ class SigilLiteLLMLogger(CustomLogger):  # type: ignore[misc]
 
     def record(self, kwargs: Any, response_obj: Any, *, failed: bool) -> None:
         """Map one LiteLLM event and hand it to the SDK. Never raises."""
-        try:
-            redacted = self._redacted(kwargs) if isinstance(kwargs, dict) else False
-        except Exception:  # noqa: BLE001 - unknown: err on the side of privacy
-            redacted = True
+        redacted = content_redacted(self, kwargs) if isinstance(kwargs, dict) else False
         self._recorder.record(kwargs, response_obj, failed=failed, redacted=redacted)
-
-    def _redacted(self, kwargs: dict[str, Any]) -> bool:
-        """LiteLLM's own message-logging decision: this logger's switches, then global, per-request
-        and header settings. When LiteLLM would redact, no content is taken at all."""
-        if self.turn_off_message_logging or self.message_logging is not True:
-            return True
-        try:
-            return bool(_litellm_redacts(kwargs))
-        except Exception:  # noqa: BLE001 - unknown: err on the side of privacy
-            return True
 
 
 def create_sigil_litellm_logger(
