@@ -26,32 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import litellm
 from litellm.integrations.custom_logger import CustomLogger
 from sigil_sdk import Client, ClientConfig, GenerationExportConfig
-from sigil_sdk.models import ExportGenerationResult, ExportGenerationsResponse
-from sigil_sdk.proto_mapping import generation_to_proto
 
 from bench.conversations import TOOLS, conversation
-
-
-class SerializingExporter:
-    """Does the CPU work of the SDK's gRPC exporter (model → proto → bytes), without a network."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.bytes = 0
-
-    def export_generations(self, request: Any) -> ExportGenerationsResponse:
-        for generation in request.generations:
-            self.bytes += len(generation_to_proto(generation).SerializeToString())
-        self.count += len(request.generations)
-        return ExportGenerationsResponse(
-            results=[ExportGenerationResult(generation_id=g.id, accepted=True) for g in request.generations]
-        )
-
-    def export_workflow_steps(self, request: Any) -> Any:
-        raise NotImplementedError
-
-    def shutdown(self) -> None:
-        pass
+from bench.exporters import SerializingExporter
 
 
 class _Capture(CustomLogger):  # type: ignore[misc]
@@ -159,14 +136,64 @@ def measure(n_messages: int, events: int, event: tuple[dict[str, Any], Any]) -> 
     }
 
 
+def measure_offload(n_messages: int, events: int, event: tuple[dict[str, Any], Any]) -> dict[str, Any]:
+    """CPU in this (the proxy) process per event, and in the recorder process, for out-of-process mode."""
+    import resource
+
+    from sigil_sdk_litellm.offload import OffloadingSigilLogger, RecorderLink, recorder_command
+
+    kwargs, response = event
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    link = RecorderLink(recorder_command("bench.recorder_factory:bench_recorder"), env=env, max_items=events + 100)
+    handler = OffloadingSigilLogger(link=link)
+
+    def one_event() -> None:
+        coro = handler.async_log_success_event(kwargs, response, None, None)
+        try:
+            coro.send(None)
+        except StopIteration:
+            return
+        raise RuntimeError("offloading handler suspended")
+
+    for _ in range(20):
+        one_event()
+    while link.pending:
+        time.sleep(0.01)
+    cpu0 = time.process_time()
+    for _ in range(events):
+        one_event()
+    cpu1 = time.process_time()
+    while link.pending:  # the writer thread's work is in this process too
+        time.sleep(0.001)
+    cpu2 = time.process_time()
+    children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    link.close()
+    children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    recorder_cpu = (children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime)
+    if link.dropped or link.lost:
+        raise RuntimeError(f"offload dropped {link.dropped} / lost {link.lost} events")
+    return {
+        "messages": n_messages,
+        "events": events,
+        "callback_us": (cpu1 - cpu0) / events * 1e6,
+        "total_us": (cpu2 - cpu0) / events * 1e6,
+        "recorder_process_us_incl_startup": recorder_cpu / (events + 20) * 1e6,
+        "driven": "direct",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, nargs="+", default=[2, 12, 42])
     parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--mode", choices=["inprocess", "offload"], default="inprocess")
     args = parser.parse_args()
     captured = capture_events(args.messages)
     for n in args.messages:
-        print(json.dumps(measure(n, args.events, captured[n])), flush=True)
+        if args.mode == "offload":
+            print(json.dumps(measure_offload(n, args.events, captured[n])), flush=True)
+        else:
+            print(json.dumps(measure(n, args.events, captured[n])), flush=True)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def ensure_peer_venv() -> Path:
     return python
 
 
-def run(python: Path, sizes: list[int], events: int) -> dict[int, dict[str, float]]:
+def run(python: Path, sizes: list[int], events: int, mode: str = "inprocess") -> dict[int, dict[str, float]]:
     env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True", PYTHONPATH=str(ROOT))
     out = subprocess.run(
         [
@@ -51,6 +51,8 @@ def run(python: Path, sizes: list[int], events: int) -> dict[int, dict[str, floa
             str(events),
             "--messages",
             *map(str, sizes),
+            "--mode",
+            mode,
         ],
         check=True,
         capture_output=True,
@@ -70,24 +72,48 @@ def main() -> None:
     args = parser.parse_args()
     peer = ensure_peer_venv()
     ours = Path(sys.executable)
-    samples: dict[str, dict[int, list[dict[str, float]]]] = {"ours": {}, "peer": {}}
+    samples: dict[str, dict[int, list[dict[str, float]]]] = {"ours": {}, "offload": {}, "peer": {}}
     for _ in range(args.rounds):
-        for name, python in (("ours", ours), ("peer", peer)):
-            for n, row in run(python, args.messages, args.events).items():
+        for name, python, mode in (
+            ("ours", ours, "inprocess"),
+            ("offload", ours, "offload"),
+            ("peer", peer, "inprocess"),
+        ):
+            for n, row in run(python, args.messages, args.events, mode).items():
                 samples[name].setdefault(n, []).append(row)
 
     def median(name: str, n: int, key: str) -> float:
         return statistics.median(row[key] for row in samples[name][n])
 
-    print(f"handler CPU per LiteLLM event, median of {args.rounds} interleaved rounds x {args.events} events")
-    print("| messages | ours callback µs | peer callback µs | ratio | ours +export µs | peer +export µs | ratio |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"CPU µs per LiteLLM event in the proxy process, median of {args.rounds} interleaved rounds x {args.events}")
+    print("callback = on the event loop; +export = adding the export serialisation (in-process) or the")
+    print("writer thread (offloaded: mapping, recording and export then run in the recorder process)")
+    print()
+    header = (
+        "| messages | peer callback | ours callback | ratio | ours offloaded callback | ratio"
+        " | peer +export | ours +export | ratio | ours offloaded +writer | ratio |"
+    )
+    print(header)
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     result = []
     for n in args.messages:
-        oc, pc = median("ours", n, "callback_us"), median("peer", n, "callback_us")
-        ot, pt = median("ours", n, "total_us"), median("peer", n, "total_us")
-        print(f"| {n} | {oc:.0f} | {pc:.0f} | {pc / oc:.1f}x | {ot:.0f} | {pt:.0f} | {pt / ot:.1f}x |")
-        result.append({"messages": n, "ours_us": oc, "peer_us": pc, "ours_total_us": ot, "peer_total_us": pt})
+        pc, oc, fc = (median(k, n, "callback_us") for k in ("peer", "ours", "offload"))
+        pt, ot, ft = (median(k, n, "total_us") for k in ("peer", "ours", "offload"))
+        print(
+            f"| {n} | {pc:.0f} | {oc:.0f} | {pc / oc:.1f}x | {fc:.0f} | {pc / fc:.1f}x "
+            f"| {pt:.0f} | {ot:.0f} | {pt / ot:.1f}x | {ft:.0f} | {pt / ft:.1f}x |"
+        )
+        result.append(
+            {
+                "messages": n,
+                "peer_us": pc,
+                "ours_us": oc,
+                "offload_us": fc,
+                "peer_total_us": pt,
+                "ours_total_us": ot,
+                "offload_total_us": ft,
+            }
+        )
     print("JSON " + json.dumps(result))
 
 

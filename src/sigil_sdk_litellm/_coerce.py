@@ -16,6 +16,10 @@ from typing import Any
 
 def as_dict(value: Any) -> dict[str, Any]:
     """A plain dict view of ``value`` (dicts, pydantic models, objects with ``dict()``), else ``{}``."""
+    if type(value) is dict:
+        return value
+    if value is None:
+        return {}
     if isinstance(value, dict):
         return value
     if isinstance(value, Mapping):

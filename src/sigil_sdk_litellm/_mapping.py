@@ -880,6 +880,10 @@ def slim_event(kwargs: Mapping[str, Any], response_obj: Any = None, *, redacted:
         slim_slo["response"] = as_dict(response_obj)
 
     event = _pick(kwargs, KWARGS_KEYS)
+    for key in ("start_time", "end_time"):  # epoch seconds pickle far cheaper than datetimes
+        moment = event.get(key)
+        if isinstance(moment, datetime):
+            event[key] = moment.timestamp()
     event["standard_logging_object"] = slim_slo
     event["litellm_params"] = {
         "metadata": _request_metadata(litellm_params.get("metadata")),

@@ -60,6 +60,7 @@ class RecorderLink:
         max_items: int = 20_000,
         max_bytes: int = 64 << 20,
         shutdown_grace: float = 20.0,
+        batch_interval: float = 0.005,
         problems: ProblemLog | None = None,
     ) -> None:
         self.command = list(command)
@@ -67,6 +68,7 @@ class RecorderLink:
         self.max_items = max_items
         self.max_bytes = max_bytes
         self.shutdown_grace = shutdown_grace
+        self.batch_interval = batch_interval
         self.problems = problems or ProblemLog()
         self.sent = 0
         self.dropped = 0
@@ -122,14 +124,19 @@ class RecorderLink:
         )
 
     def _write_loop(self) -> None:
+        # Batches: wake up every few milliseconds and write whatever queued up in one syscall, rather
+        # than waking (and taking the GIL from the event loop) once per event.
         closing = False
         while not closing:
-            frames = [self._queue.get()]
-            while len(frames) < 512:
+            frames: list[bytes] = []
+            while len(frames) < 1024:
                 try:
                     frames.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            if not frames:
+                time.sleep(self.batch_interval)
+                continue
             if _CLOSE in frames:
                 closing = True
                 frames = [f for f in frames if f is not _CLOSE and f != _CLOSE]
