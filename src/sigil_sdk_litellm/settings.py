@@ -194,19 +194,19 @@ class Settings(BaseSettings):
         "none",
         "How exports authenticate: `none`; `tenant` (header `X-Scope-OrgID: <tenant id>`); `bearer` "
         "(`Authorization: Bearer <token>`); `basic` (`Authorization: Basic` with the tenant id as user and the "
-        "token as password, plus `X-Scope-OrgID`, as Grafana Cloud expects).",
+        "token as password, plus `X-Scope-OrgID`).",
         accepted="accepted: " + ", ".join(AUTH_MODES),
     )
     auth_tenant_id: str = _var(
         "SIGIL_AUTH_TENANT_ID",
         "",
-        "Tenant id (Grafana Cloud: the stack's instance id). Required by `tenant` and `basic`.",
+        "Tenant id. Required by `tenant` and `basic` (where it is also the basic-auth user).",
         accepted="accepted: one line of text",
     )
     auth_token: SecretStr | None = _var(
         "SIGIL_AUTH_TOKEN",
         None,
-        "Token (Grafana Cloud: an access policy token). Required by `bearer` and `basic`. Never logged or "
+        "Token (the basic-auth password with `basic`). Required by `bearer` and `basic`. Never logged or "
         "shown; prefer `SIGIL_AUTH_TOKEN_FILE` or `SIGIL_SECRETS_DIR` to a plain variable.",
         accepted="accepted: one line of text",
         secret=True,
@@ -295,7 +295,7 @@ class Settings(BaseSettings):
     queue_size: int = _var(
         "SIGIL_QUEUE_SIZE",
         2000,
-        "Generations held while the export lags; beyond it new generations are dropped (and logged).",
+        "Generations held while the export lags; beyond it new generations are dropped.",
         accepted="accepted: a whole number ≥ 1",
         ge=1,
     )
@@ -667,7 +667,9 @@ def _check_endpoint(value: str) -> str:
         raise _invalid("there is no host")
     if not parts.netloc.startswith("[") and not _HOST.fullmatch(parts.hostname):
         raise _invalid("the host has characters a host name cannot have")
-    if parts.query or parts.fragment or (not url and parts.path):
+    if parts.query or parts.fragment:
+        raise _invalid("a query or fragment is not supported")
+    if not url and parts.path:
         raise _invalid()
     if port is None and (not url or parts.netloc.endswith(":")):
         raise _invalid("the port is missing")

@@ -1,0 +1,576 @@
+"""Settings: every SIGIL_* variable, its default, its parsing, and one-line errors that keep secrets."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr, ValidationError
+from sigil_sdk import GenerationExportConfig
+from sigil_sdk.config import default_config
+
+from sigil_sdk_litellm import settings as settings_module
+from sigil_sdk_litellm.settings import ConfigError, Settings, env_table_markdown, unknown_variables
+
+TOKEN = "tok-" + secrets.token_hex(12)
+HEADER_SECRET = "hdr-" + secrets.token_hex(12)
+PREFIX = "sigil: invalid configuration: "
+
+
+@pytest.fixture(autouse=True)
+def _no_default_secrets_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A /run/secrets/sigil on the test machine must not leak into the tests."""
+    monkeypatch.setattr(settings_module, "DEFAULT_SECRETS_DIR", tmp_path / "no-such-default-dir")
+
+
+def load(env: dict[str, str]) -> Settings:
+    return Settings.from_env(env)
+
+
+def config_error(env: dict[str, str]) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        load(env)
+    return caught.value
+
+
+def assert_clean(error: ConfigError, *secret_values: str) -> str:
+    """One line, the prefix, no secret anywhere in the error or its chain."""
+    message = str(error)
+    assert message.startswith(PREFIX)
+    assert "\n" not in message and "\r" not in message
+    assert error.__cause__ is None and error.__context__ is None
+    for value in (TOKEN, HEADER_SECRET, *secret_values):
+        for text in (message, repr(error), repr(error.args), repr(error.problems)):
+            assert value not in text
+    return message
+
+
+# ---------------------------------------------------------------------------------------------
+# Defaults and parsing
+
+
+def test_defaults_are_the_sdks() -> None:
+    settings = load({})
+    sdk = default_config()
+    export = GenerationExportConfig()
+    assert settings.enabled is True
+    assert settings.endpoint == sdk.generation_export.endpoint == "localhost:4317"
+    assert settings.protocol == sdk.generation_export.protocol == "grpc"
+    assert settings.insecure is sdk.generation_export.insecure is False
+    assert settings.auth_mode == sdk.generation_export.auth.mode == "none"
+    assert settings.headers == {} and settings.tags == {} and settings.extra_metadata == {}
+    assert settings.auth_tenant_id == "" and settings.auth_token is None
+    assert settings.agent_name == settings.agent_version == settings.user_id == settings.conversation_id == ""
+    assert settings.capture_inputs is settings.capture_outputs is True
+    assert settings.content_capture_mode == "default"
+    assert settings.debug is False
+    assert settings.batch_size == export.batch_size
+    assert timedelta(seconds=settings.flush_interval) == export.flush_interval
+    assert settings.queue_size == export.queue_size
+    assert settings.max_retries == export.max_retries
+    assert timedelta(seconds=settings.initial_backoff) == export.initial_backoff
+    assert timedelta(seconds=settings.max_backoff) == export.max_backoff
+    assert settings.secrets_dir == Path("/run/secrets/sigil")
+
+
+EVERY_VARIABLE = {
+    "SIGIL_ENABLED": "true",
+    "SIGIL_ENDPOINT": "https://sigil.example.com/api/v1/generations:export",
+    "SIGIL_PROTOCOL": "http",
+    "SIGIL_INSECURE": "yes",
+    "SIGIL_HEADERS": f"X-Team=ml, X-Secret={HEADER_SECRET}",
+    "SIGIL_AUTH_MODE": "basic",
+    "SIGIL_AUTH_TENANT_ID": "123456",
+    "SIGIL_AUTH_TOKEN": TOKEN,
+    "SIGIL_AGENT_NAME": "gateway",
+    "SIGIL_AGENT_VERSION": "1.2.3",
+    "SIGIL_USER_ID": "service-user",
+    "SIGIL_CONVERSATION_ID": "conv-default",
+    "SIGIL_TAGS": "team=ml,env=prod, empty=",
+    "SIGIL_EXTRA_METADATA": '{"deployment": "eu-1", "replicas": 3, "nested": {"a": [1, 2]}}',
+    "SIGIL_CAPTURE_INPUTS": "false",
+    "SIGIL_CAPTURE_OUTPUTS": "0",
+    "SIGIL_CONTENT_CAPTURE_MODE": "metadata_only",
+    "SIGIL_BATCH_SIZE": "50",
+    "SIGIL_FLUSH_INTERVAL": "0.25",
+    "SIGIL_QUEUE_SIZE": "10000",
+    "SIGIL_MAX_RETRIES": "0",
+    "SIGIL_INITIAL_BACKOFF": "0.5",
+    "SIGIL_MAX_BACKOFF": "30",
+    "SIGIL_DEBUG": "on",
+}
+
+
+def test_every_variable_is_parsed(tmp_path: Path) -> None:
+    env = dict(EVERY_VARIABLE, SIGIL_SECRETS_DIR=str(tmp_path))
+    assert set(env) == set(Settings.variables()), "the test sets every variable of Settings"
+    settings = load(env)
+    assert settings.enabled is True
+    assert settings.endpoint == "https://sigil.example.com/api/v1/generations:export"
+    assert settings.protocol == "http"
+    assert settings.insecure is True
+    assert {k: v.get_secret_value() for k, v in settings.headers.items()} == {
+        "X-Team": "ml",
+        "X-Secret": HEADER_SECRET,
+    }
+    assert settings.auth_mode == "basic"
+    assert settings.auth_tenant_id == "123456"
+    assert settings.auth_token is not None and settings.auth_token.get_secret_value() == TOKEN
+    assert settings.secrets_dir == tmp_path
+    assert (settings.agent_name, settings.agent_version) == ("gateway", "1.2.3")
+    assert settings.user_id == "service-user"
+    assert settings.conversation_id == "conv-default"
+    assert settings.tags == {"team": "ml", "env": "prod", "empty": ""}
+    assert settings.extra_metadata == {"deployment": "eu-1", "replicas": 3, "nested": {"a": [1, 2]}}
+    assert settings.capture_inputs is False and settings.capture_outputs is False
+    assert settings.content_capture_mode == "metadata_only"
+    assert settings.batch_size == 50
+    assert settings.flush_interval == 0.25
+    assert settings.queue_size == 10000
+    assert settings.max_retries == 0
+    assert settings.initial_backoff == 0.5
+    assert settings.max_backoff == 30.0
+    assert settings.debug is True
+
+
+def test_values_are_trimmed_case_folded_and_empty_means_unset() -> None:
+    settings = load(
+        {
+            "SIGIL_AUTH_MODE": "  Bearer ",
+            "SIGIL_AUTH_TOKEN": f"  {TOKEN}\n",
+            "SIGIL_PROTOCOL": "HTTP",
+            "SIGIL_CONTENT_CAPTURE_MODE": "Full",
+            "SIGIL_ENDPOINT": "   ",
+            "SIGIL_BATCH_SIZE": "",
+            "SIGIL_TAGS": " , a=1 ,, ",
+        }
+    )
+    assert settings.auth_mode == "bearer"
+    assert settings.auth_token == SecretStr(TOKEN)
+    assert settings.protocol == "http"
+    assert settings.content_capture_mode == "full"
+    assert settings.endpoint == "localhost:4317"
+    assert settings.batch_size == 100
+    assert settings.tags == {"a": "1"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("true", True), ("1", True), ("YES", True), ("on", True), ("false", False), ("0", False), ("No", False)],
+)
+def test_booleans(raw: str, expected: bool) -> None:
+    assert load({"SIGIL_CAPTURE_INPUTS": raw}).capture_inputs is expected
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "protocol"),
+    [
+        ("localhost:4317", "grpc"),
+        ("sigil.example.com:443", "grpc"),
+        ("10.0.0.7:4317", "grpc"),
+        ("[::1]:4317", "grpc"),
+        ("http://127.0.0.1:8080", "grpc"),
+        ("https://sigil.example.com", "grpc"),
+        ("https://sigil.example.com/", "grpc"),
+        ("http://127.0.0.1:8080", "http"),
+        ("https://sigil.example.com/prefix/api/v1/generations:export", "http"),
+        ("sigil_ingest.internal:8080", "http"),
+    ],
+)
+def test_valid_endpoints(endpoint: str, protocol: str) -> None:
+    assert load({"SIGIL_ENDPOINT": endpoint, "SIGIL_PROTOCOL": protocol}).endpoint == endpoint
+
+
+@pytest.mark.parametrize(
+    ("mode", "extra"),
+    [
+        ("none", {}),
+        ("tenant", {"SIGIL_AUTH_TENANT_ID": "42"}),
+        ("bearer", {"SIGIL_AUTH_TOKEN": TOKEN}),
+        ("basic", {"SIGIL_AUTH_TENANT_ID": "42", "SIGIL_AUTH_TOKEN": TOKEN}),
+    ],
+)
+def test_valid_auth_modes(mode: str, extra: dict[str, str]) -> None:
+    assert load({"SIGIL_AUTH_MODE": mode, **extra}).auth_mode == mode
+
+
+def test_reads_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIGIL_AUTH_MODE", "tenant")
+    monkeypatch.setenv("SIGIL_AUTH_TENANT_ID", "from-environ")
+    assert Settings().auth_tenant_id == "from-environ"
+    assert Settings.from_env().auth_tenant_id == "from-environ"
+    assert Settings.from_env({}).auth_mode == "none", "an explicit mapping replaces os.environ"
+
+
+def test_keyword_arguments_override_the_environment() -> None:
+    settings = Settings(auth_mode="tenant", auth_tenant_id="kw", _environ={"SIGIL_AUTH_TENANT_ID": "env"})
+    assert (settings.auth_mode, settings.auth_tenant_id) == ("tenant", "kw")
+
+
+def test_settings_are_frozen() -> None:
+    settings = load({})
+    with pytest.raises(ValidationError):
+        settings.endpoint = "elsewhere:1"  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------------------------
+# Every invalid value or combination → one ConfigError line naming the variable
+
+
+INVALID: list[tuple[str, dict[str, str], str, str]] = [
+    # (case id, environment, the variable named, a fragment of the message)
+    ("auth-mode-typo", {"SIGIL_AUTH_MODE": "bearr"}, "SIGIL_AUTH_MODE", "accepted: none, tenant, bearer, basic"),
+    ("protocol-typo", {"SIGIL_PROTOCOL": "grcp"}, "SIGIL_PROTOCOL", "accepted: grpc, http"),
+    ("protocol-https", {"SIGIL_PROTOCOL": "https"}, "SIGIL_PROTOCOL", "'https'"),
+    (
+        "content-capture-typo",
+        {"SIGIL_CONTENT_CAPTURE_MODE": "everything"},
+        "SIGIL_CONTENT_CAPTURE_MODE",
+        "full, no_tool_content, metadata_only, full_with_metadata_spans",
+    ),
+    ("bearer-without-token", {"SIGIL_AUTH_MODE": "bearer"}, "SIGIL_AUTH_TOKEN", "is not set"),
+    (
+        "basic-without-token",
+        {"SIGIL_AUTH_MODE": "basic", "SIGIL_AUTH_TENANT_ID": "42"},
+        "SIGIL_AUTH_TOKEN",
+        "required by SIGIL_AUTH_MODE=basic",
+    ),
+    (
+        "basic-without-tenant",
+        {"SIGIL_AUTH_MODE": "basic", "SIGIL_AUTH_TOKEN": TOKEN},
+        "SIGIL_AUTH_TENANT_ID",
+        "basic-auth user",
+    ),
+    ("tenant-without-tenant", {"SIGIL_AUTH_MODE": "tenant"}, "SIGIL_AUTH_TENANT_ID", "required by"),
+    ("token-without-mode", {"SIGIL_AUTH_TOKEN": TOKEN}, "SIGIL_AUTH_MODE", "accepted: bearer, basic"),
+    (
+        "tenant-with-mode-none",
+        {"SIGIL_AUTH_MODE": "none", "SIGIL_AUTH_TENANT_ID": "42"},
+        "SIGIL_AUTH_MODE",
+        "SIGIL_AUTH_MODE='none'",
+    ),
+    (
+        "token-with-line-break",
+        {"SIGIL_AUTH_MODE": "bearer", "SIGIL_AUTH_TOKEN": TOKEN[:8] + "\n" + TOKEN[8:]},
+        "SIGIL_AUTH_TOKEN",
+        "value hidden",
+    ),
+    (
+        "tenant-with-control-character",
+        {"SIGIL_AUTH_MODE": "tenant", "SIGIL_AUTH_TENANT_ID": "4\x002"},
+        "SIGIL_AUTH_TENANT_ID",
+        "control character",
+    ),
+    ("endpoint-scheme", {"SIGIL_ENDPOINT": "ftp://sigil.example.com"}, "SIGIL_ENDPOINT", "http or https"),
+    ("endpoint-no-port", {"SIGIL_ENDPOINT": "localhost"}, "SIGIL_ENDPOINT", "port is missing"),
+    ("endpoint-port-zero", {"SIGIL_ENDPOINT": "localhost:0"}, "SIGIL_ENDPOINT", "1 to 65535"),
+    ("endpoint-port-large", {"SIGIL_ENDPOINT": "localhost:70000"}, "SIGIL_ENDPOINT", "1 to 65535"),
+    ("endpoint-port-word", {"SIGIL_ENDPOINT": "localhost:grpc"}, "SIGIL_ENDPOINT", "1 to 65535"),
+    ("endpoint-url-no-host", {"SIGIL_ENDPOINT": "https://:443"}, "SIGIL_ENDPOINT", "no host"),
+    ("endpoint-url-empty-port", {"SIGIL_ENDPOINT": "http://host:"}, "SIGIL_ENDPOINT", "port"),
+    ("endpoint-space", {"SIGIL_ENDPOINT": "sigil example:443"}, "SIGIL_ENDPOINT", "space"),
+    ("endpoint-path-only", {"SIGIL_ENDPOINT": "/api/v1"}, "SIGIL_ENDPOINT", "host:port"),
+    ("endpoint-bad-host", {"SIGIL_ENDPOINT": "sig!l:443"}, "SIGIL_ENDPOINT", "host name"),
+    ("endpoint-query", {"SIGIL_ENDPOINT": "https://h:1?x=1"}, "SIGIL_ENDPOINT", "query"),
+    ("endpoint-ipv6-broken", {"SIGIL_ENDPOINT": "[::1:4317"}, "SIGIL_ENDPOINT", "SIGIL_ENDPOINT='[::1:4317'"),
+    (
+        "endpoint-credentials",
+        {"SIGIL_ENDPOINT": f"https://user:{TOKEN}@sigil.example.com"},
+        "SIGIL_ENDPOINT",
+        "value hidden",
+    ),
+    (
+        "endpoint-path-with-grpc",
+        {"SIGIL_ENDPOINT": "https://sigil.example.com/api/v1/generations:export"},
+        "SIGIL_ENDPOINT",
+        "SIGIL_PROTOCOL=grpc",
+    ),
+    ("headers-no-equals", {"SIGIL_HEADERS": f"X-A=1,Bearer {HEADER_SECRET}"}, "SIGIL_HEADERS", "item 2 has no '='"),
+    ("headers-no-name", {"SIGIL_HEADERS": f"={HEADER_SECRET}"}, "SIGIL_HEADERS", "no name"),
+    ("headers-bad-name", {"SIGIL_HEADERS": f"X Secret={HEADER_SECRET}"}, "SIGIL_HEADERS", "not a valid header name"),
+    ("headers-repeated", {"SIGIL_HEADERS": f"X-A={HEADER_SECRET},x-a=2"}, "SIGIL_HEADERS", "repeats"),
+    ("tags-no-equals", {"SIGIL_TAGS": "team"}, "SIGIL_TAGS", "SIGIL_TAGS='team'"),
+    ("tags-no-key", {"SIGIL_TAGS": "=ml"}, "SIGIL_TAGS", "no name"),
+    ("tags-repeated", {"SIGIL_TAGS": "a=1,a=2"}, "SIGIL_TAGS", "'a' appears twice"),
+    ("metadata-not-json", {"SIGIL_EXTRA_METADATA": "{deployment: eu}"}, "SIGIL_EXTRA_METADATA", "not JSON"),
+    ("metadata-array", {"SIGIL_EXTRA_METADATA": "[1, 2]"}, "SIGIL_EXTRA_METADATA", "JSON array, not an object"),
+    ("metadata-string", {"SIGIL_EXTRA_METADATA": '"eu-1"'}, "SIGIL_EXTRA_METADATA", "JSON string"),
+    ("metadata-nan", {"SIGIL_EXTRA_METADATA": '{"x": NaN}'}, "SIGIL_EXTRA_METADATA", "NaN"),
+    ("batch-size-zero", {"SIGIL_BATCH_SIZE": "0"}, "SIGIL_BATCH_SIZE", "a whole number ≥ 1"),
+    ("batch-size-word", {"SIGIL_BATCH_SIZE": "ten"}, "SIGIL_BATCH_SIZE", "SIGIL_BATCH_SIZE='ten'"),
+    ("batch-size-fraction", {"SIGIL_BATCH_SIZE": "1.5"}, "SIGIL_BATCH_SIZE", "whole number"),
+    ("queue-size-negative", {"SIGIL_QUEUE_SIZE": "-5"}, "SIGIL_QUEUE_SIZE", "≥ 1"),
+    ("max-retries-negative", {"SIGIL_MAX_RETRIES": "-1"}, "SIGIL_MAX_RETRIES", "≥ 0"),
+    ("flush-interval-zero", {"SIGIL_FLUSH_INTERVAL": "0"}, "SIGIL_FLUSH_INTERVAL", "> 0"),
+    ("flush-interval-unit", {"SIGIL_FLUSH_INTERVAL": "1s"}, "SIGIL_FLUSH_INTERVAL", "seconds"),
+    ("flush-interval-inf", {"SIGIL_FLUSH_INTERVAL": "inf"}, "SIGIL_FLUSH_INTERVAL", "'inf'"),
+    ("flush-interval-nan", {"SIGIL_FLUSH_INTERVAL": "nan"}, "SIGIL_FLUSH_INTERVAL", "'nan'"),
+    ("initial-backoff-negative", {"SIGIL_INITIAL_BACKOFF": "-0.1"}, "SIGIL_INITIAL_BACKOFF", "> 0"),
+    ("max-backoff-word", {"SIGIL_MAX_BACKOFF": "long"}, "SIGIL_MAX_BACKOFF", "seconds"),
+    (
+        "max-backoff-below-initial",
+        {"SIGIL_INITIAL_BACKOFF": "2", "SIGIL_MAX_BACKOFF": "1"},
+        "SIGIL_MAX_BACKOFF",
+        "≥ SIGIL_INITIAL_BACKOFF (2)",
+    ),
+    ("enabled-word", {"SIGIL_ENABLED": "maybe"}, "SIGIL_ENABLED", "true or false"),
+    ("insecure-number", {"SIGIL_INSECURE": "2"}, "SIGIL_INSECURE", "SIGIL_INSECURE='2'"),
+    ("capture-inputs-typo", {"SIGIL_CAPTURE_INPUTS": "ture"}, "SIGIL_CAPTURE_INPUTS", "true or false"),
+    ("capture-outputs-typo", {"SIGIL_CAPTURE_OUTPUTS": "nope"}, "SIGIL_CAPTURE_OUTPUTS", "true or false"),
+    ("debug-typo", {"SIGIL_DEBUG": "verbose"}, "SIGIL_DEBUG", "true or false"),
+    (
+        "token-and-token-file",
+        {"SIGIL_AUTH_MODE": "bearer", "SIGIL_AUTH_TOKEN": TOKEN, "SIGIL_AUTH_TOKEN_FILE": "/etc/hostname"},
+        "SIGIL_AUTH_TOKEN_FILE",
+        "not both",
+    ),
+    (
+        "token-file-missing",
+        {"SIGIL_AUTH_MODE": "bearer", "SIGIL_AUTH_TOKEN_FILE": "/nonexistent/sigil-token"},
+        "SIGIL_AUTH_TOKEN_FILE",
+        "No such file",
+    ),
+    ("secrets-dir-missing", {"SIGIL_SECRETS_DIR": "/nonexistent/sigil"}, "SIGIL_SECRETS_DIR", "existing directory"),
+    ("secrets-dir-is-a-file", {"SIGIL_SECRETS_DIR": "/etc/hostname"}, "SIGIL_SECRETS_DIR", "existing directory"),
+]
+
+
+@pytest.mark.parametrize(("env", "variable", "fragment"), [c[1:] for c in INVALID], ids=[c[0] for c in INVALID])
+def test_invalid_configuration(env: dict[str, str], variable: str, fragment: str) -> None:
+    message = assert_clean(config_error(env))
+    assert message.startswith(PREFIX + variable), message
+    assert fragment in message, message
+
+
+def test_the_example_message_exactly() -> None:
+    error = config_error({"SIGIL_AUTH_MODE": "bearr"})
+    assert str(error) == "sigil: invalid configuration: SIGIL_AUTH_MODE='bearr' — accepted: none, tenant, bearer, basic"
+    assert [p.variable for p in error.problems] == ["SIGIL_AUTH_MODE"]
+
+
+def test_several_problems_share_one_line() -> None:
+    error = config_error({"SIGIL_PROTOCOL": "udp", "SIGIL_BATCH_SIZE": "x", "SIGIL_HEADERS": f"{HEADER_SECRET}"})
+    message = assert_clean(error)
+    assert [p.variable for p in error.problems] == ["SIGIL_PROTOCOL", "SIGIL_HEADERS", "SIGIL_BATCH_SIZE"]
+    assert message.count("; ") == 2
+
+
+def test_long_values_are_shortened() -> None:
+    message = assert_clean(config_error({"SIGIL_AUTH_MODE": "x" * 5000}))
+    assert len(message) < 400
+
+
+def test_direct_construction_raises_config_error_too() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings(auth_mode="bearer", auth_token=f"{TOKEN}\n", unknown=1, _environ={})
+    message = assert_clean(caught.value)
+    assert "SIGIL_AUTH_TOKEN (value hidden)" in message
+    assert "unknown: not a setting" in message
+
+
+# ---------------------------------------------------------------------------------------------
+# Files: *_FILE variables and the secrets directory
+
+
+def test_file_variables(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(f"{TOKEN}\n")
+    tenant_file = tmp_path / "tenant"
+    tenant_file.write_text("  777  ")
+    settings = load(
+        {
+            "SIGIL_AUTH_MODE": "basic",
+            "SIGIL_AUTH_TOKEN_FILE": str(token_file),
+            "SIGIL_AUTH_TENANT_ID_FILE": str(tenant_file),
+        }
+    )
+    assert settings.auth_token == SecretStr(TOKEN)
+    assert settings.auth_tenant_id == "777"
+
+
+def test_secrets_directory(tmp_path: Path) -> None:
+    (tmp_path / "SIGIL_AUTH_TOKEN").write_text(TOKEN + "\n")
+    (tmp_path / "SIGIL_AUTH_TENANT_ID").write_text("dir-tenant")
+    (tmp_path / "SIGIL_ENDPOINT").write_text("https://from-dir.example.com\n")
+    (tmp_path / "unrelated.txt").write_text("ignored")
+    settings = load({"SIGIL_SECRETS_DIR": str(tmp_path), "SIGIL_AUTH_MODE": "basic"})
+    assert settings.auth_token == SecretStr(TOKEN)
+    assert settings.auth_tenant_id == "dir-tenant"
+    assert settings.endpoint == "https://from-dir.example.com"
+
+
+def test_kubernetes_style_symlinked_secret(tmp_path: Path) -> None:
+    """A mounted Secret: keys are symlinks into a timestamped ..data directory."""
+    data = tmp_path / "..2026_01_01_00_00_00.123"
+    data.mkdir()
+    (data / "SIGIL_AUTH_TOKEN").write_text(TOKEN)
+    (tmp_path / "..data").symlink_to(data.name)
+    (tmp_path / "SIGIL_AUTH_TOKEN").symlink_to("..data/SIGIL_AUTH_TOKEN")
+    assert load({"SIGIL_SECRETS_DIR": str(tmp_path), "SIGIL_AUTH_MODE": "bearer"}).auth_token == SecretStr(TOKEN)
+
+
+def test_default_secrets_directory_is_read_when_it_exists(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(settings_module, "DEFAULT_SECRETS_DIR", tmp_path)
+    (tmp_path / "SIGIL_AUTH_TOKEN").write_text(TOKEN)
+    assert load({"SIGIL_AUTH_MODE": "bearer"}).auth_token == SecretStr(TOKEN)
+    # ... and a token lying there while no auth mode is set is the SDK's silent failure: an error
+    message = assert_clean(config_error({}))
+    assert f"SIGIL_AUTH_TOKEN (from {tmp_path / 'SIGIL_AUTH_TOKEN'}) is set but would not be sent" in message
+
+
+def test_precedence_environment_then_file_then_directory(tmp_path: Path) -> None:
+    directory = tmp_path / "dir"
+    directory.mkdir()
+    (directory / "SIGIL_AGENT_NAME").write_text("from-dir")
+    (directory / "SIGIL_AGENT_VERSION").write_text("from-dir")
+    (directory / "SIGIL_USER_ID").write_text("from-dir")
+    version_file = tmp_path / "version"
+    version_file.write_text("from-file")
+    settings = load(
+        {
+            "SIGIL_SECRETS_DIR": str(directory),
+            "SIGIL_AGENT_NAME": "from-env",
+            "SIGIL_AGENT_VERSION_FILE": str(version_file),
+        }
+    )
+    assert (settings.agent_name, settings.agent_version, settings.user_id) == ("from-env", "from-file", "from-dir")
+
+
+def test_empty_files_count_as_unset(tmp_path: Path) -> None:
+    (tmp_path / "SIGIL_AUTH_TOKEN").write_text("\n")
+    message = assert_clean(config_error({"SIGIL_SECRETS_DIR": str(tmp_path), "SIGIL_AUTH_MODE": "bearer"}))
+    assert "SIGIL_AUTH_TOKEN is not set" in message
+
+
+def test_a_bad_value_from_a_file_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "SIGIL_BATCH_SIZE").write_text("lots")
+    (tmp_path / "SIGIL_AUTH_TOKEN").write_text(f"{TOKEN}\r\nsecond line")
+    env = {"SIGIL_SECRETS_DIR": str(tmp_path), "SIGIL_AUTH_MODE": "bearer"}
+    message = assert_clean(config_error(env), "second line")
+    assert f"SIGIL_BATCH_SIZE='lots' (from {tmp_path / 'SIGIL_BATCH_SIZE'})" in message
+    assert f"SIGIL_AUTH_TOKEN (value hidden, from {tmp_path / 'SIGIL_AUTH_TOKEN'})" in message
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(b"\xff\xfe\x00bad", "not UTF-8 text"), (b"x" * (64 * 1024 + 1), "larger than 64 KiB")],
+)
+def test_unreadable_files(tmp_path: Path, content: bytes, reason: str) -> None:
+    bad = tmp_path / "token"
+    bad.write_bytes(content)
+    message = assert_clean(config_error({"SIGIL_AUTH_MODE": "bearer", "SIGIL_AUTH_TOKEN_FILE": str(bad)}))
+    assert message.startswith(f"{PREFIX}SIGIL_AUTH_TOKEN_FILE='{bad}'") and reason in message
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "SIGIL_AUTH_TOKEN").write_bytes(content)
+    message = assert_clean(config_error({"SIGIL_AUTH_MODE": "bearer", "SIGIL_SECRETS_DIR": str(tmp_path / "dir")}))
+    assert message.startswith(f"{PREFIX}SIGIL_SECRETS_DIR=") and f"cannot read SIGIL_AUTH_TOKEN in it ({reason})" in message
+
+
+# ---------------------------------------------------------------------------------------------
+# SIGIL_ENABLED=false
+
+
+@pytest.mark.parametrize("word", ["false", "0", "no", "OFF"])
+def test_disabled_ignores_every_other_variable(word: str, tmp_path: Path) -> None:
+    settings = load(
+        {
+            "SIGIL_ENABLED": word,
+            "SIGIL_AUTH_MODE": "bearr",
+            "SIGIL_BATCH_SIZE": "lots",
+            "SIGIL_AUTH_TOKEN_FILE": "/nonexistent",
+            "SIGIL_SECRETS_DIR": "/nonexistent",
+            "SIGIL_AGENT_NAME": "ignored",
+        }
+    )
+    assert settings.enabled is False
+    assert settings.auth_mode == "none" and settings.agent_name == ""
+
+
+def test_disabled_by_file(tmp_path: Path) -> None:
+    (tmp_path / "SIGIL_ENABLED").write_text("false\n")
+    assert load({"SIGIL_SECRETS_DIR": str(tmp_path), "SIGIL_AUTH_MODE": "bearer"}).enabled is False
+
+
+# ---------------------------------------------------------------------------------------------
+# Secrets are never printed
+
+
+def full_settings() -> Settings:
+    return load(dict(EVERY_VARIABLE))
+
+
+def test_settings_never_show_secrets() -> None:
+    settings = full_settings()
+    texts = [
+        repr(settings),
+        str(settings),
+        settings.model_dump_json(),
+        repr(settings.model_dump()),
+        repr(settings.model_dump(mode="json")),
+        str(settings.auth_token),
+        repr(settings.headers),
+        repr(settings.model_json_schema()),
+    ]
+    for text in texts:
+        assert TOKEN not in text and HEADER_SECRET not in text
+    assert "**********" in settings.model_dump_json()
+    assert "X-Team" in repr(settings), "header names stay visible, only values are masked"
+
+
+def test_errors_never_show_secrets_even_next_to_other_errors() -> None:
+    env = dict(EVERY_VARIABLE, SIGIL_AUTH_TOKEN=TOKEN + "\x07", SIGIL_HEADERS=f"{HEADER_SECRET}", SIGIL_BATCH_SIZE="x")
+    error = config_error(env)
+    assert_clean(error)
+    assert {p.variable for p in error.problems} == {"SIGIL_AUTH_TOKEN", "SIGIL_HEADERS", "SIGIL_BATCH_SIZE"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Introspection and documentation
+
+
+def test_every_field_is_documented() -> None:
+    for name, info in Settings.model_fields.items():
+        extra: Any = info.json_schema_extra
+        assert extra["env"].startswith("SIGIL_"), name
+        assert info.description and len(info.description) > 20, name
+        assert extra["accepted"].startswith("accepted"), name
+    assert list(Settings.variables())[0] == "SIGIL_ENABLED"
+    assert len(set(Settings.variables())) == len(Settings.model_fields)
+
+
+def test_env_table_lists_every_variable() -> None:
+    table = env_table_markdown()
+    for variable in Settings.variables():
+        assert f"| `{variable}` |" in table
+    assert "| `SIGIL_PROTOCOL` | `grpc` |" in table
+    assert "| `SIGIL_AUTH_TOKEN` | — |" in table
+    assert "| `SIGIL_FLUSH_INTERVAL` | `1` |" in table
+
+
+def test_unknown_variables() -> None:
+    env = {
+        "SIGIL_AUTH_TOKN": "x",
+        "SIGIL_AUTH_TOKEN_FILE": "/x",
+        "SIGIL_ENDPOINT": "h:1",
+        "SIGIL_SECRETS_DIR_FILE": "/x",
+        "SIGIL_INGEST_ACTOR": "sdk-only",
+        "OTHER": "x",
+    }
+    assert unknown_variables(env) == ["SIGIL_AUTH_TOKN", "SIGIL_INGEST_ACTOR", "SIGIL_SECRETS_DIR_FILE"]
+
+
+def test_notices() -> None:
+    assert load({}).notices() == []
+    bearer = load({"SIGIL_AUTH_MODE": "bearer", "SIGIL_AUTH_TOKEN": TOKEN, "SIGIL_AUTH_TENANT_ID": "42"})
+    assert bearer.notices() == [
+        "SIGIL_AUTH_TENANT_ID is ignored with SIGIL_AUTH_MODE=bearer "
+        "(basic sends tenant and token; or add X-Scope-OrgID to SIGIL_HEADERS)"
+    ]
+    tenant = load({"SIGIL_AUTH_MODE": "tenant", "SIGIL_AUTH_TOKEN": TOKEN, "SIGIL_AUTH_TENANT_ID": "42"})
+    assert ["SIGIL_AUTH_TOKEN is ignored" in n for n in tenant.notices()] == [True]
+    assert load({"SIGIL_PROTOCOL": "http", "SIGIL_INSECURE": "true"}).notices() == [
+        "SIGIL_INSECURE applies to grpc only: with http the endpoint's scheme decides"
+    ]
