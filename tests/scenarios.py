@@ -153,7 +153,7 @@ def scenario_sync_chat(target: Target) -> None:
     assert_common(g, target)
     assert g["model"] == {"provider": "openai", "name": "gpt-4o-mini"}
     assert (g["agent_name"], g["agent_version"], g["conversation_id"]) == ("scenario-agent", "1.2.3", conv)
-    assert g["user_id"] == "end-user-7"
+    assert g["metadata"]["sigil.user.id"] == "end-user-7"  # the proto has no user field: the SDK keeps it here
     assert g["tags"]["litellm.tag.scenario"] == "true"
     assert g["tags"]["litellm.model_group"] == "gpt-4o-mini"
     assert g["metadata"]["litellm.model_group"] == "gpt-4o-mini" and g["metadata"]["litellm.model_id"]

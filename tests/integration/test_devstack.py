@@ -1,0 +1,87 @@
+"""``make run``'s launcher: three processes up, a request's generation on the sink page, Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import openai
+import pytest
+from sigil_devstack.proxy import free_port
+
+from tests.scenarios import SinkReader, new_conversation
+
+pytestmark = pytest.mark.integration
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_make_run_stack_serves_records_and_stops_on_ctrl_c() -> None:
+    ports = {name: free_port() for name in ("proxy", "http", "grpc", "fake")}
+    cmd = [
+        sys.executable,
+        "-m",
+        "sigil_devstack",
+        "--proxy-port",
+        str(ports["proxy"]),
+        "--sink-http-port",
+        str(ports["http"]),
+        "--sink-grpc-port",
+        str(ports["grpc"]),
+        "--fake-llm-port",
+        str(ports["fake"]),
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGIL_") and k != "LITELLM_MASTER_KEY"}
+    stack = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True
+    )
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + 150
+        assert stack.stdout is not None
+        while time.monotonic() < deadline:
+            line = stack.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            if "Ctrl-C stops all three" in line:
+                break
+        text = "".join(output)
+        assert "Ctrl-C stops all three" in text, text[-3000:]
+        key = re.search(r"master key\s+(sk-[0-9a-f]{64})", text)
+        assert key, text
+        assert f"http://127.0.0.1:{ports['http']}/" in text
+
+        conv = new_conversation()
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{ports['proxy']}/v1", api_key=key.group(1), max_retries=0)
+        reply = client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "hello from make run"}],
+            extra_body={"metadata": {"conversation_id": conv}},
+        )
+        assert reply.choices[0].message.content == "echo: hello from make run"
+        [g] = SinkReader(f"http://127.0.0.1:{ports['http']}").wait_for(1, conversation_id=conv)
+        assert g["agent_name"] == "litellm-proxy"
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports['http']}/", timeout=5) as page:
+            assert page.status == 200
+
+        stack.send_signal(signal.SIGINT)
+        assert stack.wait(60) == 0
+        rest = stack.stdout.read()
+        assert "devstack: stopped" in rest
+        for port in ports.values():
+            assert not port_open(port), f"port {port} still open after Ctrl-C"
+    finally:
+        if stack.poll() is None:
+            stack.kill()
+            stack.wait(10)
