@@ -81,8 +81,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 def build_client(settings: Settings) -> Client:
     """A ``sigil_sdk.Client`` configured by ``settings`` alone.
 
-    Every field the SDK would otherwise fill from ``SIGIL_*`` variables is set explicitly. With
-    ``SIGIL_DEBUG`` the loggers ``sigil_sdk`` and ``sigil_sdk_litellm`` are set to DEBUG.
+    Every field the SDK would otherwise fill from ``SIGIL_*`` variables is set explicitly. (One the
+    SDK reads regardless: it merges ``os.environ["SIGIL_TAGS"]`` under the configured tags, which adds
+    nothing when the settings were read from ``os.environ``, as in the proxy.) With ``SIGIL_DEBUG``
+    the loggers ``sigil_sdk`` and ``sigil_sdk_litellm`` are set to DEBUG.
     """
     if settings.debug:
         for name in _PACKAGE_LOGGERS:

@@ -18,7 +18,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -562,12 +562,20 @@ def _read_variables(
     named_dir = get(SECRETS_DIR_VARIABLE)
     if named_dir is not None:
         values[SECRETS_DIR_VARIABLE] = named_dir
-        if Path(named_dir).is_dir():
+        found, error = _probe(Path(named_dir).is_dir)
+        if found:
             secrets_dir = Path(named_dir)
         else:
-            problems.append(Problem.invalid(SECRETS_DIR_VARIABLE, named_dir, "accepted: an existing directory"))
-    elif DEFAULT_SECRETS_DIR.is_dir():
-        secrets_dir = DEFAULT_SECRETS_DIR
+            accepted = "accepted: an existing directory" + (f" ({error})" if error else "")
+            problems.append(Problem.invalid(SECRETS_DIR_VARIABLE, named_dir, accepted))
+    else:
+        found, error = _probe(DEFAULT_SECRETS_DIR.is_dir)
+        if found:
+            secrets_dir = DEFAULT_SECRETS_DIR
+        elif error:  # it is there (a mount?) but cannot be looked into
+            problems.append(
+                Problem.invalid(SECRETS_DIR_VARIABLE, str(DEFAULT_SECRETS_DIR), f"the default cannot be read ({error})")
+            )
 
     def resolve(variable: str) -> str | None:
         direct = get(variable)
@@ -588,18 +596,17 @@ def _read_variables(
             return text
         if secrets_dir is not None:
             candidate = secrets_dir / variable
-            if candidate.is_file():
+            found, problem = _probe(candidate.is_file)
+            text = None
+            if found:
                 text, problem = _read_file(candidate)
-                if problem:
-                    problems.append(
-                        Problem.invalid(
-                            SECRETS_DIR_VARIABLE, str(secrets_dir), f"cannot read {variable} in it ({problem})"
-                        )
-                    )
-                    return None
-                if text is not None:
-                    origins[variable] = str(candidate)
-                return text
+            if problem:
+                reason = f"cannot read {variable} in it ({problem})"
+                problems.append(Problem.invalid(SECRETS_DIR_VARIABLE, str(secrets_dir), reason))
+                return None
+            if text is not None:
+                origins[variable] = str(candidate)
+            return text
         return None
 
     enabled = resolve("SIGIL_ENABLED")
@@ -615,6 +622,14 @@ def _read_variables(
         if value is not None:
             values[variable] = value
     return values, problems
+
+
+def _probe(check: Callable[[], bool]) -> tuple[bool, str]:
+    """``path.is_dir``/``is_file`` without raising: (answer, the reason it could not be answered)."""
+    try:
+        return check(), ""
+    except OSError as exc:  # e.g. EACCES: is_dir/is_file only swallow "does not exist"
+        return False, exc.strerror or type(exc).__name__
 
 
 def _read_file(path: Path) -> tuple[str | None, str]:

@@ -466,7 +466,8 @@ def test_unreadable_files(tmp_path: Path, content: bytes, reason: str) -> None:
     (tmp_path / "dir").mkdir()
     (tmp_path / "dir" / "SIGIL_AUTH_TOKEN").write_bytes(content)
     message = assert_clean(config_error({"SIGIL_AUTH_MODE": "bearer", "SIGIL_SECRETS_DIR": str(tmp_path / "dir")}))
-    assert message.startswith(f"{PREFIX}SIGIL_SECRETS_DIR=") and f"cannot read SIGIL_AUTH_TOKEN in it ({reason})" in message
+    assert message.startswith(f"{PREFIX}SIGIL_SECRETS_DIR=")
+    assert f"cannot read SIGIL_AUTH_TOKEN in it ({reason})" in message
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,7 +538,7 @@ def test_every_field_is_documented() -> None:
         assert extra["env"].startswith("SIGIL_"), name
         assert info.description and len(info.description) > 20, name
         assert extra["accepted"].startswith("accepted"), name
-    assert list(Settings.variables())[0] == "SIGIL_ENABLED"
+    assert next(iter(Settings.variables())) == "SIGIL_ENABLED"
     assert len(set(Settings.variables())) == len(Settings.model_fields)
 
 
@@ -574,3 +575,36 @@ def test_notices() -> None:
     assert load({"SIGIL_PROTOCOL": "http", "SIGIL_INSECURE": "true"}).notices() == [
         "SIGIL_INSECURE applies to grpc only: with http the endpoint's scheme decides"
     ]
+
+
+def test_directories_that_cannot_be_looked_into(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """is_dir/is_file raise on EACCES (a mount the proxy's user may not search): one line, no traceback."""
+    real_is_file, real_is_dir = Path.is_file, Path.is_dir
+
+    def denied(path: Path, real: Any) -> Any:
+        if "locked" in path.parts:
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(Path, "is_file", lambda self: denied(self, real_is_file))
+    monkeypatch.setattr(Path, "is_dir", lambda self: denied(self, real_is_dir))
+    message = assert_clean(config_error({"SIGIL_SECRETS_DIR": str(tmp_path / "locked")}))
+    assert message.endswith("— accepted: an existing directory (Permission denied)")
+    monkeypatch.setattr(settings_module, "DEFAULT_SECRETS_DIR", tmp_path / "locked")
+    message = assert_clean(config_error({}))
+    assert (
+        message == f"{PREFIX}SIGIL_SECRETS_DIR='{tmp_path / 'locked'}' — the default cannot be read (Permission denied)"
+    )
+    monkeypatch.setattr(settings_module, "DEFAULT_SECRETS_DIR", tmp_path / "none")
+    (tmp_path / "open").mkdir()
+
+    def token_denied(path: Path) -> bool:
+        if path.name == "SIGIL_AUTH_TOKEN":
+            raise PermissionError(13, "Permission denied")
+        return bool(real_is_file(path))
+
+    monkeypatch.setattr(Path, "is_file", token_denied)
+    message = assert_clean(config_error({"SIGIL_SECRETS_DIR": str(tmp_path / "open"), "SIGIL_AUTH_MODE": "bearer"}))
+    assert (
+        f"SIGIL_SECRETS_DIR='{tmp_path / 'open'}' — cannot read SIGIL_AUTH_TOKEN in it (Permission denied)" in message
+    )
