@@ -17,14 +17,14 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Mapping
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from litellm.integrations.custom_logger import CustomLogger
-from sigil_sdk import ApiConfig, AuthConfig, Client, ClientConfig, ContentCaptureMode, GenerationExportConfig
+from sigil_sdk import Client
 
-from .settings import ConfigError, Settings, unknown_variables
+from ._factory import _ensure_log_output, build_client, handler_options, load_settings, recorder_from_env
+from .offload import OffloadingSigilLogger, RecorderLink, recorder_command
+from .settings import ConfigError, Settings
 
 if TYPE_CHECKING:
     from .handler import SigilLiteLLMLogger
@@ -34,7 +34,10 @@ __all__ = [
     "bootstrap_from_env",
     "build_client",
     "build_handler",
+    "build_recorder_link",
+    "handler_options",
     "load_settings",
+    "recorder_from_env",
 ]
 
 logger = logging.getLogger("sigil_sdk_litellm.bootstrap")
@@ -45,8 +48,6 @@ logger = logging.getLogger("sigil_sdk_litellm.bootstrap")
 EXIT_STARTUP_FAILURE = 3
 # The exit status outside the proxy (a plain ``import sigil_callback``): a usage/configuration error.
 EXIT_CONFIG_ERROR = 2
-
-_PACKAGE_LOGGERS = ("sigil_sdk_litellm", "sigil_sdk")
 
 
 class SigilDisabledLogger(CustomLogger):  # type: ignore[misc]
@@ -60,87 +61,11 @@ class SigilDisabledLogger(CustomLogger):  # type: ignore[misc]
         return "SigilDisabledLogger()"
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """The settings of ``env`` (default ``os.environ``); raises :class:`ConfigError`.
-
-    Warns (names only, never values) about ``SIGIL_*`` variables that are no setting, and about
-    settings that are valid but probably not meant.
-    """
-    settings = Settings.from_env(env)
-    unknown = unknown_variables(os.environ if env is None else env)
-    if unknown:
-        logger.warning(
-            "sigil: ignoring %s: not a setting of this proxy (see the configuration table in the README)",
-            ", ".join(unknown),
-        )
-    for notice in settings.notices():
-        logger.warning("sigil: %s", notice)
-    return settings
-
-
-def build_client(settings: Settings) -> Client:
-    """A ``sigil_sdk.Client`` configured by ``settings`` alone.
-
-    Every field the SDK would otherwise fill from ``SIGIL_*`` variables is set explicitly. (One the
-    SDK reads regardless: it merges ``os.environ["SIGIL_TAGS"]`` under the configured tags, which adds
-    nothing when the settings were read from ``os.environ``, as in the proxy.) With ``SIGIL_DEBUG``
-    the loggers ``sigil_sdk`` and ``sigil_sdk_litellm`` are set to DEBUG.
-    """
-    if settings.debug:
-        for name in _PACKAGE_LOGGERS:
-            logging.getLogger(name).setLevel(logging.DEBUG)
-    token = settings.auth_token.get_secret_value() if settings.auth_token is not None else ""
-    tenant = settings.auth_tenant_id
-    auth = AuthConfig(
-        mode=settings.auth_mode,
-        tenant_id=tenant,
-        # Both token fields, whatever the mode: the SDK fills an empty one from SIGIL_AUTH_TOKEN itself.
-        bearer_token=token,
-        basic_user=tenant if settings.auth_mode == "basic" else "",
-        basic_password=token,
-    )
-    export = GenerationExportConfig(
-        protocol=settings.protocol,
-        endpoint=settings.endpoint,
-        headers={name: value.get_secret_value() for name, value in settings.headers.items()},
-        auth=auth,
-        insecure=settings.insecure,
-        batch_size=settings.batch_size,
-        flush_interval=timedelta(seconds=settings.flush_interval),
-        queue_size=settings.queue_size,
-        max_retries=settings.max_retries,
-        initial_backoff=timedelta(seconds=settings.initial_backoff),
-        max_backoff=timedelta(seconds=settings.max_backoff),
-    )
-    config = ClientConfig(
-        generation_export=export,
-        api=ApiConfig(endpoint=settings.endpoint),
-        content_capture=ContentCaptureMode(settings.content_capture_mode),
-        agent_name=settings.agent_name,
-        agent_version=settings.agent_version,
-        user_id=settings.user_id,
-        tags=dict(settings.tags),
-        ingest_actor="",
-        debug=settings.debug,
-        use_experimental_otel=False,
-        logger=logging.getLogger("sigil_sdk"),
-    )
-    return Client(config)
-
-
 def build_handler(settings: Settings, client: Client) -> SigilLiteLLMLogger:
     """The LiteLLM callback recording into ``client`` with the handler options of ``settings``."""
     from .handler import SigilLiteLLMLogger
 
-    return SigilLiteLLMLogger(
-        client=client,
-        capture_inputs=settings.capture_inputs,
-        capture_outputs=settings.capture_outputs,
-        agent_name=settings.agent_name,
-        agent_version=settings.agent_version,
-        conversation_id=settings.conversation_id,
-        extra_metadata=dict(settings.extra_metadata),
-    )
+    return SigilLiteLLMLogger(client=client, **handler_options(settings))
 
 
 _lock = threading.Lock()
@@ -173,16 +98,39 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
     if not settings.enabled:
         logger.warning("sigil: SIGIL_ENABLED=false: the proxy runs without Sigil telemetry")
         return SigilDisabledLogger()
-    client = build_client(settings)
-    _flush_at_exit(client)
-    handler = build_handler(settings, client)
+    handler: CustomLogger
+    if settings.recorder == "process":
+        link = build_recorder_link(settings)
+        _flush_at_exit(link)
+        handler = OffloadingSigilLogger(link=link)
+    else:
+        client = build_client(settings)
+        _flush_at_exit(client)
+        handler = build_handler(settings, client)
     logger.info(
-        "sigil: exporting generations to %s over %s (auth: %s)",
+        "sigil: exporting generations to %s over %s (auth: %s, recorder: %s)",
         settings.endpoint,
         settings.protocol,
         settings.auth_mode,
+        settings.recorder,
     )
     return handler
+
+
+def build_recorder_link(settings: Settings) -> RecorderLink:
+    """The recorder process of this proxy worker (``SIGIL_RECORDER=process``), started now.
+
+    It inherits this environment and builds its own client from the same settings
+    (:func:`~sigil_sdk_litellm._factory.recorder_from_env`, which does not import LiteLLM); it exports
+    what it was handed when the link closes.
+    """
+    return RecorderLink(
+        recorder_command("sigil_sdk_litellm._factory:recorder_from_env"),
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        max_items=settings.buffer_max_items,
+        max_bytes=settings.buffer_max_bytes,
+        shutdown_grace=settings.shutdown_grace,
+    )
 
 
 def _exit(error: ConfigError, hard_exit: bool | None) -> NoReturn:
@@ -204,7 +152,11 @@ def _exit(error: ConfigError, hard_exit: bool | None) -> NoReturn:
     raise SystemExit(EXIT_CONFIG_ERROR)
 
 
-def _flush_at_exit(client: Client) -> None:
+class _Closable(Protocol):
+    def shutdown(self) -> None: ...
+
+
+def _flush_at_exit(client: _Closable) -> None:
     """Flush ``client`` when the process stops: at the proxy's shutdown, and at interpreter exit.
 
     atexit alone is not enough in the proxy. On SIGTERM (``docker stop``, Kubernetes) uvicorn shuts
@@ -237,29 +189,9 @@ def _flush_at_exit(client: Client) -> None:
     setattr(proxy_server, "proxy_shutdown_event", proxy_shutdown_event)  # noqa: B010 - a module we do not type
 
 
-def _shutdown(client: Client) -> None:
+def _shutdown(client: _Closable) -> None:
     """Export what is still queued, then close the client (a no-op once done)."""
     try:
         client.shutdown()
     except Exception as exc:  # noqa: BLE001 - the process is stopping; say what was lost, do not raise
         logger.warning("sigil: flushing generations at exit failed: %s", exc)
-
-
-def _ensure_log_output() -> None:
-    """Make the package's log lines visible in the proxy.
-
-    The LiteLLM proxy configures no root handler: INFO lines would vanish and warnings print bare.
-    When nothing is configured, the package loggers get a stderr handler of their own.
-    """
-    if logging.getLogger().handlers:
-        return
-    for name in _PACKAGE_LOGGERS:
-        package_logger = logging.getLogger(name)
-        if package_logger.handlers:
-            continue
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s - %(levelname)s: %(message)s", "%H:%M:%S"))
-        package_logger.addHandler(handler)
-        package_logger.propagate = False
-        if package_logger.level == logging.NOTSET:
-            package_logger.setLevel(logging.INFO if name == "sigil_sdk_litellm" else logging.WARNING)

@@ -18,7 +18,6 @@ Failure handling:
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
 import os
@@ -200,6 +199,10 @@ class RecorderLink:
             child.kill()
             child.wait(5)
 
+    def shutdown(self) -> None:
+        """Same as :meth:`close` (the interface the bootstrap's exit hooks call)."""
+        self.close()
+
     def close(self, timeout: float | None = None) -> None:
         """Drain the queue into the recorder, let it flush and exit (bounded by the grace time)."""
         with self._lock:
@@ -211,13 +214,16 @@ class RecorderLink:
 
 
 class OffloadingSigilLogger(CustomLogger):  # type: ignore[misc]
-    """The proxy-side callback of out-of-process recording (see the module docstring)."""
+    """The proxy-side callback of out-of-process recording (see the module docstring).
+
+    Whoever creates the link closes it when the process stops (the bootstrap does, after the proxy's
+    own shutdown): closing drains what is queued and lets the recorder export it.
+    """
 
     def __init__(self, *, link: RecorderLink) -> None:
         super().__init__()
         self.link = link
         self.problems = link.problems
-        atexit.register(link.close)
 
     def __repr__(self) -> str:
         return f"OffloadingSigilLogger(recorder={self.link.command[-1]!r})"

@@ -322,6 +322,38 @@ class Settings(BaseSettings):
         gt=0,
         allow_inf_nan=False,
     )
+    recorder: Literal["process", "inprocess"] = _var(
+        "SIGIL_RECORDER",
+        "process",
+        "Where generations are mapped, recorded and exported. `process`: in a recorder process beside each "
+        "proxy worker, so the worker only hands each event over (tens of microseconds); `inprocess`: on the "
+        "worker's event loop (no extra process, more CPU per request there).",
+        accepted="accepted: process, inprocess",
+    )
+    buffer_max_items: int = _var(
+        "SIGIL_BUFFER_MAX_ITEMS",
+        20000,
+        "With `SIGIL_RECORDER=process`: events waiting for the recorder process; beyond it events are dropped, "
+        "counted and logged.",
+        accepted="accepted: a whole number ≥ 1",
+        ge=1,
+    )
+    buffer_max_bytes: int = _var(
+        "SIGIL_BUFFER_MAX_BYTES",
+        64 << 20,
+        "With `SIGIL_RECORDER=process`: bytes of events waiting for the recorder process (bounds memory).",
+        accepted="accepted: a whole number of bytes ≥ 1024",
+        ge=1024,
+    )
+    shutdown_grace: float = _var(
+        "SIGIL_SHUTDOWN_GRACE",
+        20.0,
+        "Seconds a stopping proxy worker waits for its telemetry to be exported (fits Kubernetes' default "
+        "30 s termination grace period with a 5 s preStop pause).",
+        accepted="accepted: a number of seconds > 0",
+        gt=0,
+        allow_inf_nan=False,
+    )
     debug: bool = _var(
         "SIGIL_DEBUG",
         False,

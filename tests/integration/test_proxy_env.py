@@ -64,7 +64,7 @@ def test_enabled_proxy_exports_and_flushes_at_exit(tmp_path: Path) -> None:
         output = proxy.log_path.read_text(errors="replace")  # (output() refuses once stop() closed the log)
         generations = sink.wait_for_generations(1, timeout=10)
     assert returncode is not None
-    assert f"sigil: exporting generations to {sink.url} over http (auth: bearer)" in output, output[-3000:]
+    assert f"sigil: exporting generations to {sink.url} over http (auth: bearer, recorder: " in output, output[-3000:]
     assert TOKEN not in output
     assert len(generations) == 1, output[-3000:]
     assert sink.exports[0].headers["Authorization"] == f"Bearer {TOKEN}"

@@ -42,6 +42,8 @@ def _fresh_bootstrap(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterato
     """No cached handler between tests, no default secrets dir, and exit hooks run by the test."""
     monkeypatch.setattr(bootstrap, "_bootstrapped", None)
     monkeypatch.setattr(settings_module, "DEFAULT_SECRETS_DIR", tmp_path / "no-such-default-dir")
+    # these tests look at the in-process client; the recorder process has tests of its own below
+    monkeypatch.setenv("SIGIL_RECORDER", "inprocess")
     # bootstrap chains a flush into the proxy's shutdown event when the proxy module is loaded
     # (another test may have imported it): restore it after each test.
     proxy_server = sys.modules.get("litellm.proxy.proxy_server")
@@ -360,7 +362,7 @@ def test_enabled_logs_where_it_exports_without_secrets(
         "sigil: ignoring SIGIL_AUTH_TOKN: not a setting of this proxy (see the configuration table in the README)",
         "sigil: SIGIL_AUTH_TENANT_ID is ignored with SIGIL_AUTH_MODE=bearer "
         "(basic sends tenant and token; or add X-Scope-OrgID to SIGIL_HEADERS)",
-        "sigil: exporting generations to localhost:4317 over grpc (auth: bearer)",
+        "sigil: exporting generations to localhost:4317 over grpc (auth: bearer, recorder: inprocess)",
     ]
     assert all(TOKEN not in r.getMessage() for r in caplog.records)
 
@@ -408,3 +410,33 @@ def test_a_proxy_without_the_shutdown_event_gets_a_warning(
     with caplog.at_level(logging.WARNING, logger="sigil_sdk_litellm"):
         bootstrap_from_env(hard_exit=False)
     assert "cannot hook the LiteLLM proxy's shutdown" in caplog.text
+
+
+def test_the_default_records_in_a_recorder_process(
+    sink: CaptureSink, monkeypatch: pytest.MonkeyPatch, exit_hooks: list[Callable[..., Any]]
+) -> None:
+    from sigil_sdk_litellm.offload import OffloadingSigilLogger
+
+    monkeypatch.delenv("SIGIL_RECORDER")
+    for name, value in http_env(sink, SIGIL_AGENT_NAME="from-env", SIGIL_FLUSH_INTERVAL="3600").items():
+        monkeypatch.setenv(name, value)
+    handler = bootstrap_from_env(hard_exit=False)
+    assert isinstance(handler, OffloadingSigilLogger)
+    now = datetime.now()
+    handler.log_success_event(callback_kwargs(), chat_response(), now, now)
+    handler.log_failure_event(callback_kwargs(), None, now, now)
+    assert len(exit_hooks) == 1
+    exit_hooks.pop()()  # what the proxy's shutdown does: drain, let the recorder flush and exit
+    assert handler.link.sent == 2 and handler.link.dropped == 0
+    generations = sink.generations()
+    assert len(generations) == 2
+    assert {g["agent_name"] for g in generations} == {"from-env"}
+    assert sum(1 for g in generations if g.get("call_error")) == 1
+
+
+def test_recorder_process_configuration_errors_are_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sigil_sdk_litellm._factory import recorder_from_env
+
+    monkeypatch.setenv("SIGIL_AUTH_MODE", "bearr")
+    with pytest.raises(ConfigError, match=r"^sigil: invalid configuration: SIGIL_AUTH_MODE='bearr'"):
+        recorder_from_env()

@@ -101,6 +101,10 @@ EVERY_VARIABLE = {
     "SIGIL_INITIAL_BACKOFF": "0.5",
     "SIGIL_MAX_BACKOFF": "30",
     "SIGIL_DEBUG": "on",
+    "SIGIL_RECORDER": "inprocess",
+    "SIGIL_BUFFER_MAX_ITEMS": "500",
+    "SIGIL_BUFFER_MAX_BYTES": "1048576",
+    "SIGIL_SHUTDOWN_GRACE": "12.5",
 }
 
 
@@ -134,6 +138,9 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
     assert settings.initial_backoff == 0.5
     assert settings.max_backoff == 30.0
     assert settings.debug is True
+    assert settings.recorder == "inprocess"
+    assert (settings.buffer_max_items, settings.buffer_max_bytes) == (500, 1 << 20)
+    assert settings.shutdown_grace == 12.5
 
 
 def test_values_are_trimmed_case_folded_and_empty_means_unset() -> None:
@@ -321,6 +328,10 @@ INVALID: list[tuple[str, dict[str, str], str, str]] = [
     ("capture-inputs-typo", {"SIGIL_CAPTURE_INPUTS": "ture"}, "SIGIL_CAPTURE_INPUTS", "true or false"),
     ("capture-outputs-typo", {"SIGIL_CAPTURE_OUTPUTS": "nope"}, "SIGIL_CAPTURE_OUTPUTS", "true or false"),
     ("debug-typo", {"SIGIL_DEBUG": "verbose"}, "SIGIL_DEBUG", "true or false"),
+    ("recorder-typo", {"SIGIL_RECORDER": "thread"}, "SIGIL_RECORDER", "accepted: process, inprocess"),
+    ("buffer-items-zero", {"SIGIL_BUFFER_MAX_ITEMS": "0"}, "SIGIL_BUFFER_MAX_ITEMS", "≥ 1"),
+    ("buffer-bytes-tiny", {"SIGIL_BUFFER_MAX_BYTES": "100"}, "SIGIL_BUFFER_MAX_BYTES", "≥ 1024"),
+    ("shutdown-grace-zero", {"SIGIL_SHUTDOWN_GRACE": "0"}, "SIGIL_SHUTDOWN_GRACE", "> 0"),
     (
         "token-and-token-file",
         {"SIGIL_AUTH_MODE": "bearer", "SIGIL_AUTH_TOKEN": TOKEN, "SIGIL_AUTH_TOKEN_FILE": "/etc/hostname"},

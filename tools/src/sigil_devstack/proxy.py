@@ -147,7 +147,8 @@ class ProxyProcess:
         return self.returncode
 
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def openai_client(self, **kwargs: Any) -> Any:

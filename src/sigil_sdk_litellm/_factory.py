@@ -1,0 +1,131 @@
+"""Settings → Sigil client and handler options: the part of the bootstrap that does not need LiteLLM.
+
+The recorder process (``SIGIL_RECORDER=process``) builds its client here, so it never imports
+LiteLLM; :mod:`sigil_sdk_litellm.bootstrap` re-exports these for the proxy side.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from sigil_sdk import ApiConfig, AuthConfig, Client, ClientConfig, ContentCaptureMode, GenerationExportConfig
+
+from ._mapping import MappingOptions
+from ._recording import Recorder
+from .settings import Settings, unknown_variables
+
+logger = logging.getLogger("sigil_sdk_litellm.bootstrap")
+
+_PACKAGE_LOGGERS = ("sigil_sdk_litellm", "sigil_sdk")
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings of ``env`` (default ``os.environ``); raises :class:`ConfigError`.
+
+    Warns (names only, never values) about ``SIGIL_*`` variables that are no setting, and about
+    settings that are valid but probably not meant.
+    """
+    settings = Settings.from_env(env)
+    unknown = unknown_variables(os.environ if env is None else env)
+    if unknown:
+        logger.warning(
+            "sigil: ignoring %s: not a setting of this proxy (see the configuration table in the README)",
+            ", ".join(unknown),
+        )
+    for notice in settings.notices():
+        logger.warning("sigil: %s", notice)
+    return settings
+
+
+def build_client(settings: Settings) -> Client:
+    """A ``sigil_sdk.Client`` configured by ``settings`` alone.
+
+    Every field the SDK would otherwise fill from ``SIGIL_*`` variables is set explicitly. (One the
+    SDK reads regardless: it merges ``os.environ["SIGIL_TAGS"]`` under the configured tags, which adds
+    nothing when the settings were read from ``os.environ``, as in the proxy.) With ``SIGIL_DEBUG``
+    the loggers ``sigil_sdk`` and ``sigil_sdk_litellm`` are set to DEBUG.
+    """
+    if settings.debug:
+        for name in _PACKAGE_LOGGERS:
+            logging.getLogger(name).setLevel(logging.DEBUG)
+    token = settings.auth_token.get_secret_value() if settings.auth_token is not None else ""
+    tenant = settings.auth_tenant_id
+    auth = AuthConfig(
+        mode=settings.auth_mode,
+        tenant_id=tenant,
+        # Both token fields, whatever the mode: the SDK fills an empty one from SIGIL_AUTH_TOKEN itself.
+        bearer_token=token,
+        basic_user=tenant if settings.auth_mode == "basic" else "",
+        basic_password=token,
+    )
+    export = GenerationExportConfig(
+        protocol=settings.protocol,
+        endpoint=settings.endpoint,
+        headers={name: value.get_secret_value() for name, value in settings.headers.items()},
+        auth=auth,
+        insecure=settings.insecure,
+        batch_size=settings.batch_size,
+        flush_interval=timedelta(seconds=settings.flush_interval),
+        queue_size=settings.queue_size,
+        max_retries=settings.max_retries,
+        initial_backoff=timedelta(seconds=settings.initial_backoff),
+        max_backoff=timedelta(seconds=settings.max_backoff),
+    )
+    config = ClientConfig(
+        generation_export=export,
+        api=ApiConfig(endpoint=settings.endpoint),
+        content_capture=ContentCaptureMode(settings.content_capture_mode),
+        agent_name=settings.agent_name,
+        agent_version=settings.agent_version,
+        user_id=settings.user_id,
+        tags=dict(settings.tags),
+        ingest_actor="",
+        debug=settings.debug,
+        use_experimental_otel=False,
+        logger=logging.getLogger("sigil_sdk"),
+    )
+    return Client(config)
+
+
+def handler_options(settings: Settings) -> dict[str, Any]:
+    """The handler's keyword options from ``settings`` (client-level tags travel with the client)."""
+    return {
+        "capture_inputs": settings.capture_inputs,
+        "capture_outputs": settings.capture_outputs,
+        "agent_name": settings.agent_name,
+        "agent_version": settings.agent_version,
+        "conversation_id": settings.conversation_id,
+        "extra_metadata": dict(settings.extra_metadata),
+    }
+
+
+def recorder_from_env() -> Recorder:
+    """The recorder process's factory: the same settings, a real client, the handler's options."""
+    _ensure_log_output()
+    settings = load_settings()
+    return Recorder(build_client(settings), MappingOptions(**handler_options(settings)))
+
+
+def _ensure_log_output() -> None:
+    """Make the package's log lines visible in the proxy.
+
+    The LiteLLM proxy configures no root handler: INFO lines would vanish and warnings print bare.
+    When nothing is configured, the package loggers get a stderr handler of their own.
+    """
+    if logging.getLogger().handlers:
+        return
+    for name in _PACKAGE_LOGGERS:
+        package_logger = logging.getLogger(name)
+        if package_logger.handlers:
+            continue
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s - %(levelname)s: %(message)s", "%H:%M:%S"))
+        package_logger.addHandler(handler)
+        package_logger.propagate = False
+        if package_logger.level == logging.NOTSET:
+            package_logger.setLevel(logging.INFO if name == "sigil_sdk_litellm" else logging.WARNING)
