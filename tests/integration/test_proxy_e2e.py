@@ -31,13 +31,15 @@ TOKEN = "sigil-" + secrets.token_hex(16)
 class Combo:
     protocol: str
     auth: str
+    recorder: str = "process"
 
     @property
     def id(self) -> str:
-        return f"{self.protocol}-{self.auth}"
+        return f"{self.protocol}-{self.auth}-{self.recorder}"
 
 
-FULL = [Combo("http", "tenant"), Combo("grpc", "tenant")]
+# the full scenario set once per protocol, and once per recorder placement
+FULL = [Combo("http", "tenant"), Combo("grpc", "tenant", "inprocess")]
 SMOKE = [Combo(p, a) for p in ("http", "grpc") for a in ("none", "bearer", "basic")]
 
 
@@ -62,6 +64,7 @@ def proxy_env(combo: Combo, sink: SinkProcess, fake: FakeLLMProcess, **extra: st
         "SIGIL_PROTOCOL": combo.protocol,
         "SIGIL_INSECURE": "true",
         "SIGIL_AUTH_MODE": combo.auth,
+        "SIGIL_RECORDER": combo.recorder,
         "SIGIL_FLUSH_INTERVAL": "0.2",
         "OPENAI_API_BASE": fake.base_url,
         "OPENAI_API_KEY": "fake-key",
