@@ -72,27 +72,23 @@ class Recorder:
             else self.client.start_generation
         )
         recorder = start(record.start)
-        try:
-            if record.first_token_at is not None:
-                recorder.set_first_token_at(record.first_token_at)
-            recorder.set_result(record.generation)
-            if failed:
-                recorder.set_call_error(self._call_error(kwargs, record.call_error))
-        finally:
-            recorder.end()
-        error = recorder.err()
-        if error is not None:
-            self.problems.report(f"sdk:{type(error).__name__}", f"generation not queued for export: {error}")
+        if record.first_token_at is not None:
+            recorder.set_first_token_at(record.first_token_at)
+        self._finish(recorder, record.generation, kwargs, record.call_error if failed else None, "generation")
 
     def _record_embedding(self, kwargs: dict[str, Any], response_obj: Any, *, failed: bool, redacted: bool) -> None:
         record = map_embedding(kwargs, response_obj, self.options, failed=failed, redacted=redacted)
         recorder = self.client.start_embedding(record.start)
+        self._finish(recorder, record.result, kwargs, record.call_error if failed else None, "embedding")
+
+    def _finish(self, recorder: Any, result: Any, kwargs: dict[str, Any], call_error: str | None, what: str) -> None:
+        """Set the result (and the call error of a failure), end the recording, report an SDK refusal."""
         try:
-            recorder.set_result(record.result)
-            if failed:
-                recorder.set_call_error(self._call_error(kwargs, record.call_error))
+            recorder.set_result(result)
+            if call_error is not None:
+                recorder.set_call_error(self._call_error(kwargs, call_error))
         finally:
             recorder.end()
         error = recorder.err()
         if error is not None:
-            self.problems.report(f"sdk:{type(error).__name__}", f"embedding not recorded: {error}")
+            self.problems.report(f"sdk:{type(error).__name__}", f"{what} not queued for export: {error}")
