@@ -13,7 +13,7 @@ import urllib.request
 
 import openai
 import pytest
-from sigil_devstack.proxy import free_port
+from sigil_devstack.children import free_port
 
 from tests.scenarios import SinkReader, new_conversation
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,18 +12,14 @@ import urllib.request
 from types import TracebackType
 from typing import Any
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from sigil_devstack.children import free_port, stop_process
 
 
 class FakeLLMProcess:
     """``with FakeLLMProcess() as fake: fake.base_url`` → ``http://127.0.0.1:PORT/v1``; always stopped."""
 
     def __init__(self, *, port: int | None = None, latency_ms: float = 0.0, args: list[str] | None = None) -> None:
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.latency_ms = latency_ms
         self.args = list(args or [])
         self.process: subprocess.Popen[bytes] | None = None
@@ -72,14 +67,7 @@ class FakeLLMProcess:
         return dict(self._get("/_fake/stats"))
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        stop_process(self.process)
 
     def __enter__(self) -> FakeLLMProcess:
         return self.start()

@@ -26,6 +26,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from .children import stop_process
 from .proxy import DEFAULT_CONFIG, ProxyProcess, new_master_key
 
 HOST = "127.0.0.1"
@@ -60,17 +61,6 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], name: str, timeout: f
 def _start(command: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     # own process group: Ctrl-C reaches only this launcher, which stops the children in order
     return subprocess.Popen(list(command), env=env, stdin=subprocess.DEVNULL, start_new_session=True)
-
-
-def _stop(process: subprocess.Popen[bytes] | None, timeout: float = 15.0) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -172,8 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         print("devstack: stopping (the proxy flushes its telemetry first) …", flush=True)
         if proxy is not None:
             proxy.stop()
-        _stop(sink)
-        _stop(fake)
+        stop_process(sink, 15)
+        stop_process(fake, 15)
         print("devstack: stopped", flush=True)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,11 +13,7 @@ import urllib.request
 from types import TracebackType
 from typing import Any
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from sigil_devstack.children import free_port, stop_process
 
 
 class SinkProcess:
@@ -38,8 +33,8 @@ class SinkProcess:
         max_items: int | None = None,
         args: list[str] | None = None,
     ) -> None:
-        self.http_port = http_port or _free_port()
-        self.grpc_port = grpc_port or _free_port()
+        self.http_port = http_port or free_port()
+        self.grpc_port = grpc_port or free_port()
         self.auth = auth
         self.db = db
         self.max_items = max_items
@@ -122,14 +117,7 @@ class SinkProcess:
         return items
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        stop_process(self.process)
 
     def __enter__(self) -> SinkProcess:
         return self.start()
