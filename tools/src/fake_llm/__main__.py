@@ -68,8 +68,18 @@ def main(argv: list[str] | None = None) -> None:
         keep_requests=args.keep_requests,
         embedding_dimensions=args.embedding_dimensions,
     )
-    print(f"fake-llm: listening on http://{args.host}:{args.port}/v1", flush=True)
-    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None, loop=new_loop())
+    url = f"http://{args.host}:{args.port}/v1"
+    try:
+        web.run_app(
+            app,
+            host=args.host,
+            port=args.port,
+            access_log=None,
+            loop=new_loop(),
+            print=lambda _: print(f"fake-llm: listening on {url}", flush=True),  # once bound
+        )
+    except OSError as exc:  # typically: the port is taken
+        sys.exit(f"fake-llm: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
 
 
 if __name__ == "__main__":

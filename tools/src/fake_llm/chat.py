@@ -77,9 +77,8 @@ def answer(body: dict[str, Any], behaviour: Behaviour) -> dict[str, Any]:
     if tool is not None:
         name = str(tool["function"].get("name") or "tool")
         arguments = json.dumps(example_for(tool["function"].get("parameters") or {}), sort_keys=True)
-        call = {"id": stable_id("call_", name, said), "type": "function", "function": {"name": name}}
-        call["function"]["arguments"] = arguments
-        message["tool_calls"] = [call]
+        function = {"name": name, "arguments": arguments}
+        message["tool_calls"] = [{"id": stable_id("call_", name, said), "type": "function", "function": function}]
         finish, completion = "tool_calls", words(arguments) + 5
     else:
         text = f"The tool said: {said[:80]}" if last.get("role") == "tool" else f"echo: {said[:60]}"

@@ -42,7 +42,8 @@ class FakeLLMProcess:
     Arguments (all optional): ``port`` (default: a free one), ``latency_ms`` and ``chunk_delay_ms``
     (``--latency-ms``, ``--chunk-delay-ms``), ``keep_requests`` (how many requests ``requests()`` can
     return; 0 turns recording off for benchmarks), ``args`` (more command-line options), ``env`` (added
-    to the inherited environment), ``startup_timeout`` and ``stop_timeout`` in seconds.
+    to the inherited environment, e.g. ``{"FAKE_LLM_LATENCY_MS": "20"}``), ``startup_timeout`` and
+    ``stop_timeout`` in seconds. Options left as None are not passed (the child's defaults apply).
 
     Attributes: ``port``, ``root_url`` (``http://127.0.0.1:PORT``), ``base_url`` (``root_url + "/v1"``,
     what an OpenAI client or a LiteLLM ``api_base`` wants), ``process`` (the ``Popen``), ``log_path``
@@ -53,8 +54,8 @@ class FakeLLMProcess:
         self,
         *,
         port: int | None = None,
-        latency_ms: float = 0.0,
-        chunk_delay_ms: float = 0.0,
+        latency_ms: float | None = None,
+        chunk_delay_ms: float | None = None,
         keep_requests: int | None = None,
         args: list[str] | None = None,
         env: dict[str, str] | None = None,
@@ -85,9 +86,13 @@ class FakeLLMProcess:
 
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "fake_llm", "--host", "127.0.0.1", "--port", str(self.port)]
-        cmd += ["--latency-ms", str(self.latency_ms), "--chunk-delay-ms", str(self.chunk_delay_ms)]
-        if self.keep_requests is not None:
-            cmd += ["--keep-requests", str(self.keep_requests)]
+        for option, value in (
+            ("--latency-ms", self.latency_ms),
+            ("--chunk-delay-ms", self.chunk_delay_ms),
+            ("--keep-requests", self.keep_requests),
+        ):
+            if value is not None:  # unset: the child's default, or its FAKE_LLM_* variable from ``env``
+                cmd += [option, str(value)]
         return cmd + self.args
 
     def start(self) -> FakeLLMProcess:
