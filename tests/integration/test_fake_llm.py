@@ -274,13 +274,14 @@ def test_slow_model_streams_with_a_delay_between_chunks(client: openai.OpenAI) -
     assert sum(gaps("gpt-4o-mini")) < 0.2
 
 
-def test_latency_from_the_environment() -> None:
-    with FakeLLMProcess(env={"FAKE_LLM_LATENCY_MS": "300"}) as slow:
+def test_latency_from_the_environment_and_recording_off() -> None:
+    with FakeLLMProcess(env={"FAKE_LLM_LATENCY_MS": "300"}, keep_requests=0) as slow:
         client = openai.OpenAI(base_url=slow.base_url, api_key="x", max_retries=0)
         client.models.list()  # connection up; GET /models is not delayed
         started = time.monotonic()
         client.chat.completions.create(model="m", messages=user("wait"))
         assert time.monotonic() - started >= 0.3
+        assert slow.requests() == [] and slow.stats()["requests"] == 2  # counted, not kept
 
 
 # --- request recording and the process helper ----------------------------------------------------
