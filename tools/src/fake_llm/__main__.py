@@ -18,28 +18,45 @@ import argparse
 import asyncio
 import os
 import sys
+from typing import Any
 
 from aiohttp import web
 
 from .server import create_app
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"FAKE_LLM_{name}", default)
+def _env(name: str, default: str, kind: type[float] | type[int] | type[str] = str) -> Any:
+    raw = os.environ.get(f"FAKE_LLM_{name}", default)
+    try:
+        return kind(raw)
+    except ValueError:
+        sys.exit(f"fake-llm: FAKE_LLM_{name}={raw!r} is not a valid {kind.__name__}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="fake-llm",
         description="A deterministic OpenAI-compatible upstream (chat, completions, embeddings, models).",
-        epilog="Every option can also be set as FAKE_LLM_<OPTION> (e.g. FAKE_LLM_LATENCY_MS=20).",
+        epilog="Every option can also be set as FAKE_LLM_<OPTION> (e.g. FAKE_LLM_LATENCY_MS=20). Special "
+        "behaviours by model name or [fake:...] marker: error-NNN, reasoning, slow[-MS], latency-MS.",
     )
-    parser.add_argument("--host", default=_env("HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(_env("PORT", "8090")))
-    parser.add_argument("--latency-ms", type=float, default=float(_env("LATENCY_MS", "0")))
-    parser.add_argument("--chunk-delay-ms", type=float, default=float(_env("CHUNK_DELAY_MS", "0")))
-    parser.add_argument("--keep-requests", type=int, default=int(_env("KEEP_REQUESTS", "1000")))
-    parser.add_argument("--embedding-dimensions", type=int, default=int(_env("EMBEDDING_DIMENSIONS", "8")))
+    add = parser.add_argument
+    add("--host", default=_env("HOST", "127.0.0.1"), help="address to listen on (default %(default)s)")
+    add("--port", type=int, default=_env("PORT", "8090", int), help="default %(default)s")
+    add("--latency-ms", type=float, default=_env("LATENCY_MS", "0", float), help="wait before every answer")
+    add("--chunk-delay-ms", type=float, default=_env("CHUNK_DELAY_MS", "0", float), help="wait between chunks")
+    add(
+        "--keep-requests",
+        type=int,
+        default=_env("KEEP_REQUESTS", "1000", int),
+        help="how many requests GET /_fake/requests keeps (default %(default)s; 0: none)",
+    )
+    add(
+        "--embedding-dimensions",
+        type=int,
+        default=_env("EMBEDDING_DIMENSIONS", "8", int),
+        help="vector length when a request names none (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.latency_ms < 0 or args.chunk_delay_ms < 0 or args.keep_requests < 0:
         parser.error("--latency-ms, --chunk-delay-ms and --keep-requests cannot be negative")
@@ -58,10 +75,7 @@ def new_loop() -> asyncio.AbstractEventLoop:
 
 
 def main(argv: list[str] | None = None) -> None:
-    try:
-        args = parse_args(argv)
-    except ValueError as exc:  # a FAKE_LLM_* variable that is not a number
-        sys.exit(f"fake-llm: {exc}")
+    args = parse_args(argv)
     app = create_app(
         latency=args.latency_ms / 1000,
         chunk_delay=args.chunk_delay_ms / 1000,
