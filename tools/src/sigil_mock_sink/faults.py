@@ -1,55 +1,134 @@
-"""Fault injection for reliability tests: switchable at start (CLI) and at run time (``/api/v1/faults``)."""
+"""Fault injection for reliability tests, switchable at start (CLI / ``SINK_*``) and at run time
+(``POST /api/v1/faults`` with a JSON object, ``DELETE /api/v1/faults`` to clear).
+
+Faults apply to the ingest endpoints only (HTTP and gRPC), in this order: ``delay_ms``, then
+``drop_connections``, then ``unavailable`` / ``fail_next`` (an error status), then — once a request is
+admitted — ``reject_fraction`` per item. Read-back, health and the page are never faulted.
+"""
 
 from __future__ import annotations
 
+import math
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import grpc
+
+# the statuses a fault may answer with, and what a gRPC client sees instead
+GRPC_CODES = {
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    500: grpc.StatusCode.INTERNAL,
+    502: grpc.StatusCode.UNAVAILABLE,
+    503: grpc.StatusCode.UNAVAILABLE,
+    504: grpc.StatusCode.DEADLINE_EXCEEDED,
+}
+REJECTED_BY_FAULT = "fault injected: item rejected"
+KEYS = (
+    "unavailable_seconds",
+    "unavailable",
+    "fail_next",
+    "error_status",
+    "delay_ms",
+    "drop_connections",
+    "reject_fraction",
+)
+
+
+def _bool(value: Any, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValueError(f"{key} must be true or false")
+
+
+def _number(value: Any, key: str, low: float, high: float = math.inf) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ValueError(f"{key} must be a number from {low:g}" + ("" if high == math.inf else f" to {high:g}"))
+    return float(value)
 
 
 @dataclass
 class Faults:
-    """``unavailable_until``: answer 503 / UNAVAILABLE until then (``inf``: until cleared).
-    ``delay_ms``: delay each ingest response. ``drop_connections``: close ingest connections without
-    an answer. ``reject_fraction``: reject that share of items with ``fault injected``."""
+    """The current faults. ``unavailable_until`` is a ``time.monotonic()`` deadline (``inf``: until
+    cleared); ``fail_next`` counts the ingest requests still to fail; both answer ``error_status``."""
 
     unavailable_until: float = 0.0
+    fail_next: int = 0
+    error_status: int = 503
     delay_ms: float = 0.0
     drop_connections: bool = False
     reject_fraction: float = 0.0
+    _random: random.Random = field(default_factory=random.Random, repr=False)
+
+    def error(self) -> int | None:
+        """The status to answer this ingest request with, or None to serve it (counts ``fail_next``)."""
+        if time.monotonic() < self.unavailable_until:
+            return self.error_status
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return self.error_status
+        return None
 
     def unavailable(self) -> bool:
         return time.monotonic() < self.unavailable_until
 
     def reject_item(self) -> bool:
-        return self.reject_fraction > 0 and random.random() < self.reject_fraction
+        return self.reject_fraction > 0 and self._random.random() < self.reject_fraction
 
     def update(self, data: dict[str, Any]) -> None:
-        """Apply a JSON body: ``unavailable_seconds`` (number, or ``null`` for until cleared),
-        ``unavailable`` (bool), ``delay_ms``, ``drop_connections``, ``reject_fraction``."""
+        """Apply a JSON object; every key is optional, unknown keys and bad values raise ValueError
+        (and change nothing):
+
+        ``unavailable_seconds`` (number; ``null``: until cleared) or ``unavailable`` (bool): answer
+        ``error_status`` for that long; ``fail_next`` (int): answer ``error_status`` to that many
+        requests; ``error_status`` (429, 500, 502, 503 or 504; default 503); ``delay_ms``: delay each
+        answer; ``drop_connections`` (bool): close the connection without an answer;
+        ``reject_fraction`` (0..1): reject that share of items with ``fault injected: item rejected``.
+        """
+        unknown = sorted(set(data) - set(KEYS))
+        if unknown:
+            raise ValueError(f"unknown fault {unknown[0]!r} (known: {', '.join(KEYS)})")
+        changes: dict[str, Any] = {}
         if "unavailable_seconds" in data:
             seconds = data["unavailable_seconds"]
-            self.unavailable_until = float("inf") if seconds is None else time.monotonic() + float(seconds)
+            until = math.inf if seconds is None else time.monotonic() + _number(seconds, "unavailable_seconds", 0)
+            changes["unavailable_until"] = until
         if "unavailable" in data:
-            self.unavailable_until = float("inf") if data["unavailable"] else 0.0
+            changes["unavailable_until"] = math.inf if _bool(data["unavailable"], "unavailable") else 0.0
+        if "fail_next" in data:
+            changes["fail_next"] = int(_number(data["fail_next"], "fail_next", 0))
+        if "error_status" in data:
+            status = data["error_status"]
+            if isinstance(status, bool) or status not in GRPC_CODES:
+                raise ValueError(f"error_status must be one of {', '.join(map(str, GRPC_CODES))}")
+            changes["error_status"] = int(status)
         if "delay_ms" in data:
-            self.delay_ms = max(0.0, float(data["delay_ms"]))
+            changes["delay_ms"] = _number(data["delay_ms"], "delay_ms", 0, 600_000)
         if "drop_connections" in data:
-            self.drop_connections = bool(data["drop_connections"])
+            changes["drop_connections"] = _bool(data["drop_connections"], "drop_connections")
         if "reject_fraction" in data:
-            fraction = float(data["reject_fraction"])
-            if not 0.0 <= fraction <= 1.0:
-                raise ValueError("reject_fraction must be between 0 and 1")
-            self.reject_fraction = fraction
+            changes["reject_fraction"] = _number(data["reject_fraction"], "reject_fraction", 0, 1)
+        for key, value in changes.items():
+            setattr(self, key, value)
 
     def clear(self) -> None:
-        self.update({"unavailable": False, "delay_ms": 0, "drop_connections": False, "reject_fraction": 0})
+        self.unavailable_until = 0.0
+        self.fail_next = 0
+        self.error_status = 503
+        self.delay_ms = 0.0
+        self.drop_connections = False
+        self.reject_fraction = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """The state as ``GET /api/v1/faults`` shows it."""
         remaining = self.unavailable_until - time.monotonic()
-        data["unavailable_until"] = None
-        data["unavailable_seconds_left"] = None if remaining == float("inf") else max(0.0, round(remaining, 3))
-        data["unavailable"] = self.unavailable()
-        return data
+        return {
+            "unavailable": remaining > 0,
+            "unavailable_seconds_left": None if remaining == math.inf else round(max(0.0, remaining), 3),
+            "fail_next": self.fail_next,
+            "error_status": self.error_status,
+            "delay_ms": self.delay_ms,
+            "drop_connections": self.drop_connections,
+            "reject_fraction": self.reject_fraction,
+        }

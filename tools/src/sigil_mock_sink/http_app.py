@@ -1,4 +1,13 @@
-"""The sink's HTTP side: ingest (as grpc-gateway serves it), read-back, faults, health, metrics, page."""
+"""The sink's HTTP side (aiohttp): ingest as the real server answers it, plus read-back, faults,
+stats, health, metrics and the page.
+
+Ingest answers like grafana/sigil's handler behind its auth middleware: the tenant is checked first
+(401 with dskit's text), then the method (405 ``method not allowed``), then the body is parsed as
+proto-JSON whatever the Content-Type (400 with the parse error), then 202 ``application/json`` with
+the per-item results in proto-JSON (proto field names, empty fields left out). Error bodies are
+``text/plain`` and end with a newline, as Go's ``http.Error`` writes them. Faults come before all of
+that. The read-back API is the sink's own (the real query API differs) and needs no credentials.
+"""
 
 from __future__ import annotations
 
@@ -7,160 +16,189 @@ import json
 from typing import Any
 
 from aiohttp import web
-from google.protobuf import json_format
 from sigil_sdk.internal.gen.sigil.v1 import generation_ingest_pb2 as pb
 
-from . import metrics, page
-from .auth import Authenticator, AuthError
-from .faults import Faults
-from .store import Store
+from . import metrics, page, protojson
+from .auth import AuthError
+from .core import Sink
+from .store import GENERATION, WORKFLOW_STEP, Store, Stored
 
-STORE = web.AppKey("store", Store)
-AUTH = web.AppKey("auth", Authenticator)
-FAULTS = web.AppKey("faults", Faults)
+SINK = web.AppKey("sink", Sink)
 
 
-async def _admit(request: web.Request) -> str:
-    """Faults, then method, then auth: the tenant of an ingest request, or an HTTP error."""
-    store, faults = request.app[STORE], request.app[FAULTS]
+def text_error(status: int, message: str) -> web.Response:
+    """An error the way Go's ``http.Error`` writes it."""
+    return web.Response(
+        status=status,
+        body=(message + "\n").encode(),
+        headers={"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def json_body(data: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        status=status, body=json.dumps(data, separators=(",", ":")).encode(), content_type="application/json"
+    )
+
+
+async def _faulted(request: web.Request, sink: Sink) -> web.StreamResponse | None:
+    """Apply the ingest faults; a response (or a dropped connection) when one fires."""
+    faults = sink.faults
     if faults.delay_ms:
         await asyncio.sleep(faults.delay_ms / 1000)
     if faults.drop_connections:
-        store.stats.requests[("http", "dropped")] += 1
+        sink.note("http", "dropped", "fault injected: connection dropped")
         if request.transport is not None:
-            request.transport.close()
-        raise web.HTTPServiceUnavailable(text="fault injected: connection dropped")
-    if faults.unavailable():
-        store.stats.requests[("http", "503")] += 1
-        raise web.HTTPServiceUnavailable(text="fault injected: unavailable")
-    if request.method != "POST":
-        raise web.HTTPMethodNotAllowed(request.method, ["POST"])
+            request.transport.abort()
+        return web.Response(status=503)  # never reaches the client
+    status = faults.error()
+    if status is not None:
+        sink.note("http", str(status), "fault injected")
+        return text_error(status, f"fault injected: {status}")
+    return None
+
+
+async def _export(request: web.Request, kind: str) -> web.StreamResponse:
+    sink = request.app[SINK]
+    faulted = await _faulted(request, sink)
+    if faulted is not None:
+        return faulted
     try:
-        return request.app[AUTH].tenant({k.lower(): v for k, v in request.headers.items()})
+        tenant = sink.tenant({k.lower(): v for k, v in request.headers.items()})
     except AuthError as exc:
-        store.stats.requests[("http", "401")] += 1
-        raise web.HTTPUnauthorized(text=str(exc)) from None
-
-
-async def _parse(request: web.Request, message: Any) -> Any:
-    """Proto-JSON whatever the Content-Type; unknown fields, bad enums or bad base64 → 400."""
+        sink.note("http", "401", str(exc))
+        return text_error(401, str(exc))
+    if request.method != "POST":
+        sink.note("http", "405", request.method)
+        return text_error(405, "method not allowed")
     body = await request.read()
+    message = pb.ExportGenerationsRequest() if kind == GENERATION else pb.ExportWorkflowStepsRequest()
     try:
-        json_format.Parse(body, message)
-    except (json_format.ParseError, UnicodeDecodeError, ValueError) as exc:
-        request.app[STORE].stats.requests[("http", "400")] += 1
-        raise web.HTTPBadRequest(text=str(exc)) from None
-    return message
+        protojson.parse(body, message)
+    except protojson.ProtoJSONError as exc:
+        sink.note("http", "400", str(exc))
+        return text_error(400, str(exc))
+    if kind == GENERATION:
+        items, id_key = message.generations, "generation_id"
+    else:
+        items, id_key = message.workflow_steps, "step_id"
+    errors = sink.take("http", kind, tenant, items)
+    results = [
+        {id_key: item.id, "accepted": True} if error is None else {id_key: item.id, "error": error}
+        for item, error in zip(items, errors, strict=True)
+    ]
+    sink.count("http", "202")
+    return json_body({"results": results} if results else {}, status=202)
 
 
-async def export_generations(request: web.Request) -> web.Response:
-    tenant = await _admit(request)
-    parsed = await _parse(request, pb.ExportGenerationsRequest())
-    store, faults = request.app[STORE], request.app[FAULTS]
-    results: list[dict[str, Any]] = []
-    for generation in parsed.generations:
-        error = store.add_generation(tenant, generation, reject=faults.reject_item())
-        results.append(
-            {"generation_id": generation.id, "accepted": True}
-            if error is None
-            else {"generation_id": generation.id, "error": error}
-        )
-    store.stats.requests[("http", "202")] += 1
-    return web.json_response({"results": results}, status=202)
+async def export_generations(request: web.Request) -> web.StreamResponse:
+    return await _export(request, GENERATION)
 
 
-async def export_workflow_steps(request: web.Request) -> web.Response:
-    tenant = await _admit(request)
-    parsed = await _parse(request, pb.ExportWorkflowStepsRequest())
-    store, faults = request.app[STORE], request.app[FAULTS]
-    results: list[dict[str, Any]] = []
-    for step in parsed.workflow_steps:
-        error = store.add_workflow_step(tenant, step, reject=faults.reject_item())
-        results.append(
-            {"step_id": step.id, "accepted": True} if error is None else {"step_id": step.id, "error": error}
-        )
-    store.stats.requests[("http", "202")] += 1
-    return web.json_response({"results": results}, status=202)
+async def export_workflow_steps(request: web.Request) -> web.StreamResponse:
+    return await _export(request, WORKFLOW_STEP)
 
 
 def _limit(request: web.Request) -> int:
-    try:
-        return max(0, int(request.query.get("limit", "0")))
-    except ValueError:
-        raise web.HTTPBadRequest(text="limit must be a number") from None
+    raw = request.query.get("limit", "0")
+    if not raw.isdigit():
+        raise web.HTTPBadRequest(text="limit must be a whole number")
+    return int(raw)
 
 
-async def list_generations(request: web.Request) -> web.Response:
-    store = request.app[STORE]
+def _items_response(store: Store, items: list[Stored], summary: bool = False) -> web.Response:
+    if summary:
+        return json_body({"items": [item.summary() for item in items]})
+    body = b'{"items":[' + b",".join(store.rendered(item) for item in items) + b"]}"
+    return web.Response(body=body, content_type="application/json")
+
+
+async def generations(request: web.Request) -> web.Response:
+    """GET: newest first, filtered by ``tenant``, ``conversation_id``, ``agent_name``, ``model``, ``limit``
+    (``view=summary`` for the page's list). DELETE: forget everything stored."""
+    sink = request.app[SINK]
     if request.method == "DELETE":
-        store.clear()
-        return web.json_response({"cleared": True})
+        sink.store.clear()
+        return json_body({"cleared": True})
     q = request.query
-    items = store.query(
+    items = sink.store.query(
+        GENERATION,
         tenant=q.get("tenant", ""),
         conversation_id=q.get("conversation_id", ""),
         agent_name=q.get("agent_name", ""),
+        model=q.get("model", ""),
         limit=_limit(request),
     )
-    return web.json_response({"items": [item.to_json() for item in items]})
+    return _items_response(sink.store, items, summary=q.get("view") == "summary")
 
 
-async def get_generation(request: web.Request) -> web.Response:
-    stored = request.app[STORE].get(request.match_info["id"], tenant=request.query.get("tenant", ""))
+async def generation(request: web.Request) -> web.Response:
+    stored = request.app[SINK].store.get(request.match_info["id"], GENERATION, request.query.get("tenant", ""))
     if stored is None:
-        raise web.HTTPNotFound(text=json.dumps({"error": "generation not found"}), content_type="application/json")
-    return web.json_response(stored.to_json())
+        return json_body({"error": "generation not found"}, status=404)
+    return web.Response(body=request.app[SINK].store.rendered(stored), content_type="application/json")
 
 
-async def list_workflow_steps(request: web.Request) -> web.Response:
-    items = request.app[STORE].query("workflow_step", tenant=request.query.get("tenant", ""), limit=_limit(request))
-    return web.json_response({"items": [item.to_json() for item in items]})
+async def workflow_steps(request: web.Request) -> web.Response:
+    q = request.query
+    store = request.app[SINK].store
+    items = store.query(
+        WORKFLOW_STEP, tenant=q.get("tenant", ""), conversation_id=q.get("conversation_id", ""), limit=_limit(request)
+    )
+    return _items_response(store, items)
 
 
 async def conversations(request: web.Request) -> web.Response:
-    return web.json_response({"items": request.app[STORE].conversations(request.query.get("tenant", ""))})
+    return json_body({"items": request.app[SINK].store.conversations(request.query.get("tenant", ""))})
 
 
 async def faults(request: web.Request) -> web.Response:
-    state = request.app[FAULTS]
+    """GET the faults, POST a JSON object to change some, DELETE to clear them all."""
+    state = request.app[SINK].faults
     if request.method == "DELETE":
         state.clear()
     elif request.method == "POST":
         try:
-            data = await request.json()
+            data = json.loads(await request.read() or b"{}")
             if not isinstance(data, dict):
                 raise ValueError("the body must be a JSON object")
             state.update(data)
-        except (ValueError, TypeError) as exc:
-            raise web.HTTPBadRequest(text=f"bad faults: {exc}") from None
-    return web.json_response(state.as_dict())
+        except ValueError as exc:
+            return text_error(400, f"bad faults: {exc}")
+    return json_body(state.as_dict())
+
+
+async def stats(request: web.Request) -> web.Response:
+    return json_body(metrics.as_json(request.app[SINK].store))
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return json_body({"status": "ok"})
 
 
 async def prometheus(request: web.Request) -> web.Response:
-    return web.Response(text=metrics.render(request.app[STORE]), content_type="text/plain", charset="utf-8")
+    text = metrics.render(request.app[SINK].store)
+    return web.Response(text=text, content_type="text/plain", charset="utf-8", headers={"Cache-Control": "no-store"})
 
 
 async def index(request: web.Request) -> web.Response:
     return web.Response(text=page.HTML, content_type="text/html", charset="utf-8")
 
 
-def create_app(store: Store, auth: Authenticator, fault_state: Faults) -> web.Application:
+def create_app(sink: Sink) -> web.Application:
     app = web.Application(client_max_size=64 << 20)
-    app[STORE] = store
-    app[AUTH] = auth
-    app[FAULTS] = fault_state
+    app[SINK] = sink
     app.router.add_route("*", "/api/v1/generations:export", export_generations)
     app.router.add_route("*", "/api/v1/workflow-steps:export", export_workflow_steps)
-    app.router.add_get("/api/v1/generations", list_generations)
-    app.router.add_delete("/api/v1/generations", list_generations)
-    app.router.add_get("/api/v1/generations/{id}", get_generation)
-    app.router.add_get("/api/v1/workflow-steps", list_workflow_steps)
+    app.router.add_get("/api/v1/generations", generations)
+    app.router.add_delete("/api/v1/generations", generations)
+    app.router.add_get("/api/v1/generations/{id}", generation)
+    app.router.add_get("/api/v1/workflow-steps", workflow_steps)
     app.router.add_get("/api/v1/conversations", conversations)
-    app.router.add_route("*", "/api/v1/faults", faults)
+    app.router.add_route("GET", "/api/v1/faults", faults)
+    app.router.add_route("POST", "/api/v1/faults", faults)
+    app.router.add_route("DELETE", "/api/v1/faults", faults)
+    app.router.add_get("/api/v1/stats", stats)
     app.router.add_get("/healthz", health)
     app.router.add_get("/readyz", health)
     app.router.add_get("/metrics", prometheus)

@@ -1,41 +1,81 @@
-"""The sink's counters in the Prometheus text format (``GET /metrics``)."""
+"""The sink's counters: Prometheus text (``GET /metrics``) and JSON (``GET /api/v1/stats``)."""
 
 from __future__ import annotations
 
-from .store import Store
+from typing import Any
+
+from .store import KINDS, Store
 
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+def _family(name: str, kind: str, help_text: str, samples: list[str]) -> list[str]:
+    return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", *samples]
+
+
 def render(store: Store) -> str:
-    stats = store.stats
+    """Every counter as Prometheus text exposition."""
+    s = store.stats
     lines = [
-        "# HELP sigil_sink_received_total Items received, by kind.",
-        "# TYPE sigil_sink_received_total counter",
-        *(f'sigil_sink_received_total{{kind="{k}"}} {v}' for k, v in sorted(stats.received.items())),
-        "# HELP sigil_sink_accepted_total Items accepted, by kind.",
-        "# TYPE sigil_sink_accepted_total counter",
-        *(f'sigil_sink_accepted_total{{kind="{k}"}} {v}' for k, v in sorted(stats.accepted.items())),
-        "# HELP sigil_sink_rejected_total Items rejected, by kind and reason.",
-        "# TYPE sigil_sink_rejected_total counter",
-        *(
-            f'sigil_sink_rejected_total{{kind="{k}",reason="{_escape(r)}"}} {v}'
-            for (k, r), v in sorted(stats.rejected.items())
+        *_family(
+            "sigil_sink_received_total",
+            "counter",
+            "Items received, by kind.",
+            [f'sigil_sink_received_total{{kind="{k}"}} {s.received[k]}' for k in KINDS],
         ),
-        "# HELP sigil_sink_evicted_total Items dropped from the bounded store (oldest first), by kind.",
-        "# TYPE sigil_sink_evicted_total counter",
-        *(f'sigil_sink_evicted_total{{kind="{k}"}} {v}' for k, v in sorted(stats.evicted.items())),
-        "# HELP sigil_sink_requests_total Ingest requests, by transport and outcome.",
-        "# TYPE sigil_sink_requests_total counter",
-        *(
-            f'sigil_sink_requests_total{{transport="{t}",status="{s}"}} {v}'
-            for (t, s), v in sorted(stats.requests.items())
+        *_family(
+            "sigil_sink_accepted_total",
+            "counter",
+            "Items accepted, by kind.",
+            [f'sigil_sink_accepted_total{{kind="{k}"}} {s.accepted[k]}' for k in KINDS],
         ),
-        "# HELP sigil_sink_stored Items currently stored, by kind.",
-        "# TYPE sigil_sink_stored gauge",
-        f'sigil_sink_stored{{kind="generation"}} {store.count("generation")}',
-        f'sigil_sink_stored{{kind="workflow_step"}} {store.count("workflow_step")}',
+        *_family(
+            "sigil_sink_rejected_total",
+            "counter",
+            "Items rejected, by kind and reason (the message the item was rejected with).",
+            [
+                f'sigil_sink_rejected_total{{kind="{k}",reason="{_escape(r)}"}} {v}'
+                for (k, r), v in sorted(s.rejected.items())
+            ],
+        ),
+        *_family(
+            "sigil_sink_evicted_total",
+            "counter",
+            "Items dropped from the bounded store (oldest first), by kind.",
+            [f'sigil_sink_evicted_total{{kind="{k}"}} {s.evicted[k]}' for k in KINDS],
+        ),
+        *_family(
+            "sigil_sink_requests_total",
+            "counter",
+            "Ingest requests, by transport and outcome (HTTP status, gRPC code or dropped).",
+            [
+                f'sigil_sink_requests_total{{transport="{t}",outcome="{o}"}} {v}'
+                for (t, o), v in sorted(s.requests.items())
+            ],
+        ),
+        *_family(
+            "sigil_sink_stored",
+            "gauge",
+            "Items currently stored, by kind.",
+            [f'sigil_sink_stored{{kind="{k}"}} {store.count(k)}' for k in KINDS],
+        ),
     ]
     return "\n".join(lines) + "\n"
+
+
+def as_json(store: Store) -> dict[str, Any]:
+    """The same counters as one JSON object."""
+    s = store.stats
+    rejected: dict[str, dict[str, int]] = {k: {} for k in KINDS}
+    for (kind, reason), value in sorted(s.rejected.items()):
+        rejected[kind][reason] = value
+    return {
+        "received": {k: s.received[k] for k in KINDS},
+        "accepted": {k: s.accepted[k] for k in KINDS},
+        "rejected": rejected,
+        "evicted": {k: s.evicted[k] for k in KINDS},
+        "stored": {k: store.count(k) for k in KINDS},
+        "requests": {f"{t} {o}": v for (t, o), v in sorted(s.requests.items())},
+    }
