@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -82,23 +83,26 @@ def png_size(path: Path) -> tuple[int, int]:
 @pytest.mark.skipif(
     not (DRIVER / "node_modules").exists(), reason="run `npm ci` in tests/integration/browser (CI does)"
 )
-def test_page_lists_generations_and_shows_one_in_detail(tmp_path: Path) -> None:
+def test_page_lists_generations_refreshes_and_shows_one_in_detail(tmp_path: Path) -> None:
     shot = tmp_path / "sink-page.png"
     with SinkProcess(auth="tenant") as sink:
         exporter = HTTPGenerationExporter(sink.http_url, headers={"X-Scope-OrgID": "acme"})
         try:
             results = exporter.export_generations(ExportGenerationsRequest(_generations())).results
+            rejected = exporter.export_generations(ExportGenerationsRequest([_generations()[0]])).results
         finally:
             exporter.shutdown()
         assert all(r.accepted for r in results)
+        assert rejected[0].error == "generation already exists"
         run = subprocess.run(
-            ["node", str(DRIVER / "sink_page.mjs"), f"{sink.http_url}/", str(shot), "page-1"],
+            ["node", str(DRIVER / "sink_page.mjs"), f"{sink.http_url}/", str(shot), "page-1", "acme", "page-2"],
             capture_output=True,
             text=True,
             timeout=120,
             env={"PATH": "/usr/bin:/bin", "CHROMIUM_PATH": CHROMIUM, "HOME": str(tmp_path)},
         )
-    assert run.returncode == 0, run.stderr[-3000:]
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert [g["id"] for g in sink.generations()] == ["late", "page-2", "page-1"]
     seen = json.loads(run.stdout.strip().splitlines()[-1])
     assert seen["errors"] == []
     # newest first: time, tenant, agent, model, mode, tokens, conversation, error
@@ -114,7 +118,12 @@ def test_page_lists_generations_and_shows_one_in_detail(tmp_path: Path) -> None:
         ],
         ["acme", "weather-bot", "openai/gpt-4o-mini", "SYNC", "42 / 7", "conv-page", ""],
     ]
-    assert "2 generations" in seen["summary"]
+    assert all(row[0] for row in seen["rows"]), "every row shows a time"
+    assert seen["summary"].startswith("2 generations stored · 3 received · 1 rejected")
+    # the page picked up a generation that arrived after it was loaded, without a reload
+    assert seen["arrivedStatus"] == 202
+    assert seen["refreshedRows"][0][1:7] == ["acme", "late-bot", "openai/gpt-4o", "SYNC", "12 / 30", "conv-late"]
+    assert len(seen["refreshedRows"]) == 3
     detail = seen["detail"]
     for expected in (
         "Generation page-1",
@@ -124,9 +133,15 @@ def test_page_lists_generations_and_shows_one_in_detail(tmp_path: Path) -> None:
         "4C and rain",
         "It rains in Oslo.",
         "in 42 · out 7 · total 49 · cache read 10",
+        "generateText",
     ):
         assert expected in detail
     assert seen["selected"] == ["page-1"]
+    # a recorded prompt full of markup is shown as text, never run
+    assert "<script>alert(1)</script>" in seen["markupDetail"]
+    assert (seen["injected"], seen["dialogs"]) == (0, [])
     width, height = png_size(shot)
     assert width == 1400 and height >= 900
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
+    if os.environ.get("SINK_PAGE_SCREENSHOT"):  # refresh the README's picture: SINK_PAGE_SCREENSHOT=docs/sink-page.png
+        shutil.copyfile(shot, os.environ["SINK_PAGE_SCREENSHOT"])
