@@ -1,0 +1,175 @@
+"""Property-based: whatever LiteLLM-shaped payload arrives, the handler never raises, never falls back
+to its catch-all, and what it exports passes the mock sink's strict parsing and per-item rules."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from google.protobuf import json_format
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sigil_mock_sink import ingest
+from sigil_sdk.internal.gen.sigil.v1 import generation_ingest_pb2 as pb
+from sigil_sdk.proto_mapping import generation_to_proto_json
+
+from sigil_sdk_litellm import SigilLiteLLMLogger
+from tests.support import capturing_client
+
+text = st.text(max_size=40)  # any unicode, surrogates excluded by hypothesis' default codec
+junk = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), text, st.binary(max_size=8))
+scalar_or_junk = st.one_of(junk, st.lists(junk, max_size=3), st.dictionaries(text, junk, max_size=3))
+
+content_part = st.one_of(
+    st.fixed_dictionaries({"type": st.just("text"), "text": st.one_of(text, junk)}),
+    st.fixed_dictionaries({"type": st.just("image_url"), "image_url": st.fixed_dictionaries({"url": text})}),
+    st.fixed_dictionaries({"type": st.just("input_audio"), "input_audio": st.fixed_dictionaries({"data": text})}),
+    st.fixed_dictionaries({"type": text}),
+    junk,
+)
+content = st.one_of(text, st.lists(content_part, max_size=4), junk, st.text(min_size=2000, max_size=6000))
+tool_call = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "id": st.one_of(text, junk),
+            "type": st.just("function"),
+            "function": st.fixed_dictionaries(
+                {"name": st.one_of(text, junk), "arguments": st.one_of(text, st.just("{not json"), scalar_or_junk)}
+            ),
+        }
+    ),
+    junk,
+)
+structured_message = st.fixed_dictionaries(
+    {
+        "role": st.sampled_from(["system", "developer", "user", "assistant", "tool", "function", "critic", ""]),
+        "content": content,
+    },
+    optional={
+        "tool_calls": st.one_of(st.lists(tool_call, max_size=3), junk),
+        "tool_call_id": st.one_of(text, junk),
+        "name": st.one_of(text, junk),
+        "reasoning_content": st.one_of(text, junk),
+        "thinking_blocks": st.one_of(
+            st.lists(
+                st.one_of(
+                    st.fixed_dictionaries({"type": st.just("thinking"), "thinking": st.one_of(text, junk)}),
+                    st.fixed_dictionaries({"type": st.just("redacted_thinking"), "data": text}),
+                    junk,
+                ),
+                max_size=2,
+            ),
+            junk,
+        ),
+    },
+)
+# mostly well-formed shapes with junk inside (junk everywhere would rarely reach the deep paths)
+message = st.one_of(structured_message, structured_message, structured_message, junk)
+usage = st.one_of(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "prompt_tokens": junk,
+            "completion_tokens": junk,
+            "total_tokens": junk,
+            "prompt_tokens_details": st.one_of(st.fixed_dictionaries({"cached_tokens": junk}), junk),
+            "completion_tokens_details": st.one_of(st.fixed_dictionaries({"reasoning_tokens": junk}), junk),
+        },
+    ),
+    junk,
+)
+response = st.one_of(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "id": st.one_of(text, junk),
+            "model": st.one_of(text, junk),
+            "choices": st.one_of(
+                st.lists(
+                    st.one_of(
+                        st.fixed_dictionaries(
+                            {"finish_reason": st.one_of(text, junk), "message": st.one_of(message, junk)}
+                        ),
+                        st.fixed_dictionaries({"text": st.one_of(text, junk)}),
+                        junk,
+                    ),
+                    max_size=2,
+                ),
+                junk,
+            ),
+            "usage": usage,
+        },
+    ),
+    junk,
+)
+slo = st.fixed_dictionaries(
+    {
+        "call_type": st.sampled_from(
+            ["acompletion", "acompletion", "completion", "text_completion", "aembedding", "x"]
+        ),
+        "messages": st.one_of(st.lists(message, min_size=1, max_size=6), st.lists(message, max_size=6), junk),
+        "response": response,
+    },
+    optional={
+        "model": st.one_of(text, junk),
+        "custom_llm_provider": st.one_of(text, junk),
+        "stream": junk,
+        "model_parameters": st.one_of(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "temperature": junk,
+                    "max_tokens": junk,
+                    "top_p": junk,
+                    "tools": st.one_of(st.lists(scalar_or_junk, max_size=2), junk),
+                    "tool_choice": scalar_or_junk,
+                    "thinking": scalar_or_junk,
+                },
+            ),
+            junk,
+        ),
+        "metadata": st.one_of(
+            st.fixed_dictionaries({}, optional={"requester_metadata": scalar_or_junk, "user_api_key_team_id": junk}),
+            junk,
+        ),
+        "request_tags": st.one_of(st.lists(junk, max_size=3), junk),
+        "startTime": junk,
+        "endTime": junk,
+        "completionStartTime": junk,
+        "response_cost": junk,
+        "error_information": st.one_of(st.dictionaries(text, junk, max_size=3), junk),
+        "end_user": junk,
+    },
+)
+kwargs_strategy = st.fixed_dictionaries(
+    {"standard_logging_object": slo},
+    optional={
+        "litellm_params": st.one_of(st.fixed_dictionaries({"metadata": scalar_or_junk}), junk),
+        "model": st.one_of(text, junk),
+        "input": scalar_or_junk,
+        "user": junk,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(kwargs=kwargs_strategy, failed=st.booleans(), capture=st.booleans())
+def test_any_payload_is_recorded_or_skipped_cleanly_and_exports_valid_proto_json(
+    kwargs: dict[str, Any], failed: bool, capture: bool
+) -> None:
+    client, exporter = capturing_client()
+    handler = SigilLiteLLMLogger(client=client, capture_inputs=capture, capture_outputs=capture)
+    if failed:
+        handler.log_failure_event(kwargs, object(), None, None)
+    else:
+        handler.log_success_event(kwargs, object(), None, None)
+    client.flush()
+    # nothing went through the catch-all, and the SDK refused nothing: every event was either skipped
+    # (not a completion) or recorded as a generation the SDK accepted
+    assert handler.problems.counts == {}
+    for generation in exporter.generations:
+        body = json.dumps({"generations": [generation_to_proto_json(generation)]})
+        request = json_format.Parse(body, pb.ExportGenerationsRequest())  # strict: unknown fields, enums, base64
+        [parsed] = request.generations
+        assert ingest.normalize_generation(parsed, ingest.id_counter("gen")) is None
+    client.shutdown()
