@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -14,8 +13,6 @@ from ._mapping import MappingOptions
 from ._problems import ProblemLog
 from ._recording import Recorder
 from ._redaction import content_redacted
-
-logger = logging.getLogger("sigil_sdk_litellm")
 
 
 class SigilLiteLLMLogger(CustomLogger):  # type: ignore[misc]

@@ -19,8 +19,6 @@ Failure handling:
 from __future__ import annotations
 
 import contextlib
-import logging
-import os
 import pickle
 import queue
 import struct
@@ -37,8 +35,6 @@ from litellm.integrations.custom_logger import CustomLogger
 from ._mapping import call_type_of, classify_call, slim_event
 from ._problems import ProblemLog
 from ._redaction import content_redacted
-
-logger = logging.getLogger("sigil_sdk_litellm")
 
 FRAME_HEADER = struct.Struct(">I")
 _CLOSE = b""  # sentinel in the queue
@@ -266,9 +262,3 @@ class OffloadingSigilLogger(CustomLogger):  # type: ignore[misc]
 def recorder_command(factory: str) -> list[str]:
     """The command line of a recorder process whose Recorder comes from ``module:function``."""
     return [sys.executable, "-m", "sigil_sdk_litellm.recorder", "--factory", factory]
-
-
-def default_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    return env

@@ -27,7 +27,6 @@ from typing import BinaryIO
 from ._recording import Recorder
 
 FRAME_HEADER = struct.Struct(">I")
-logger = logging.getLogger("sigil_sdk_litellm")
 
 
 def load_factory(spec: str) -> Callable[[], Recorder]:
