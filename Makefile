@@ -37,7 +37,9 @@ integration: $(STAMP)
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest tests -q -ra
 
+## load benchmarks (proxy without callback / ours / the PyPI peer), writes docs/benchmarks.md
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench,test]'
 	$(BIN)/python -m bench
 
 clean:
