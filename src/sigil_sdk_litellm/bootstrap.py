@@ -114,6 +114,11 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         settings.auth_mode,
         settings.recorder,
     )
+    if settings.hooks_enabled:  # Sigil hooks at the gateway (docs/hooks.md); off: no pre-call hook at all
+        from ._guard import build_guard, guarded
+
+        handler = guarded(handler, build_guard(settings))
+        logger.info("sigil: evaluating preflight hooks before each chat completion: %r", handler.guard)
     return handler
 
 

@@ -360,6 +360,56 @@ class Settings(BaseSettings):
         "Log the SDK's and the handler's debug messages (loggers `sigil_sdk` and `sigil_sdk_litellm` at DEBUG).",
         accepted=f"accepted: {_BOOL}",
     )
+    # -- Sigil hooks and guards evaluated by the proxy before each chat completion (docs/hooks.md) --
+    hooks_enabled: bool = _var(
+        "SIGIL_HOOKS_ENABLED",
+        False,
+        "Evaluate Sigil's preflight hook rules before each chat completion (`POST /api/v1/hooks:evaluate`, "
+        "same auth and headers as the export): a deny answers the client with an error and the model is never "
+        "called, a transform changes the messages the model receives. `false` adds nothing to the request path.",
+        accepted=f"accepted: {_BOOL}",
+    )
+    hooks_endpoint: str = _var(
+        "SIGIL_HOOKS_ENDPOINT",
+        "",
+        "Sigil's HTTP API for hooks when it differs from SIGIL_ENDPOINT: an `http://` / `https://` URL (or "
+        "`host:port`, https unless SIGIL_INSECURE). Unset: the scheme, host and port of SIGIL_ENDPOINT; set it "
+        "when exporting over `grpc`, whose port is not the API's.",
+        accepted="accepted: an http:// or https:// URL without a path, or host:port",
+    )
+    hooks_phases: str = _var(
+        "SIGIL_HOOKS_PHASES",
+        "preflight",
+        "Hook phases the proxy evaluates, separated by commas. Only `preflight` (before the model is called) "
+        "is supported.",
+        accepted="accepted: preflight",
+    )
+    hooks_timeout: float = _var(
+        "SIGIL_HOOKS_TIMEOUT",
+        2.0,
+        "Seconds one hook evaluation may take, waiting for a free evaluation slot included; beyond it the "
+        "SIGIL_HOOKS_FAIL_OPEN choice applies.",
+        accepted="accepted: a number of seconds > 0 and ≤ 60, e.g. 0.5",
+        gt=0,
+        le=60,
+        allow_inf_nan=False,
+    )
+    hooks_fail_open: bool = _var(
+        "SIGIL_HOOKS_FAIL_OPEN",
+        True,
+        "When hooks cannot be evaluated (timeout, Sigil unreachable or failing): `true` lets the request through "
+        "and logs the problem (at most once a minute); `false` answers the client 503.",
+        accepted=f"accepted: {_BOOL}",
+    )
+    hooks_max_concurrency: int = _var(
+        "SIGIL_HOOKS_MAX_CONCURRENCY",
+        32,
+        "Hook evaluations in flight per proxy worker (threads: the SDK's evaluation is blocking I/O, kept off "
+        "the event loop); requests beyond it wait, within SIGIL_HOOKS_TIMEOUT.",
+        accepted="accepted: a whole number from 1 to 1024",
+        ge=1,
+        le=1024,
+    )
 
     # ----------------------------------------------------------------------------------------
     # Construction: the environment source, and pydantic's errors turned into ConfigError
@@ -424,6 +474,29 @@ class Settings(BaseSettings):
     def _headers(cls, value: Any) -> Any:
         if isinstance(value, str):
             return _parse_pairs(value, headers=True)
+        return value
+
+    @field_validator("hooks_endpoint", mode="before")
+    @classmethod
+    def _hooks_endpoint(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip():
+            value = _check_endpoint(value.strip())
+            if "://" in value and urlsplit(value).path not in ("", "/"):
+                raise _invalid("a path is not used: hooks are evaluated at <scheme://host:port>/api/v1/hooks:evaluate")
+        return value
+
+    @field_validator("hooks_phases", mode="before")
+    @classmethod
+    def _hooks_phases(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            phases = [item.strip().lower() for item in value.split(",") if item.strip()]
+            if not phases:
+                raise _invalid()
+            if "postflight" in phases:
+                raise _invalid("postflight is not evaluated by the proxy")
+            if any(phase != "preflight" for phase in phases):
+                raise _invalid()
+            return ",".join(dict.fromkeys(phases))
         return value
 
     @field_validator("tags", mode="before")
@@ -542,6 +615,16 @@ class Settings(BaseSettings):
             )
         if self.insecure and self.protocol == "http":
             out.append("SIGIL_INSECURE applies to grpc only: with http the endpoint's scheme decides")
+        if self.hooks_enabled and self.protocol == "grpc" and not self.hooks_endpoint:
+            out.append(
+                "SIGIL_HOOKS_ENDPOINT is not set: hooks are evaluated over HTTP at the gRPC SIGIL_ENDPOINT's host "
+                "and port; set SIGIL_HOOKS_ENDPOINT to Sigil's HTTP API"
+            )
+        if "max_retries" in self.model_fields_set:
+            out.append(
+                "SIGIL_MAX_RETRIES is ignored: transient export failures are retried until delivered "
+                "(bounded by SIGIL_BUFFER_MAX_ITEMS/BYTES and SIGIL_SHUTDOWN_GRACE)"
+            )
         return out
 
 

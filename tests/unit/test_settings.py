@@ -105,6 +105,13 @@ EVERY_VARIABLE = {
     "SIGIL_BUFFER_MAX_ITEMS": "500",
     "SIGIL_BUFFER_MAX_BYTES": "1048576",
     "SIGIL_SHUTDOWN_GRACE": "12.5",
+    # Sigil hooks at the gateway
+    "SIGIL_HOOKS_ENABLED": "true",
+    "SIGIL_HOOKS_ENDPOINT": "https://sigil-api.example.com:8443",
+    "SIGIL_HOOKS_PHASES": " Preflight ",
+    "SIGIL_HOOKS_TIMEOUT": "0.75",
+    "SIGIL_HOOKS_FAIL_OPEN": "false",
+    "SIGIL_HOOKS_MAX_CONCURRENCY": "8",
 }
 
 
@@ -141,6 +148,10 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
     assert settings.recorder == "inprocess"
     assert (settings.buffer_max_items, settings.buffer_max_bytes) == (500, 1 << 20)
     assert settings.shutdown_grace == 12.5
+    assert settings.hooks_enabled is True
+    assert settings.hooks_endpoint == "https://sigil-api.example.com:8443"
+    assert settings.hooks_phases == "preflight"
+    assert (settings.hooks_timeout, settings.hooks_fail_open, settings.hooks_max_concurrency) == (0.75, False, 8)
 
 
 def test_values_are_trimmed_case_folded_and_empty_means_unset() -> None:
@@ -328,6 +339,24 @@ INVALID: list[tuple[str, dict[str, str], str, str]] = [
     ("capture-inputs-typo", {"SIGIL_CAPTURE_INPUTS": "ture"}, "SIGIL_CAPTURE_INPUTS", "true or false"),
     ("capture-outputs-typo", {"SIGIL_CAPTURE_OUTPUTS": "nope"}, "SIGIL_CAPTURE_OUTPUTS", "true or false"),
     ("debug-typo", {"SIGIL_DEBUG": "verbose"}, "SIGIL_DEBUG", "true or false"),
+    ("hooks-enabled-typo", {"SIGIL_HOOKS_ENABLED": "yess"}, "SIGIL_HOOKS_ENABLED", "true or false"),
+    ("hooks-fail-open-typo", {"SIGIL_HOOKS_FAIL_OPEN": "closed"}, "SIGIL_HOOKS_FAIL_OPEN", "true or false"),
+    ("hooks-endpoint-scheme", {"SIGIL_HOOKS_ENDPOINT": "grpc://api:443"}, "SIGIL_HOOKS_ENDPOINT", "http or https"),
+    ("hooks-endpoint-path", {"SIGIL_HOOKS_ENDPOINT": "https://api/v1"}, "SIGIL_HOOKS_ENDPOINT", "a path is not used"),
+    (
+        "hooks-endpoint-credentials",
+        {"SIGIL_HOOKS_ENDPOINT": f"https://u:{TOKEN}@api:443"},
+        "SIGIL_HOOKS_ENDPOINT",
+        "value hidden",
+    ),
+    ("hooks-phases-postflight", {"SIGIL_HOOKS_PHASES": "preflight,postflight"}, "SIGIL_HOOKS_PHASES", "postflight"),
+    ("hooks-phases-typo", {"SIGIL_HOOKS_PHASES": "preflite"}, "SIGIL_HOOKS_PHASES", "accepted: preflight"),
+    ("hooks-phases-empty-list", {"SIGIL_HOOKS_PHASES": ",,"}, "SIGIL_HOOKS_PHASES", "accepted: preflight"),
+    ("hooks-timeout-zero", {"SIGIL_HOOKS_TIMEOUT": "0"}, "SIGIL_HOOKS_TIMEOUT", "> 0 and ≤ 60"),
+    ("hooks-timeout-large", {"SIGIL_HOOKS_TIMEOUT": "120"}, "SIGIL_HOOKS_TIMEOUT", "> 0 and ≤ 60"),
+    ("hooks-timeout-unit", {"SIGIL_HOOKS_TIMEOUT": "500ms"}, "SIGIL_HOOKS_TIMEOUT", "SIGIL_HOOKS_TIMEOUT='500ms'"),
+    ("hooks-concurrency-zero", {"SIGIL_HOOKS_MAX_CONCURRENCY": "0"}, "SIGIL_HOOKS_MAX_CONCURRENCY", "1 to 1024"),
+    ("hooks-concurrency-word", {"SIGIL_HOOKS_MAX_CONCURRENCY": "many"}, "SIGIL_HOOKS_MAX_CONCURRENCY", "1 to 1024"),
     ("recorder-typo", {"SIGIL_RECORDER": "thread"}, "SIGIL_RECORDER", "accepted: process, inprocess"),
     ("buffer-items-zero", {"SIGIL_BUFFER_MAX_ITEMS": "0"}, "SIGIL_BUFFER_MAX_ITEMS", "≥ 1"),
     ("buffer-bytes-tiny", {"SIGIL_BUFFER_MAX_BYTES": "100"}, "SIGIL_BUFFER_MAX_BYTES", "≥ 1024"),

@@ -24,6 +24,7 @@ from .auth import MODES, Authenticator
 from .core import Sink
 from .faults import GRPC_CODES, Faults
 from .grpc_service import DEFAULT_MAX_RECEIVE_BYTES, create_server
+from .hooks import HookState, load_rules_file
 from .http_app import create_app
 from .store import Store
 
@@ -147,6 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="reject this share of items (SINK_REJECT_FRACTION)",
     )
     p.add_argument(
+        "--hook-rules",
+        default=_env("HOOK_RULES", "") or None,
+        help='JSON file of rules for /api/v1/hooks:evaluate, {"rules": [...], "faults": {...}}; change '
+        "them at run time with POST /api/v1/hook-rules (SINK_HOOK_RULES; see sigil_mock_sink/hooks.py)",
+    )
+    p.add_argument(
         "--log-requests",
         action="store_true",
         default=_flag("LOG_REQUESTS"),
@@ -181,12 +188,21 @@ def initial_faults(args: argparse.Namespace) -> dict[str, Any]:
     return faults
 
 
-async def serve(args: argparse.Namespace, auth: Authenticator) -> None:
+def initial_hooks(args: argparse.Namespace) -> HookState:
+    """The hook rules (and hook faults) of ``--hook-rules``; ValueError names a problem."""
+    state = HookState()
+    if args.hook_rules:
+        state.rules, faults = load_rules_file(args.hook_rules)
+        state.faults.update(faults)
+    return state
+
+
+async def serve(args: argparse.Namespace, auth: Authenticator, hook_state: HookState | None = None) -> None:
     fault_state = Faults()
     fault_state.update(initial_faults(args))
     store = Store(max_items=args.max_items, db_path=args.db)
     sink = Sink(store, auth, fault_state, log_requests=args.log_requests)
-    runner = web.AppRunner(create_app(sink), access_log=None, handle_signals=False)
+    runner = web.AppRunner(create_app(sink, hook_state), access_log=None, handle_signals=False)
     await runner.setup()
     grpc_server = None
     try:
@@ -219,10 +235,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         auth = Authenticator(args.auth, args.bearer_token, args.basic_user, args.basic_password)
         Faults().update(initial_faults(args))
+        hook_state = initial_hooks(args)
     except ValueError as exc:
         raise SystemExit(f"sigil-mock-sink: {exc}") from None
     try:
-        asyncio.run(serve(args, auth))
+        asyncio.run(serve(args, auth, hook_state))
     except (OSError, RuntimeError, sqlite3.Error) as exc:  # a port in use, an unusable database, …
         print(f"sigil-mock-sink: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None

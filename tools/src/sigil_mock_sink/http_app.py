@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 from sigil_sdk.internal.gen.sigil.v1 import generation_ingest_pb2 as pb
 
-from . import metrics, page, protojson
+from . import hooks, metrics, page, protojson
 from .auth import AuthError
 from .core import Sink
 from .store import GENERATION, WORKFLOW_STEP, Store, Stored
@@ -185,9 +185,11 @@ async def index(request: web.Request) -> web.Response:
     return web.Response(text=page.HTML, content_type="text/html", charset="utf-8")
 
 
-def create_app(sink: Sink) -> web.Application:
+def create_app(sink: Sink, hook_state: hooks.HookState | None = None) -> web.Application:
     app = web.Application(client_max_size=64 << 20)
     app[SINK] = sink
+    # Sigil hooks (/api/v1/hooks:evaluate, same auth as ingest) and their rules/faults: hooks.py
+    hooks.register(app, sink.tenant, hook_state)
     app.router.add_route("*", "/api/v1/generations:export", export_generations)
     app.router.add_route("*", "/api/v1/workflow-steps:export", export_workflow_steps)
     app.router.add_get("/api/v1/generations", generations)

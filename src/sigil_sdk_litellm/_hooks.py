@@ -1,0 +1,210 @@
+"""A LiteLLM chat request ↔ Sigil's hook input: pure functions, no I/O, no LiteLLM import.
+
+:func:`preflight_request` maps the request body the proxy's pre-call hook receives (``messages``,
+``tools``, ``model``, ``metadata``, ``tags``) to the SDK's :class:`~sigil_sdk.hooks.HookEvaluateRequest`,
+remembering which request message each hook message came from, so that :func:`apply_transform` can
+put a rule's transformed messages back where they were (text replaced, tool calls and other
+structure kept). :func:`deny_message` is what a denied client reads.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sigil_sdk.hooks import HookContext, HookEvaluateRequest, HookEvaluateResponse, HookInput, HookModel, HookPhase
+from sigil_sdk.models import Message, MessageRole, PartKind
+
+from ._coerce import as_dict, as_list, as_str
+from ._mapping import content_text, map_input_messages, map_tools, split_request_tags
+
+__all__ = [
+    "CHAT_CALL_TYPES",
+    "HookDefaults",
+    "MappedRequest",
+    "apply_transform",
+    "deny_message",
+    "preflight_request",
+]
+
+# The proxy's call types of a chat completion (``/chat/completions``, streaming or not).
+CHAT_CALL_TYPES = frozenset({"completion", "acompletion"})
+_SYSTEM_ROLES = ("system", "developer")
+
+
+@dataclass(frozen=True)
+class HookDefaults:
+    """What the request does not say: the agent and tags from ``SIGIL_AGENT_*`` / ``SIGIL_TAGS``."""
+
+    agent_name: str = ""
+    agent_version: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MappedRequest:
+    """The hook request, and for each of its messages the index of the request message it maps."""
+
+    request: HookEvaluateRequest
+    origins: tuple[int, ...]
+    system_indices: tuple[int, ...]
+
+
+def _metadata_sources(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    metadata = as_dict(data.get("metadata"))
+    return [
+        metadata,
+        as_dict(data.get("litellm_metadata")),
+        as_dict(metadata.get("requester_metadata")),
+    ]
+
+
+def _first(sources: list[dict[str, Any]], key: str) -> str:
+    for source in sources:
+        value = as_str(source.get(key)).strip()
+        if value:
+            return value
+    return ""
+
+
+def _model(data: Mapping[str, Any]) -> HookModel:
+    name = as_str(data.get("model")).strip()
+    provider = as_str(data.get("custom_llm_provider")).strip()
+    if "/" in name and not provider:
+        provider = name.split("/", 1)[0]
+    return HookModel(provider=provider, name=name)
+
+
+def _tags(data: Mapping[str, Any], defaults: HookDefaults) -> dict[str, str]:
+    tags = {str(k): as_str(v) for k, v in defaults.tags.items()}
+    metadata = as_dict(data.get("metadata"))
+    request_tags, _ = split_request_tags(data.get("tags") or metadata.get("tags"))
+    tags.update(request_tags)
+    return tags
+
+
+def preflight_request(data: Mapping[str, Any], defaults: HookDefaults | None = None) -> MappedRequest | None:
+    """The preflight evaluation of a chat request body, or None when it has no messages to judge."""
+    defaults = defaults or HookDefaults()
+    raw_messages = data.get("messages")
+    if not isinstance(raw_messages, list) or not raw_messages:
+        return None
+    system: list[str] = []
+    system_indices: list[int] = []
+    messages: list[Message] = []
+    origins: list[int] = []
+    for index, item in enumerate(raw_messages):
+        role = as_str(as_dict(item).get("role")).lower()
+        if role in _SYSTEM_ROLES:
+            system_indices.append(index)
+            text = content_text(as_dict(item).get("content"))
+            if text.strip():
+                system.append(text)
+            continue
+        _, mapped = map_input_messages([item])
+        for message in mapped:
+            messages.append(message)
+            origins.append(index)
+    sources = _metadata_sources(data)
+    request = HookEvaluateRequest(
+        phase=HookPhase.PREFLIGHT.value,
+        context=HookContext(
+            model=_model(data),
+            agent_name=_first(sources, "agent_name") or defaults.agent_name,
+            agent_version=_first(sources, "agent_version") or defaults.agent_version,
+            tags=_tags(data, defaults),
+        ),
+        input=HookInput(
+            messages=messages,
+            tools=map_tools(data.get("tools")),
+            system_prompt="\n\n".join(system),
+        ),
+    )
+    if not messages and not request.input.system_prompt:
+        return None
+    return MappedRequest(request, tuple(origins), tuple(system_indices))
+
+
+def deny_message(response: HookEvaluateResponse) -> str:
+    """``sigil hook denied by rule <id>: <reason>`` (the SDK's HookDeniedError text)."""
+    from sigil_sdk.hooks import hook_denied_from_response
+
+    error = hook_denied_from_response(response)
+    return str(error) if error is not None else "sigil hook denied the request"
+
+
+# --------------------------------------------------------------------------------------------
+# Transform
+
+
+def _texts(message: Message) -> list[str]:
+    return [part.text for part in message.parts if part.kind == PartKind.TEXT and part.text]
+
+
+def _replace_text(content: Any, texts: list[str]) -> Any:
+    """``content`` (a string or a list of content parts) with its text replaced by ``texts``."""
+    if isinstance(content, list):
+        text_positions = [
+            i for i, part in enumerate(content) if isinstance(part, dict) and part.get("type") in ("text", "input_text")
+        ]
+        out = list(content)
+        if len(text_positions) == len(texts):
+            for position, text in zip(text_positions, texts, strict=True):
+                out[position] = dict(out[position], text=text)
+            return out
+        # a different number of text parts: one text part where the first was, the other parts kept
+        first = text_positions[0] if text_positions else 0
+        rest = [part for i, part in enumerate(out) if i not in text_positions]
+        return [*rest[:first], {"type": "text", "text": "\n".join(texts)}, *rest[first:]]
+    return "\n".join(texts)
+
+
+def _wire_role(message: Message) -> str:
+    value = getattr(message.role, "value", message.role)
+    return value if value in (MessageRole.ASSISTANT.value, MessageRole.TOOL.value) else "user"
+
+
+def apply_transform(data: Mapping[str, Any], mapped: MappedRequest, transformed: HookInput) -> dict[str, Any]:
+    """``data`` (a copy) with the transformed messages and system prompt in place of the originals.
+
+    When the rule returned as many messages as were sent, each replaces the text of the request
+    message it came from (tool calls, images and other parts kept; a message whose transformed text
+    is empty, e.g. a tool result the SDK does not carry back, is left as it was). Otherwise the
+    conversation is rebuilt from the transformed messages as text messages. A transformed system
+    prompt replaces the first system message (the others are dropped), or is put first.
+    """
+    out = dict(data)
+    messages: list[Any] = [copy.copy(m) if isinstance(m, dict) else m for m in as_list(data.get("messages"))]
+    if transformed.messages:
+        if len(transformed.messages) == len(mapped.origins):
+            replaced: dict[int, list[str]] = {}
+            for origin, message in zip(mapped.origins, transformed.messages, strict=True):
+                texts = _texts(message)
+                if texts:
+                    replaced.setdefault(origin, []).extend(texts)
+            for origin, texts in replaced.items():
+                original = messages[origin]
+                if isinstance(original, dict) and content_text(original.get("content")) != "\n".join(texts):
+                    messages[origin] = dict(original, content=_replace_text(original.get("content"), texts))
+        else:
+            kept = [messages[i] for i in mapped.system_indices]
+            rebuilt = [
+                {"role": _wire_role(message), "content": "\n".join(_texts(message))}
+                for message in transformed.messages
+                if _texts(message)
+            ]
+            messages = kept + rebuilt
+            mapped = MappedRequest(mapped.request, (), tuple(range(len(kept))))
+    new_system = transformed.system_prompt
+    if new_system and new_system != mapped.request.input.system_prompt:
+        if mapped.system_indices:
+            first, *others = mapped.system_indices
+            messages[first] = dict(as_dict(messages[first]), content=new_system)
+            drop = set(others)
+            messages = [m for i, m in enumerate(messages) if i not in drop]
+        else:
+            messages.insert(0, {"role": "system", "content": new_system})
+    out["messages"] = messages
+    return out

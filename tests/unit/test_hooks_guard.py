@@ -1,0 +1,262 @@
+"""The proxy's pre-call hook (_guard.py): allow / deny / transform, timeouts and failures in both fail
+modes, the event loop never blocked, nothing on the request path with hooks off, no secret shown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any
+
+import litellm
+import pytest
+from fastapi import HTTPException
+from litellm.proxy.utils import ProxyLogging
+from sigil_sdk.errors import HookTransportError
+from sigil_sdk.hooks import HookEvaluateRequest, HookEvaluateResponse, HookInput
+from sigil_sdk.models import Message, MessageRole, Part, PartKind
+
+from sigil_sdk_litellm._guard import (
+    GuardedOffloadingSigilLogger,
+    GuardedSigilLiteLLMLogger,
+    HookGuard,
+    build_guard,
+    export_headers,
+    guarded,
+)
+from sigil_sdk_litellm._problems import ProblemLog
+from sigil_sdk_litellm.bootstrap import SigilDisabledLogger, build_handler
+from sigil_sdk_litellm.handler import SigilLiteLLMLogger
+from sigil_sdk_litellm.offload import OffloadingSigilLogger
+from sigil_sdk_litellm.settings import Settings
+from tests.support import capturing_client
+
+TOKEN = "hooks-secret-token-9f8e7d"
+DATA = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello 1234"}]}
+
+
+def guard(evaluate: Any, **options: Any) -> HookGuard:
+    return HookGuard(api_endpoint="http://sigil.invalid", evaluate=evaluate, problems=ProblemLog(), **options)
+
+
+def allow(request: HookEvaluateRequest) -> HookEvaluateResponse:
+    return HookEvaluateResponse(action="allow")
+
+
+async def test_allow_lets_the_request_through_unchanged() -> None:
+    seen: list[HookEvaluateRequest] = []
+
+    def evaluate(request: HookEvaluateRequest) -> HookEvaluateResponse:
+        seen.append(request)
+        return allow(request)
+
+    assert await guard(evaluate).pre_call(dict(DATA), "acompletion") is None
+    [request] = seen
+    assert request.phase == "preflight" and request.input.messages[0].parts[0].text == "hello 1234"
+
+
+async def test_deny_is_a_400_with_rule_and_reason() -> None:
+    def deny(request: HookEvaluateRequest) -> HookEvaluateResponse:
+        return HookEvaluateResponse(action="deny", rule_id="no-numbers", reason="numbers are private")
+
+    with pytest.raises(HTTPException) as raised:
+        await guard(deny).pre_call(dict(DATA), "acompletion")
+    assert raised.value.status_code == 400
+    assert raised.value.detail == {
+        "error": "sigil hook denied by rule no-numbers: numbers are private",
+        "code": "sigil_hook_denied",
+    }
+
+
+async def test_transform_returns_the_changed_request() -> None:
+    def transform(request: HookEvaluateRequest) -> HookEvaluateResponse:
+        message = Message(role=MessageRole.USER, parts=[Part(kind=PartKind.TEXT, text="hello [N]")])
+        return HookEvaluateResponse(action="allow", transformed_input=HookInput(messages=[message]))
+
+    out = await guard(transform).pre_call(dict(DATA), "acompletion")
+    assert out is not None and out["messages"] == [{"role": "user", "content": "hello [N]"}]
+
+
+async def test_only_chat_completions_are_evaluated() -> None:
+    def fail(request: HookEvaluateRequest) -> HookEvaluateResponse:
+        raise AssertionError("not evaluated")
+
+    g = guard(fail)
+    assert await g.pre_call({"model": "e", "input": ["x"]}, "aembedding") is None
+    assert await g.pre_call({"model": "m", "messages": []}, "acompletion") is None
+
+
+def slow(request: HookEvaluateRequest) -> HookEvaluateResponse:
+    time.sleep(0.5)
+    return allow(request)
+
+
+async def test_timeout_fail_open_lets_through_and_logs_once(caplog: pytest.LogCaptureFixture) -> None:
+    g = guard(slow, timeout=0.05)
+    with caplog.at_level(logging.WARNING, logger="sigil_sdk_litellm"):
+        for _ in range(3):
+            assert await g.pre_call(dict(DATA), "acompletion") is None
+    lines = [r.getMessage() for r in caplog.records if "hook evaluation failed" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].startswith("sigil: ")
+    assert "SIGIL_HOOKS_TIMEOUT=0.05s" in lines[0]
+    assert g.problems.count("hooks-unavailable") == 3
+
+
+async def test_timeout_fail_closed_is_a_503() -> None:
+    with pytest.raises(HTTPException) as raised:
+        await guard(slow, timeout=0.05, fail_open=False).pre_call(dict(DATA), "acompletion")
+    assert raised.value.status_code == 503
+    assert "sigil hooks unavailable" in raised.value.detail["error"]
+
+
+@pytest.mark.parametrize("error", [HookTransportError("sigil hook evaluation failed: status 503"), ValueError("odd")])
+async def test_failures_in_both_modes(error: Exception) -> None:
+    def broken(request: HookEvaluateRequest) -> HookEvaluateResponse:
+        raise error
+
+    assert await guard(broken).pre_call(dict(DATA), "acompletion") is None
+    with pytest.raises(HTTPException) as raised:
+        await guard(broken, fail_open=False).pre_call(dict(DATA), "acompletion")
+    assert raised.value.status_code == 503
+
+
+async def test_the_event_loop_keeps_running_while_evaluating() -> None:
+    loop_thread = threading.get_ident()
+    threads: list[int] = []
+
+    def evaluate(request: HookEvaluateRequest) -> HookEvaluateResponse:
+        threads.append(threading.get_ident())
+        time.sleep(0.3)
+        return allow(request)
+
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    g = guard(evaluate, max_concurrency=4)
+    started = time.perf_counter()
+    await asyncio.gather(*(g.pre_call(dict(DATA), "acompletion") for _ in range(4)))
+    elapsed = time.perf_counter() - started
+    task.cancel()
+    assert threads and loop_thread not in threads
+    assert ticks >= 10, "the loop served other work meanwhile"
+    assert elapsed < 1.0, "four evaluations ran concurrently"
+
+
+async def test_the_pool_is_bounded_and_queueing_counts_against_the_timeout() -> None:
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def evaluate(request: HookEvaluateRequest) -> HookEvaluateResponse:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.2)
+        with lock:
+            running -= 1
+        return allow(request)
+
+    g = guard(evaluate, max_concurrency=2, timeout=0.3, fail_open=True)
+    await asyncio.gather(*(g.pre_call(dict(DATA), "acompletion") for _ in range(6)))
+    assert most == 2
+    assert g.problems.count("hooks-unavailable") >= 1, "requests queued past the timeout fail open"
+
+
+# ---------------------------------------------------------------------------------------------
+# Wiring: hooks off adds nothing; hooks on adds the pre-call hook; settings → guard
+
+
+def capabilities(callback: Any) -> Any:
+    saved = list(litellm.callbacks)
+    litellm.callbacks = [callback]
+    try:
+        return ProxyLogging.callback_capabilities()
+    finally:
+        litellm.callbacks = saved
+
+
+def test_hooks_off_no_callback_class_defines_a_pre_call_hook() -> None:
+    for cls in (OffloadingSigilLogger, SigilLiteLLMLogger, SigilDisabledLogger):
+        assert "async_pre_call_hook" not in vars(cls), cls
+    client, _ = capturing_client()
+    try:
+        handler = build_handler(Settings.from_env({}), client)
+        assert capabilities(handler).has_pre_call_override is False, "the proxy skips its pre-call walk"
+        hooked = guarded(handler, build_guard(Settings.from_env({"SIGIL_HOOKS_ENABLED": "true"})))
+        assert isinstance(hooked, GuardedSigilLiteLLMLogger)
+        assert capabilities(hooked).has_pre_call_override is True
+    finally:
+        client.shutdown()
+    for cls in (GuardedOffloadingSigilLogger, GuardedSigilLiteLLMLogger):
+        assert "async_pre_call_hook" in vars(cls)
+
+
+def settings(**env: str) -> Settings:
+    return Settings.from_env({"SIGIL_HOOKS_ENABLED": "true", **env})
+
+
+def test_guard_from_settings_uses_the_export_auth_and_never_shows_it() -> None:
+    s = settings(
+        SIGIL_ENDPOINT="https://sigil.example.com/api/v1/generations:export",
+        SIGIL_PROTOCOL="http",
+        SIGIL_AUTH_MODE="basic",
+        SIGIL_AUTH_TENANT_ID="42",
+        SIGIL_AUTH_TOKEN=TOKEN,
+        SIGIL_HEADERS=f"X-Extra={TOKEN}x",
+        SIGIL_HOOKS_TIMEOUT="0.5",
+        SIGIL_HOOKS_FAIL_OPEN="false",
+        SIGIL_AGENT_NAME="gateway",
+        SIGIL_TAGS="env=prod",
+    )
+    headers = export_headers(s)
+    assert headers["X-Scope-OrgID"] == "42" and headers["Authorization"].startswith("Basic ")
+    assert headers["X-Extra"] == TOKEN + "x"
+    g = build_guard(s)
+    assert g.api_endpoint == "https://sigil.example.com/api/v1/generations:export"
+    assert (g.timeout, g.fail_open) == (0.5, False)
+    assert g.defaults.agent_name == "gateway" and dict(g.defaults.tags) == {"env": "prod"}
+    assert TOKEN not in repr(g) and "Authorization" in repr(g)
+    assert build_guard(settings(SIGIL_HOOKS_ENDPOINT="http://api:8080")).api_endpoint == "http://api:8080"
+
+
+def test_bearer_headers() -> None:
+    headers = export_headers(settings(SIGIL_AUTH_MODE="bearer", SIGIL_AUTH_TOKEN=TOKEN))
+    assert headers == {"Authorization": f"Bearer {TOKEN}"}
+    assert export_headers(settings()) == {}
+
+
+def test_grpc_without_a_hooks_endpoint_is_a_notice() -> None:
+    assert any("SIGIL_HOOKS_ENDPOINT" in n for n in settings().notices())
+    assert not any("SIGIL_HOOKS_ENDPOINT" in n for n in settings(SIGIL_HOOKS_ENDPOINT="http://h:8080").notices())
+    assert not any("SIGIL_HOOKS" in n for n in Settings.from_env({}).notices())
+
+
+async def test_a_refusal_is_recorded_once_not_by_both_failure_hooks() -> None:
+    client, _ = capturing_client()
+    try:
+
+        def deny(request: HookEvaluateRequest) -> HookEvaluateResponse:
+            return HookEvaluateResponse(action="deny", rule_id="r", reason="no")
+
+        handler = GuardedSigilLiteLLMLogger(client=client, guard=guard(deny))
+        with pytest.raises(HTTPException) as raised:
+            await handler.async_pre_call_hook(None, None, dict(DATA), "acompletion")
+        recorded: list[bool] = []
+        handler.record = lambda kwargs, response_obj, *, failed: recorded.append(failed)  # type: ignore[method-assign]
+        kwargs = {"exception": raised.value}
+        handler.log_failure_event(kwargs, None, None, None)  # type: ignore[arg-type]
+        assert recorded == []
+        await handler.async_log_failure_event(kwargs, None, None, None)  # type: ignore[arg-type]
+        assert recorded == [True]
+        handler.log_failure_event({"exception": ValueError("other")}, None, None, None)  # type: ignore[arg-type]
+        assert recorded == [True, True], "other failures are recorded as before"
+    finally:
+        client.shutdown()
