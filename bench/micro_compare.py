@@ -64,42 +64,35 @@ def run(python: Path, sizes: list[int], events: int, mode: str = "inprocess") ->
     return {row["messages"]: row for row in rows}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--events", type=int, default=300)
-    parser.add_argument("--messages", type=int, nargs="+", default=[2, 12, 42])
-    args = parser.parse_args()
+def compare(rounds: int = 3, events: int = 300, sizes: list[int] | None = None) -> tuple[list[dict[str, float]], str]:
+    """Interleaved rounds (ours in-process, ours offloaded, peer); the medians per chat size and a
+    Markdown table of them."""
+    sizes = sizes or [2, 12, 42]
     peer = ensure_peer_venv()
     ours = Path(sys.executable)
     samples: dict[str, dict[int, list[dict[str, float]]]] = {"ours": {}, "offload": {}, "peer": {}}
-    for _ in range(args.rounds):
+    for _ in range(rounds):
         for name, python, mode in (
             ("ours", ours, "inprocess"),
             ("offload", ours, "offload"),
             ("peer", peer, "inprocess"),
         ):
-            for n, row in run(python, args.messages, args.events, mode).items():
+            for n, row in run(python, sizes, events, mode).items():
                 samples[name].setdefault(n, []).append(row)
 
     def median(name: str, n: int, key: str) -> float:
         return statistics.median(row[key] for row in samples[name][n])
 
-    print(f"CPU µs per LiteLLM event in the proxy process, median of {args.rounds} interleaved rounds x {args.events}")
-    print("callback = on the event loop; +export = adding the export serialisation (in-process) or the")
-    print("writer thread (offloaded: mapping, recording and export then run in the recorder process)")
-    print()
-    header = (
+    lines = [
         "| messages | peer callback | ours callback | ratio | ours offloaded callback | ratio"
-        " | peer +export | ours +export | ratio | ours offloaded +writer | ratio |"
-    )
-    print(header)
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        " | peer +export | ours +export | ratio | ours offloaded +writer | ratio |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     result = []
-    for n in args.messages:
+    for n in sizes:
         pc, oc, fc = (median(k, n, "callback_us") for k in ("peer", "ours", "offload"))
         pt, ot, ft = (median(k, n, "total_us") for k in ("peer", "ours", "offload"))
-        print(
+        lines.append(
             f"| {n} | {pc:.0f} | {oc:.0f} | {pc / oc:.1f}x | {fc:.0f} | {pc / fc:.1f}x "
             f"| {pt:.0f} | {ot:.0f} | {pt / ot:.1f}x | {ft:.0f} | {pt / ft:.1f}x |"
         )
@@ -114,6 +107,21 @@ def main() -> None:
                 "offload_total_us": ft,
             }
         )
+    return result, "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--messages", type=int, nargs="+", default=[2, 12, 42])
+    args = parser.parse_args()
+    result, table = compare(args.rounds, args.events, args.messages)
+    print(f"CPU µs per LiteLLM event in the proxy process, median of {args.rounds} interleaved rounds x {args.events}")
+    print("callback = on the event loop; +export = adding the export serialisation (in-process) or the")
+    print("writer thread (offloaded: mapping, recording and export then run in the recorder process)")
+    print()
+    print(table)
     print("JSON " + json.dumps(result))
 
 

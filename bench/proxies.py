@@ -1,0 +1,131 @@
+"""The three proxies of the load benchmark, the peer's virtualenv, and /proc readings (RSS, CPU)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sigil_devstack.proxy import ProxyProcess
+
+from bench.micro_compare import PEER_VENV, PEER_VERSION, ROOT
+
+BENCH = ROOT / "bench"
+
+# name → (config file, description); the configs differ only in their `callbacks:` line
+CONFIGS: dict[str, tuple[Path, str]] = {
+    "none": (BENCH / "config_none.yaml", "no callback"),
+    "ours": (BENCH / "config_ours.yaml", "ours (sigil_callback, recorder process)"),
+    "peer": (BENCH / "config_peer.yaml", f"PyPI sigil-sdk-litellm {PEER_VERSION}"),
+}
+
+
+class BenchProxy(ProxyProcess):
+    """A ProxyProcess whose ``litellm`` may come from another virtualenv (the peer's)."""
+
+    def __init__(self, *, litellm: str | None = None, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.litellm = litellm
+
+    def command(self) -> list[str]:
+        cmd = super().command()
+        if self.litellm:
+            cmd[0] = self.litellm
+        return cmd
+
+    def server_pid(self) -> int:
+        """The pid of the process serving requests (uvicorn's "Started server process [N]")."""
+        match = re.search(r"Started server process \[(\d+)\]", self.output())
+        if match:
+            return int(match.group(1))
+        assert self.process is not None
+        return self.process.pid
+
+
+def make_proxy(name: str, sink_grpc: str, extra_env: dict[str, str] | None = None) -> BenchProxy:
+    config, _ = CONFIGS[name]
+    env = {
+        "PYTHONUNBUFFERED": "1",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "SIGIL_ENDPOINT": sink_grpc,
+        "SIGIL_PROTOCOL": "grpc",
+        "SIGIL_INSECURE": "true",
+        "SIGIL_AUTH_MODE": "none",
+        **(extra_env or {}),
+    }
+    litellm = str(PEER_VENV / "bin" / "litellm") if name == "peer" else None
+    return BenchProxy(config=config, env=env, litellm=litellm, startup_timeout=240.0)
+
+
+# -- /proc ----------------------------------------------------------------------------------------
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as f:
+        text = f.read()
+    return text[text.rindex(")") + 2 :].split()  # fields from "state" on (field 3)
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            ppid = int(_stat_fields(int(entry))[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` itself (threads included, children not)."""
+    try:
+        fields = _stat_fields(pid)
+        return (int(fields[11]) + int(fields[12])) / _TICK
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+@dataclass
+class TreeReading:
+    proxy_rss: int
+    tree_rss: int
+    proxy_cpu: float
+    tree_cpu: float
+    pids: list[int] = field(default_factory=list)
+
+
+def read_tree(proxy: BenchProxy) -> TreeReading:
+    """RSS and CPU of the serving process and of the proxy's whole process tree (recorder included)."""
+    assert proxy.process is not None
+    server = proxy.server_pid()
+    pids = descendants(proxy.process.pid)
+    if server not in pids:
+        pids.append(server)
+    return TreeReading(
+        proxy_rss=rss_bytes(server),
+        tree_rss=sum(rss_bytes(p) for p in pids),
+        proxy_cpu=cpu_seconds(server),
+        tree_cpu=sum(cpu_seconds(p) for p in pids),
+        pids=pids,
+    )

@@ -1,0 +1,104 @@
+"""The load benchmark's pure helpers (bench/report.py, bench/loadgen.py) and its configs; no load runs here."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from bench import report
+from bench.loadgen import build_request, percentile
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def _run(config: str, rnd: int, rps: float, p99: float, *, phase: str = "saturation", ok: int = 10, sink: int = 10):
+    return {
+        "phase": phase,
+        "round": rnd,
+        "workload": "short",
+        "config": config,
+        "connections": 16,
+        "rate": 0.0,
+        "rps": rps,
+        "p50_ms": p99 / 2,
+        "p99_ms": p99,
+        "sent": ok,
+        "ok": ok,
+        "sink": 0 if config == "none" else sink,
+    }
+
+
+def test_ratios_are_taken_within_each_round_then_the_median():
+    runs = [
+        _run("none", 1, 100, 10),
+        _run("ours", 1, 98, 10.2),
+        _run("none", 2, 50, 20),  # a slow round: the ratio is what counts
+        _run("ours", 2, 49, 20),
+        _run("none", 3, 100, 10),
+        _run("ours", 3, 90, 10),
+    ]
+    assert report.per_round_ratios(runs, "ours", "rps") == [0.98, 0.98, 0.9]
+    [base, ours] = report.summarize(runs, ["none", "ours"])
+    assert base.rps == 100 and base.rounds == 3
+    assert ours.rps_ratio == 0.98
+    assert math.isclose(ours.p99_ratio, 1.0)
+
+
+def test_count_equality_needs_every_answer_2xx_and_every_generation_and_none_for_the_baseline():
+    ok = report.summarize([_run("none", 1, 1, 1), _run("ours", 1, 1, 1)], ["none", "ours"])
+    assert all(row.count_ok for row in ok)
+    lost = report.summarize([_run("none", 1, 1, 1), _run("ours", 1, 1, 1, sink=9)], ["none", "ours"])
+    assert not lost[1].count_ok
+    exported_by_baseline = report.summarize([{**_run("none", 1, 1, 1), "sink": 1}], ["none"])
+    assert not exported_by_baseline[0].count_ok
+
+
+def test_targets():
+    runs = [
+        _run("none", 1, 100, 10),
+        _run("ours", 1, 97, 10),
+        _run("none", 1, 50, 10, phase="half"),
+        _run("ours", 1, 50, 10.6, phase="half"),
+    ]
+    rows = report.summarize(runs, ["none", "ours"])
+    memory = {"none": {"proxy_rss": 100.0, "tree_rss": 100.0}, "ours": {"proxy_rss": 105.0, "tree_rss": 120.0}}
+    checks = {c.target: c.passed for c in report.check_targets(rows, memory, ["none", "ours"])}
+    assert checks == {
+        "req/s at saturation, short >= 0.97x": True,
+        "p99 at half saturation, short <= 1.05x": False,
+        "every request 2xx and its generation at the sink, every run": True,
+        "RSS (proxy process) <= 1.1x": True,
+        "RSS (process tree) <= 1.1x": False,
+    }
+
+
+def test_tables_render_every_row():
+    rows = report.summarize([_run("none", 1, 100, 10), _run("ours", 1, 97, 10)], ["none", "ours"])
+    table = report.load_table(rows, {"none": "no callback"}, {"short": "short chat"})
+    assert table.count("\n") == 3 and "0.970x" in table and "no callback" in table
+
+
+def test_percentile_interpolates():
+    assert percentile([], 99) == 0.0
+    assert percentile([1.0], 50) == 1.0
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
+    assert math.isclose(percentile([float(i) for i in range(101)], 99), 99.0)
+
+
+def test_request_bytes():
+    raw = build_request("127.0.0.1", 4000, "/v1/chat/completions", "sk-x", b'{"a": 1}')
+    head, body = raw.split(b"\r\n\r\n")
+    assert body == b'{"a": 1}'
+    assert b"Content-Length: 8" in head and b"Authorization: Bearer sk-x" in head
+
+
+def test_the_three_configs_differ_only_in_their_callbacks_line():
+    texts = {name: (BENCH / f"config_{name}.yaml").read_text().splitlines() for name in ("none", "ours", "peer")}
+    assert len({len(lines) for lines in texts.values()}) == 1
+    differing = [i for i, lines in enumerate(zip(*texts.values(), strict=True)) if len(set(lines)) > 1]
+    assert len(differing) == 1
+    assert {texts[name][differing[0]].strip() for name in texts} == {
+        "callbacks: []",
+        "callbacks: sigil_callback.sigil_handler",
+        "callbacks: peer_callback.sigil_handler",
+    }
