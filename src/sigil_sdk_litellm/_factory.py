@@ -6,6 +6,7 @@ LiteLLM; :mod:`sigil_sdk_litellm.bootstrap` re-exports these for the proxy side.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import sys
@@ -15,8 +16,10 @@ from typing import Any
 
 from sigil_sdk import ApiConfig, AuthConfig, Client, ClientConfig, ContentCaptureMode, GenerationExportConfig
 
+from ._delivery import DeliveryExporter
 from ._mapping import MappingOptions
 from ._recording import Recorder
+from ._transport import GrpcTransport, HttpTransport, Transport
 from .settings import Settings, unknown_variables
 
 logger = logging.getLogger("sigil_sdk_litellm.bootstrap")
@@ -42,8 +45,49 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return settings
 
 
-def build_client(settings: Settings) -> Client:
-    """A ``sigil_sdk.Client`` configured by ``settings`` alone.
+def build_transport(settings: Settings, headers: dict[str, str]) -> Transport:
+    """The wire transport for ``settings``: HTTP(S) JSON or gRPC, TLS verified unless plaintext was chosen."""
+    ca_file = str(settings.tls_ca_file) if settings.tls_ca_file is not None else None
+    if settings.protocol == "http":
+        return HttpTransport(settings.endpoint, headers, ca_file=ca_file)
+    return GrpcTransport(settings.endpoint, headers, insecure=settings.insecure, ca_file=ca_file)
+
+
+def auth_headers(settings: Settings) -> dict[str, str]:
+    """Every header an export carries: SIGIL_HEADERS plus the auth mode's, as the SDK builds them
+    (a header named in SIGIL_HEADERS is kept as given)."""
+    headers = {name: value.get_secret_value() for name, value in settings.headers.items()}
+    given = {name.lower() for name in headers}
+    token = settings.auth_token.get_secret_value().strip() if settings.auth_token is not None else ""
+    tenant = settings.auth_tenant_id.strip()
+    mode = settings.auth_mode
+    if mode == "bearer" and "authorization" not in given:
+        if token.lower().startswith("bearer "):
+            token = token[7:].strip()
+        headers["Authorization"] = f"Bearer {token}"
+    if mode == "basic" and "authorization" not in given:
+        credentials = base64.b64encode(f"{tenant}:{token}".encode()).decode("ascii")
+        headers["Authorization"] = f"Basic {credentials}"
+    if mode in ("tenant", "basic") and tenant and "x-scope-orgid" not in given:
+        headers["X-Scope-OrgID"] = tenant
+    return headers
+
+
+def build_delivery(settings: Settings, *, drain_timeout: float | None = None) -> DeliveryExporter:
+    """The durable export buffer in front of the transport (see :mod:`._delivery`)."""
+    return DeliveryExporter(
+        build_transport(settings, auth_headers(settings)),
+        max_items=settings.buffer_max_items,
+        max_bytes=settings.buffer_max_bytes,
+        batch_items=settings.batch_size,
+        initial_backoff=settings.initial_backoff,
+        max_backoff=settings.max_backoff,
+        drain_timeout=settings.shutdown_grace if drain_timeout is None else drain_timeout,
+    )
+
+
+def build_client(settings: Settings, *, drain_timeout: float | None = None) -> Client:
+    """A ``sigil_sdk.Client`` configured by ``settings`` alone, exporting through the delivery buffer.
 
     Every field the SDK would otherwise fill from ``SIGIL_*`` variables is set explicitly. (One the
     SDK reads regardless: it merges ``os.environ["SIGIL_TAGS"]`` under the configured tags, which adds
@@ -78,6 +122,7 @@ def build_client(settings: Settings) -> Client:
     )
     config = ClientConfig(
         generation_export=export,
+        generation_exporter=build_delivery(settings, drain_timeout=drain_timeout),
         api=ApiConfig(endpoint=settings.endpoint),
         content_capture=ContentCaptureMode(settings.content_capture_mode),
         agent_name=settings.agent_name,
@@ -108,7 +153,9 @@ def recorder_from_env() -> Recorder:
     """The recorder process's factory: the same settings, a real client, the handler's options."""
     _ensure_log_output()
     settings = load_settings()
-    return Recorder(build_client(settings), MappingOptions(**handler_options(settings)))
+    # finish (and exit) a little before the proxy worker stops waiting for this process
+    drain = max(1.0, settings.shutdown_grace - 2.0)
+    return Recorder(build_client(settings, drain_timeout=drain), MappingOptions(**handler_options(settings)))
 
 
 def _ensure_log_output() -> None:

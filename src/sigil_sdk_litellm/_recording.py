@@ -9,6 +9,7 @@ from typing import Any
 
 from sigil_sdk import Client, GenerationMode
 
+from ._limits import TRUNCATED_KEY, fit_generation
 from ._mapping import MappingOptions, call_type_of, classify_call, map_embedding, map_generation
 from ._problems import ProblemLog
 
@@ -64,6 +65,13 @@ class Recorder:
 
     def _record_generation(self, kwargs: dict[str, Any], response_obj: Any, *, failed: bool, redacted: bool) -> None:
         record = map_generation(kwargs, response_obj, self.options, failed=failed, redacted=redacted)
+        removed = fit_generation(record.generation)
+        if removed:
+            self.problems.report(
+                "limits:truncated",
+                f"a generation exceeded Sigil's payload limit: {removed} characters of its largest content were "
+                f"cut (marked in the text and in metadata {TRUNCATED_KEY})",
+            )
         if failed:
             record.generation.call_error = record.call_error
         start = (

@@ -181,6 +181,13 @@ class Settings(BaseSettings):
         "`grpc` only: connect without TLS (an `http://` endpoint does too). With `http` the URL's scheme decides.",
         accepted=f"accepted: {_BOOL}",
     )
+    tls_ca_file: Path | None = _var(
+        "SIGIL_TLS_CA_FILE",
+        None,
+        "PEM file of the CA certificates that verify the endpoint's TLS certificate (`https://`, and `grpc` "
+        "without SIGIL_INSECURE), instead of the system's. Verification itself is never turned off.",
+        accepted="accepted: a readable PEM file of CA certificates",
+    )
     headers: dict[str, SecretStr] = _var(
         "SIGIL_HEADERS",
         {},
@@ -295,21 +302,22 @@ class Settings(BaseSettings):
     queue_size: int = _var(
         "SIGIL_QUEUE_SIZE",
         2000,
-        "Generations held while the export lags; beyond it new generations are dropped.",
+        "Generations the SDK client holds between two flushes into the export buffer.",
         accepted="accepted: a whole number ≥ 1",
         ge=1,
     )
     max_retries: int = _var(
         "SIGIL_MAX_RETRIES",
         5,
-        "Retries of a failed export request.",
+        "Ignored, accepted for `sigil-sdk` compatibility: transient export failures are retried until "
+        "delivered (bounded by the buffer and SIGIL_SHUTDOWN_GRACE), permanent rejections never.",
         accepted="accepted: a whole number ≥ 0",
         ge=0,
     )
     initial_backoff: float = _var(
         "SIGIL_INITIAL_BACKOFF",
         0.1,
-        "Seconds before the first retry; the wait doubles with each retry.",
+        "Seconds before the first retry of a failed export; the wait doubles with each retry.",
         accepted="accepted: a number of seconds > 0, e.g. 0.1",
         gt=0,
         allow_inf_nan=False,
@@ -333,15 +341,17 @@ class Settings(BaseSettings):
     buffer_max_items: int = _var(
         "SIGIL_BUFFER_MAX_ITEMS",
         20000,
-        "With `SIGIL_RECORDER=process`: events waiting for the recorder process; beyond it events are dropped, "
-        "counted and logged.",
+        "Generations held while Sigil is unreachable or slow (the export buffer; with `SIGIL_RECORDER=process` "
+        "also the hand-off to the recorder). Transient failures are retried until delivered; beyond this bound "
+        "new generations are dropped, counted and logged.",
         accepted="accepted: a whole number ≥ 1",
         ge=1,
     )
     buffer_max_bytes: int = _var(
         "SIGIL_BUFFER_MAX_BYTES",
         64 << 20,
-        "With `SIGIL_RECORDER=process`: bytes of events waiting for the recorder process (bounds memory).",
+        "Bytes of encoded generations the export buffer may hold (bounds memory during an outage; the "
+        "same bound applies to the hand-off to the recorder process).",
         accepted="accepted: a whole number of bytes ≥ 1024",
         ge=1024,
     )
@@ -467,6 +477,23 @@ class Settings(BaseSettings):
     def _endpoint(cls, value: Any) -> Any:
         if isinstance(value, str):
             return _check_endpoint(value.strip())
+        return value
+
+    @field_validator("tls_ca_file", mode="before")
+    @classmethod
+    def _ca_file(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            path = Path(value)
+            try:
+                text = path.read_text(encoding="ascii", errors="replace")
+            except OSError as exc:
+                raise _invalid(f"cannot read it ({exc.strerror or type(exc).__name__})") from None
+            if "-----BEGIN CERTIFICATE-----" not in text:
+                raise _invalid("no PEM certificate in it") from None
+            return path
         return value
 
     @field_validator("headers", mode="before")

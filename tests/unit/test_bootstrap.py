@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from litellm.integrations.custom_logger import CustomLogger
 from sigil_sdk import Client, ContentCaptureMode, GenerationStart, ModelRef
-from sigil_sdk.exporters.grpc import GRPCGenerationExporter
-from sigil_sdk.exporters.http import HTTPGenerationExporter
 
 from sigil_sdk_litellm import bootstrap
+from sigil_sdk_litellm._delivery import DeliveryExporter
+from sigil_sdk_litellm._transport import GrpcTransport, HttpTransport
 from sigil_sdk_litellm import settings as settings_module
 from sigil_sdk_litellm.bootstrap import (
     SigilDisabledLogger,
@@ -114,7 +114,9 @@ def test_http_export_carries_the_auth_headers(
     settings = load_settings(http_env(sink, SIGIL_AUTH_MODE=mode, SIGIL_HEADERS="X-Team=ml", **env))
     client = build_client(settings)
     try:
-        assert isinstance(client._generation_exporter, HTTPGenerationExporter)
+        delivery = client._generation_exporter
+        assert isinstance(delivery, DeliveryExporter)
+        assert isinstance(delivery.transport, HttpTransport)
         export_one(client)
     finally:
         client.shutdown()
@@ -142,7 +144,15 @@ def test_grpc_client_has_the_same_headers() -> None:
     )
     client = build_client(settings)
     try:
-        assert isinstance(client._generation_exporter, GRPCGenerationExporter)
+        delivery = client._generation_exporter
+        assert isinstance(delivery, DeliveryExporter)
+        assert isinstance(delivery.transport, GrpcTransport)
+        assert delivery.transport.plaintext
+        assert dict(delivery.transport._metadata) == {
+            "x-team": "ml",
+            "authorization": basic("123456", TOKEN),
+            "x-scope-orgid": "123456",
+        }
         export_config = client._config.generation_export
         assert (export_config.protocol, export_config.endpoint, export_config.insecure) == ("grpc", "127.0.0.1:9", True)
         assert export_config.headers == {

@@ -76,11 +76,14 @@ def test_defaults_are_the_sdks() -> None:
     assert settings.secrets_dir == Path("/run/secrets/sigil")
 
 
+EXAMPLE_CA = Path(__file__).parent.parent / "data" / "example-ca.pem"
+
 EVERY_VARIABLE = {
     "SIGIL_ENABLED": "true",
     "SIGIL_ENDPOINT": "https://sigil.example.com/api/v1/generations:export",
     "SIGIL_PROTOCOL": "http",
     "SIGIL_INSECURE": "yes",
+    "SIGIL_TLS_CA_FILE": str(EXAMPLE_CA),
     "SIGIL_HEADERS": f"X-Team=ml, X-Secret={HEADER_SECRET}",
     "SIGIL_AUTH_MODE": "basic",
     "SIGIL_AUTH_TENANT_ID": "123456",
@@ -123,6 +126,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
     assert settings.endpoint == "https://sigil.example.com/api/v1/generations:export"
     assert settings.protocol == "http"
     assert settings.insecure is True
+    assert settings.tls_ca_file == EXAMPLE_CA
     assert {k: v.get_secret_value() for k, v in settings.headers.items()} == {
         "X-Team": "ml",
         "X-Secret": HEADER_SECRET,
@@ -373,6 +377,8 @@ INVALID: list[tuple[str, dict[str, str], str, str]] = [
         "SIGIL_AUTH_TOKEN_FILE",
         "No such file",
     ),
+    ("ca-file-missing", {"SIGIL_TLS_CA_FILE": "/nonexistent/ca.pem"}, "SIGIL_TLS_CA_FILE", "cannot read it"),
+    ("ca-file-not-pem", {"SIGIL_TLS_CA_FILE": "/etc/hostname"}, "SIGIL_TLS_CA_FILE", "no PEM certificate"),
     ("secrets-dir-missing", {"SIGIL_SECRETS_DIR": "/nonexistent/sigil"}, "SIGIL_SECRETS_DIR", "existing directory"),
     ("secrets-dir-is-a-file", {"SIGIL_SECRETS_DIR": "/etc/hostname"}, "SIGIL_SECRETS_DIR", "existing directory"),
 ]
