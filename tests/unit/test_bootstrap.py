@@ -19,9 +19,9 @@ from litellm.integrations.custom_logger import CustomLogger
 from sigil_sdk import Client, ContentCaptureMode, GenerationStart, ModelRef
 
 from sigil_sdk_litellm import bootstrap
+from sigil_sdk_litellm import settings as settings_module
 from sigil_sdk_litellm._delivery import DeliveryExporter
 from sigil_sdk_litellm._transport import GrpcTransport, HttpTransport
-from sigil_sdk_litellm import settings as settings_module
 from sigil_sdk_litellm.bootstrap import (
     SigilDisabledLogger,
     bootstrap_from_env,
