@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from sigil_sdk import Client, GenerationStart, ModelRef
 
 from sigil_sdk_litellm._delivery import DeliveryExporter
 from sigil_sdk_litellm._factory import build_client, load_settings
+from tests.tls import TlsFiles, make_tls_files
 
 pytestmark = pytest.mark.integration
 
@@ -182,3 +184,76 @@ def test_shutdown_delivers_what_is_buffered(sink: SinkProcess) -> None:
         pass
     client.shutdown()
     assert len(sink.generations(conversation_id="end")) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Transport security: a sink serving HTTPS and gRPC over TLS with a certificate of a private CA
+
+
+@pytest.fixture(scope="module")
+def tls_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SinkProcess, TlsFiles]]:
+    files = make_tls_files(tmp_path_factory.mktemp("tls"))
+    with SinkProcess(auth="tenant", tls=(files.server_cert, files.server_key, files.ca_cert)) as process:
+        yield process, files
+
+
+def tls_env(sink: SinkProcess, protocol: str, **extra: str) -> dict[str, str]:
+    endpoint = sink.http_url if protocol == "http" else sink.grpc_target
+    assert protocol == "grpc" or endpoint.startswith("https://")
+    return env_for(sink, protocol, **{"SIGIL_ENDPOINT": endpoint, "SIGIL_INSECURE": "false", **extra})
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_tls_with_the_endpoints_ca_delivers(tls_sink: tuple[SinkProcess, TlsFiles], protocol: str) -> None:
+    sink, files = tls_sink
+    client = build_client(load_settings(tls_env(sink, protocol, SIGIL_TLS_CA_FILE=str(files.ca_cert))))
+    try:
+        record(client, 3, f"tls-{protocol}")
+        assert delivery_of(client).flush(timeout=20)
+    finally:
+        client.shutdown()
+    assert len(sink.generations(conversation_id=f"tls-{protocol}")) == 3
+
+
+@pytest.mark.parametrize("trust", ["system", "other-ca"])
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_tls_verification_refuses_an_untrusted_certificate(
+    tls_sink: tuple[SinkProcess, TlsFiles],
+    protocol: str,
+    trust: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Verification is on by default: the system's CAs (or another private CA) do not vouch for the
+    sink's certificate, so nothing is sent; the log says why, and what is buffered waits."""
+    sink, _ = tls_sink
+    extra = {} if trust == "system" else {"SIGIL_TLS_CA_FILE": str(make_tls_files(tmp_path, "another CA").ca_cert)}
+    conversation = f"untrusted-{protocol}-{trust}"
+    client = build_client(load_settings(tls_env(sink, protocol, **extra)))
+    caplog.set_level(logging.INFO)
+    try:
+        record(client, 2, conversation)
+        delivery = delivery_of(client)
+        wait_until(lambda: delivery.stats()["retries"] >= 2)
+        assert delivery.stats()["delivered"] == 0
+        assert delivery.stats()["pending"] == 2
+    finally:
+        client.shutdown()
+    assert sink.generations(conversation_id=conversation) == []
+    assert any(
+        "TLS verification" in r.getMessage() and "SIGIL_TLS_CA_FILE" in r.getMessage() for r in caplog.records
+    ), [r.getMessage() for r in caplog.records]
+
+
+def test_plaintext_grpc_is_an_explicit_choice(tls_sink: tuple[SinkProcess, TlsFiles]) -> None:
+    """A plaintext client (SIGIL_INSECURE=true) cannot talk to the TLS port: nothing is delivered."""
+    sink, _ = tls_sink
+    client = build_client(load_settings(tls_env(sink, "grpc", SIGIL_INSECURE="true", SIGIL_SHUTDOWN_GRACE="1")))
+    try:
+        record(client, 1, "plaintext")
+        delivery = delivery_of(client)
+        wait_until(lambda: delivery.stats()["retries"] >= 1)
+        assert delivery.stats()["delivered"] == 0
+    finally:
+        client.shutdown()
+    assert sink.generations(conversation_id="plaintext") == []

@@ -14,10 +14,13 @@ import asyncio
 import os
 import signal
 import sqlite3
+import ssl
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
+import grpc
 from aiohttp import web
 
 from .auth import MODES, Authenticator
@@ -87,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("GRPC_MAX_RECEIVE_BYTES", str(DEFAULT_MAX_RECEIVE_BYTES)),
         help="largest gRPC request accepted (SINK_GRPC_MAX_RECEIVE_BYTES; grpc-go's default 4 MiB)",
     )
+    net.add_argument(
+        "--tls-cert",
+        default=_env("TLS_CERT", "") or None,
+        help="serve HTTPS and gRPC over TLS with this PEM certificate chain (SINK_TLS_CERT; needs --tls-key)",
+    )
+    net.add_argument("--tls-key", default=_env("TLS_KEY", "") or None, help="its PEM private key (SINK_TLS_KEY)")
     auth = p.add_argument_group("auth")
     auth.add_argument(
         "--auth",
@@ -188,6 +197,35 @@ def initial_faults(args: argparse.Namespace) -> dict[str, Any]:
     return faults
 
 
+@dataclass(frozen=True)
+class Tls:
+    cert: bytes
+    key: bytes
+    cert_path: str
+    key_path: str
+
+    def http_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert_path, self.key_path)
+        return context
+
+    def grpc_credentials(self) -> grpc.ServerCredentials:
+        return grpc.ssl_server_credentials([(self.key, self.cert)])
+
+
+def load_tls(args: argparse.Namespace) -> Tls | None:
+    """The TLS material of --tls-cert/--tls-key, or None; ValueError when only one is given or unreadable."""
+    if not args.tls_cert and not args.tls_key:
+        return None
+    if not (args.tls_cert and args.tls_key):
+        raise ValueError("--tls-cert and --tls-key go together")
+    try:
+        with open(args.tls_cert, "rb") as cert, open(args.tls_key, "rb") as key:
+            return Tls(cert.read(), key.read(), args.tls_cert, args.tls_key)
+    except OSError as exc:
+        raise ValueError(f"cannot read the TLS files: {exc}") from None
+
+
 def initial_hooks(args: argparse.Namespace) -> HookState:
     """The hook rules (and hook faults) of ``--hook-rules``; ValueError names a problem."""
     state = HookState()
@@ -205,15 +243,23 @@ async def serve(args: argparse.Namespace, auth: Authenticator, hook_state: HookS
     runner = web.AppRunner(create_app(sink, hook_state), access_log=None, handle_signals=False)
     await runner.setup()
     grpc_server = None
+    tls = load_tls(args)
     try:
-        await web.TCPSite(runner, args.host, args.http_port).start()
+        await web.TCPSite(runner, args.host, args.http_port, ssl_context=tls.http_context() if tls else None).start()
         if args.grpc_port:
-            grpc_server = create_server(sink, f"{args.host}:{args.grpc_port}", args.grpc_max_receive_bytes)
+            grpc_server = create_server(
+                sink,
+                f"{args.host}:{args.grpc_port}",
+                args.grpc_max_receive_bytes,
+                credentials=tls.grpc_credentials() if tls else None,
+            )
             await grpc_server.start()
+        scheme = "https" if tls else "http"
         grpc_note = f", gRPC {args.host}:{args.grpc_port}" if grpc_server else ", gRPC off"
+        grpc_note += " (TLS)" if tls and grpc_server else ""
         db_note = f", history in {args.db}" if args.db else ""
         print(
-            f"sigil-mock-sink: HTTP http://{args.host}:{args.http_port}{grpc_note}, auth {args.auth}{db_note}"
+            f"sigil-mock-sink: HTTP {scheme}://{args.host}:{args.http_port}{grpc_note}, auth {args.auth}{db_note}"
             f" ({store.count()} generations stored)",
             flush=True,
         )
@@ -236,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         auth = Authenticator(args.auth, args.bearer_token, args.basic_user, args.basic_password)
         Faults().update(initial_faults(args))
         hook_state = initial_hooks(args)
+        load_tls(args)
     except ValueError as exc:
         raise SystemExit(f"sigil-mock-sink: {exc}") from None
     try:

@@ -83,11 +83,17 @@ class WorkflowStepService(pb_grpc.WorkflowStepIngestServiceServicer):
         return _results(self.sink, WORKFLOW_STEP, tenant, request.workflow_steps, response, "step_id")
 
 
-def create_server(sink: Sink, address: str, max_receive_bytes: int = DEFAULT_MAX_RECEIVE_BYTES) -> grpc.aio.Server:
-    """A server with both services on ``address`` (insecure, as the compose stack and tests use it)."""
+def create_server(
+    sink: Sink,
+    address: str,
+    max_receive_bytes: int = DEFAULT_MAX_RECEIVE_BYTES,
+    credentials: grpc.ServerCredentials | None = None,
+) -> grpc.aio.Server:
+    """A server with both services on ``address``: plaintext, or TLS with ``credentials``."""
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", max_receive_bytes)])
     pb_grpc.add_GenerationIngestServiceServicer_to_server(GenerationService(sink), server)
     pb_grpc.add_WorkflowStepIngestServiceServicer_to_server(WorkflowStepService(sink), server)
-    if server.add_insecure_port(address) == 0:
+    bound = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
+    if bound == 0:
         raise OSError(f"cannot listen on {address} for gRPC")
     return server

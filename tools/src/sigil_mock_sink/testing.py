@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -69,6 +70,7 @@ class SinkProcess:
         log_requests: bool = False,
         args: list[str] | None = None,
         env: dict[str, str] | None = None,
+        tls: tuple[str | os.PathLike[str], str | os.PathLike[str], str | os.PathLike[str]] | None = None,
     ) -> None:
         self.http_port = http_port or free_port()
         self.grpc_port = free_port() if grpc_port is None else grpc_port
@@ -86,6 +88,14 @@ class SinkProcess:
             "SINK_BASIC_PASSWORD": basic_password,
             **(env or {}),
         }
+        # (certificate, key, CA that signed it): HTTPS and gRPC over TLS; the helpers trust that CA
+        self.tls = None if tls is None else tuple(str(part) for part in tls)
+        self._opener = _OPENER
+        if self.tls is not None:
+            context = ssl.create_default_context(cafile=self.tls[2])
+            self._opener = urllib.request.build_opener(
+                urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+            )
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path: Path | None = None
         self._log = ""
@@ -94,8 +104,8 @@ class SinkProcess:
 
     @property
     def http_url(self) -> str:
-        """Base URL of the HTTP side, e.g. ``http://127.0.0.1:PORT`` (the SDK's HTTP endpoint)."""
-        return f"http://{HOST}:{self.http_port}"
+        """Base URL of the HTTP side, e.g. ``http://127.0.0.1:PORT`` (the SDK's HTTP endpoint; https with TLS)."""
+        return f"{'https' if self.tls else 'http'}://{HOST}:{self.http_port}"
 
     @property
     def grpc_target(self) -> str:
@@ -116,6 +126,8 @@ class SinkProcess:
             cmd += ["--max-items", str(self.max_items)]
         if self.log_requests:
             cmd.append("--log-requests")
+        if self.tls:
+            cmd += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
         return cmd + _fault_flags(self.faults) + self.args
 
     def start(self, timeout: float = 30.0) -> SinkProcess:
@@ -175,7 +187,7 @@ class SinkProcess:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(f"{self.http_url}{path}", data=data, method=method)
         req.add_header("Content-Type", "application/json")
-        with _OPENER.open(req, timeout=timeout) as response:
+        with self._opener.open(req, timeout=timeout) as response:
             raw = response.read()
             content_type = response.headers.get("Content-Type", "")
         return json.loads(raw) if content_type.startswith("application/json") else raw.decode()
