@@ -144,7 +144,13 @@ class HookGuard:
             self._unavailable(f"{type(exc).__name__}: {exc}")
             return None
         if response.is_deny:
-            raise _http_error(DENY_STATUS, deny_message(response), "sigil_hook_denied")
+            raise _http_error(
+                DENY_STATUS,
+                deny_message(response),
+                "sigil_hook_denied",
+                rule_id=response.rule_id,
+                reason=response.reason,
+            )
         if response.transformed_input is not None:
             return apply_transform(data, mapped, response.transformed_input)
         return None
@@ -169,10 +175,13 @@ class HookGuard:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _http_error(status: int, message: str, code: str) -> Exception:
+def _http_error(status: int, message: str, code: str, **fields: str) -> Exception:
+    """What the client gets, through LiteLLM's error handling: an OpenAI-style error whose ``message`` is
+    ``message``; the whole detail (``code``, and for a deny ``rule_id`` and ``reason``) is kept in its
+    ``provider_specific_fields``."""
     from fastapi import HTTPException  # the proxy's; imported only when a request is refused
 
-    error = HTTPException(status_code=status, detail={"error": message, "code": code})
+    error = HTTPException(status_code=status, detail={"error": message, "code": code, **fields})
     error.sigil_hook_refusal = True  # type: ignore[attr-defined]
     return error
 

@@ -145,6 +145,8 @@ def test_denied_request_is_a_400_naming_the_rule_and_never_reaches_the_upstream(
     assert error.status_code == 400
     assert "sigil hook denied by rule no-passwords: passwords must not reach a model" in error.message
     assert isinstance(error.body, dict) and error.body["type"] == "invalid_request_error"
+    fields = error.body["provider_specific_fields"]
+    assert (fields["code"], fields["rule_id"]) == ("sigil_hook_denied", "no-passwords")
     assert not any(text in seen for seen in open_stack.upstream_texts()), "the upstream was called"
     [generation] = open_stack.sink.wait_for_count(1, conversation_id=conversation)
     time.sleep(1.0)  # a duplicate (LiteLLM calls both failure hooks for a proxy-only error) would arrive by now

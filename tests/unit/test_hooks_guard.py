@@ -66,6 +66,8 @@ async def test_deny_is_a_400_with_rule_and_reason() -> None:
     assert raised.value.detail == {
         "error": "sigil hook denied by rule no-numbers: numbers are private",
         "code": "sigil_hook_denied",
+        "rule_id": "no-numbers",
+        "reason": "numbers are private",
     }
 
 
