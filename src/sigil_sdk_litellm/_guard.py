@@ -52,9 +52,17 @@ Evaluate = Callable[[HookEvaluateRequest], HookEvaluateResponse]
 
 
 def hooks_base_url(settings: Settings) -> str:
-    """Where hooks are evaluated: SIGIL_HOOKS_ENDPOINT, else SIGIL_ENDPOINT (the SDK keeps the scheme,
-    host and port; a ``host:port`` is https, or http with SIGIL_INSECURE)."""
-    return settings.hooks_endpoint or settings.endpoint
+    """Where hooks are evaluated, as a URL (the SDK keeps its scheme, host and port).
+
+    SIGIL_HOOKS_ENDPOINT if set, else SIGIL_ENDPOINT. A ``host:port`` is read the way the export reads
+    it: ``http://`` for SIGIL_ENDPOINT with ``SIGIL_PROTOCOL=http``, otherwise https, or http with
+    SIGIL_INSECURE.
+    """
+    endpoint = settings.hooks_endpoint or settings.endpoint
+    if "://" in endpoint:
+        return endpoint
+    plaintext = settings.insecure or (not settings.hooks_endpoint and settings.protocol == "http")
+    return ("http://" if plaintext else "https://") + endpoint
 
 
 def export_headers(settings: Settings) -> dict[str, str]:

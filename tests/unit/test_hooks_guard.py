@@ -24,6 +24,7 @@ from sigil_sdk_litellm._guard import (
     build_guard,
     export_headers,
     guarded,
+    hooks_base_url,
 )
 from sigil_sdk_litellm._problems import ProblemLog
 from sigil_sdk_litellm.bootstrap import SigilDisabledLogger, build_handler
@@ -227,6 +228,25 @@ def test_guard_from_settings_uses_the_export_auth_and_never_shows_it() -> None:
     assert g.defaults.agent_name == "gateway" and dict(g.defaults.tags) == {"env": "prod"}
     assert TOKEN not in repr(g) and "Authorization" in repr(g)
     assert build_guard(settings(SIGIL_HOOKS_ENDPOINT="http://api:8080")).api_endpoint == "http://api:8080"
+
+
+@pytest.mark.parametrize(
+    ("env", "url"),
+    [
+        ({"SIGIL_ENDPOINT": "sigil.example.com:443"}, "https://sigil.example.com:443"),
+        ({"SIGIL_ENDPOINT": "sink:4317", "SIGIL_INSECURE": "true"}, "http://sink:4317"),
+        ({"SIGIL_ENDPOINT": "sink:8080", "SIGIL_PROTOCOL": "http"}, "http://sink:8080"),
+        ({"SIGIL_ENDPOINT": "https://s.example.com/api/v1/generations:export", "SIGIL_PROTOCOL": "http"}, None),
+        ({"SIGIL_HOOKS_ENDPOINT": "api.example.com:443"}, "https://api.example.com:443"),
+        ({"SIGIL_HOOKS_ENDPOINT": "api:8080", "SIGIL_INSECURE": "true"}, "http://api:8080"),
+        ({"SIGIL_HOOKS_ENDPOINT": "http://api:8080", "SIGIL_ENDPOINT": "x:1"}, "http://api:8080"),
+    ],
+)
+def test_the_hooks_url_reads_host_port_like_the_export(env: dict[str, str], url: str | None) -> None:
+    s = settings(**env)
+    expected = url or s.endpoint
+    assert hooks_base_url(s) == expected
+    assert build_guard(s).api_endpoint == expected
 
 
 def test_bearer_headers() -> None:
