@@ -134,7 +134,11 @@ class HookGuard:
         """None to let ``data`` through unchanged, the transformed ``data``, or an HTTPException."""
         if call_type not in CHAT_CALL_TYPES or not isinstance(data, dict):
             return None
-        mapped = preflight_request(data, self.defaults)
+        try:
+            mapped = preflight_request(data, self.defaults)
+        except Exception as exc:  # noqa: BLE001 - an odd request the mapping does not expect
+            self._unavailable(f"cannot map the request ({type(exc).__name__}: {exc})")
+            return None
         if mapped is None:
             return None
         loop = asyncio.get_running_loop()
@@ -160,7 +164,10 @@ class HookGuard:
                 reason=response.reason,
             )
         if response.transformed_input is not None:
-            return apply_transform(data, mapped, response.transformed_input)
+            try:
+                return apply_transform(data, mapped, response.transformed_input)
+            except Exception as exc:  # noqa: BLE001 - the transformed input could not be put back
+                self._unavailable(f"cannot apply the transformed input ({type(exc).__name__}: {exc})")
         return None
 
     def _unavailable(self, detail: str) -> None:

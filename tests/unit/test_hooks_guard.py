@@ -124,6 +124,26 @@ async def test_failures_in_both_modes(error: Exception) -> None:
     assert raised.value.status_code == 503
 
 
+async def test_mapping_and_transform_failures_follow_the_fail_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sigil_sdk_litellm._guard as guard_module
+
+    def boom(*args: Any) -> Any:
+        raise RuntimeError("unexpected shape")
+
+    def transform(request: HookEvaluateRequest) -> HookEvaluateResponse:
+        return HookEvaluateResponse(action="allow", transformed_input=HookInput(system_prompt="x"))
+
+    for target in ("preflight_request", "apply_transform"):
+        with monkeypatch.context() as patch:
+            patch.setattr(guard_module, target, boom)
+            g = guard(transform)
+            assert await g.pre_call(dict(DATA), "acompletion") is None
+            assert g.problems.count("hooks-unavailable") == 1
+            with pytest.raises(HTTPException) as raised:
+                await guard(transform, fail_open=False).pre_call(dict(DATA), "acompletion")
+            assert raised.value.status_code == 503
+
+
 async def test_the_event_loop_keeps_running_while_evaluating() -> None:
     loop_thread = threading.get_ident()
     threads: list[int] = []
