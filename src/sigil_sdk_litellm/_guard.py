@@ -48,6 +48,7 @@ logger = logging.getLogger("sigil_sdk_litellm.hooks")
 DENY_STATUS = 400  # what LiteLLM's own guardrails answer, and OpenAI for a content-policy refusal
 UNAVAILABLE_STATUS = 503
 UNAVAILABLE_KEY = "hooks-unavailable"
+_MAX_DETAIL = 300
 Evaluate = Callable[[HookEvaluateRequest], HookEvaluateResponse]
 
 
@@ -172,6 +173,9 @@ class HookGuard:
 
     def _unavailable(self, detail: str) -> None:
         """Fail open (log, once per interval, and let the request through) or closed (503)."""
+        detail = " ".join(detail.split())
+        if len(detail) > _MAX_DETAIL:  # an error page quoted by the SDK, say
+            detail = detail[: _MAX_DETAIL - 1] + "…"
         if self.fail_open:
             self.problems.report(
                 UNAVAILABLE_KEY,

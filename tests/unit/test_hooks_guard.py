@@ -113,6 +113,16 @@ async def test_timeout_fail_closed_is_a_503() -> None:
     assert "sigil hooks unavailable" in raised.value.detail["error"]
 
 
+async def test_a_long_error_is_logged_on_one_short_line(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(request: HookEvaluateRequest) -> HookEvaluateResponse:
+        raise HookTransportError("sigil hook evaluation failed: status 502: <html>\n" + "x" * 5000)
+
+    with caplog.at_level(logging.WARNING, logger="sigil_sdk_litellm"):
+        await guard(broken).pre_call(dict(DATA), "acompletion")
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "\n" not in line and len(line) < 500 and "status 502: <html> xxx" in line
+
+
 @pytest.mark.parametrize("error", [HookTransportError("sigil hook evaluation failed: status 503"), ValueError("odd")])
 async def test_failures_in_both_modes(error: Exception) -> None:
     def broken(request: HookEvaluateRequest) -> HookEvaluateResponse:

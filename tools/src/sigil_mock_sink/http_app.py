@@ -7,6 +7,7 @@ proto-JSON whatever the Content-Type (400 with the parse error), then 202 ``appl
 the per-item results in proto-JSON (proto field names, empty fields left out). Error bodies are
 ``text/plain`` and end with a newline, as Go's ``http.Error`` writes them. Faults come before all of
 that. The read-back API is the sink's own (the real query API differs) and needs no credentials.
+Sigil's hooks (``/api/v1/hooks:evaluate`` with rules, hook faults and an evaluation log) are in hooks.py.
 """
 
 from __future__ import annotations
