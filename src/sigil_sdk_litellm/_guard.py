@@ -21,12 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from sigil_sdk import ApiConfig, AuthConfig, ClientConfig, GenerationExportConfig
-from sigil_sdk.config import HooksConfig, resolve_config
+from sigil_sdk.config import HooksConfig
 from sigil_sdk.errors import HookTransportError
 from sigil_sdk.hooks import HookEvaluateRequest, HookEvaluateResponse
 from sigil_sdk.hooks import evaluate_hook as sdk_evaluate_hook
 
+from ._factory import auth_headers
 from ._hooks import CHAT_CALL_TYPES, HookDefaults, apply_transform, deny_message, preflight_request
 from ._problems import ProblemLog
 from .handler import SigilLiteLLMLogger
@@ -67,26 +67,9 @@ def hooks_base_url(settings: Settings) -> str:
 
 
 def export_headers(settings: Settings) -> dict[str, str]:
-    """The headers of an export (SIGIL_HEADERS plus the auth mode's), built by the SDK's own resolver."""
-    token = settings.auth_token.get_secret_value() if settings.auth_token is not None else ""
-    tenant = settings.auth_tenant_id
-    config = ClientConfig(
-        generation_export=GenerationExportConfig(
-            protocol=settings.protocol,
-            endpoint=settings.endpoint,
-            headers={name: value.get_secret_value() for name, value in settings.headers.items()},
-            auth=AuthConfig(
-                mode=settings.auth_mode,
-                tenant_id=tenant,
-                bearer_token=token,
-                basic_user=tenant if settings.auth_mode == "basic" else "",
-                basic_password=token,
-            ),
-            insecure=settings.insecure,
-        ),
-        api=ApiConfig(endpoint=hooks_base_url(settings)),
-    )
-    return dict(resolve_config(config, env={}).generation_export.headers or {})
+    """The headers of an export (SIGIL_HEADERS plus the auth mode's): the exporter's own, so hooks
+    authenticate exactly as the export does."""
+    return auth_headers(settings)
 
 
 class HookGuard:
