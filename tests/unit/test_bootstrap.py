@@ -32,6 +32,7 @@ from sigil_sdk_litellm.bootstrap import (
 from sigil_sdk_litellm.settings import ConfigError, Settings
 from tests.capture_sink import CaptureSink
 from tests.support import callback_kwargs, chat_response
+from tests.unit.test_settings import INVALID
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "tok-" + secrets.token_hex(12)
@@ -450,3 +451,30 @@ def test_recorder_process_configuration_errors_are_one_line(monkeypatch: pytest.
     monkeypatch.setenv("SIGIL_AUTH_MODE", "bearr")
     with pytest.raises(ConfigError, match=r"^sigil: invalid configuration: SIGIL_AUTH_MODE='bearr'"):
         recorder_from_env()
+
+
+# a real environment cannot hold a NUL byte (the settings table checks that row on a mapping)
+IN_ENVIRON = [c for c in INVALID if not any("\x00" in v for v in c[1].values())]
+
+
+@pytest.mark.parametrize(("env", "variable", "fragment"), [c[1:] for c in IN_ENVIRON], ids=[c[0] for c in IN_ENVIRON])
+def test_every_invalid_configuration_stops_the_bootstrap_with_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    exit_hooks: list[Callable[..., Any]],
+    env: dict[str, str],
+    variable: str,
+    fragment: str,
+) -> None:
+    """The settings table's invalid rows, through the proxy's start path: exit ≠ 0, one line naming
+    the variable and what is accepted, nothing built."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as caught:
+        bootstrap_from_env(hard_exit=False)
+    assert caught.value.code not in (0, None)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert err.startswith("sigil: invalid configuration: ") and variable in err and fragment in err, err
+    assert TOKEN not in err
+    assert exit_hooks == []
