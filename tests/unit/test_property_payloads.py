@@ -14,7 +14,7 @@ from sigil_sdk.internal.gen.sigil.v1 import generation_ingest_pb2 as pb
 from sigil_sdk.proto_mapping import generation_to_proto_json
 
 from sigil_sdk_litellm import SigilLiteLLMLogger
-from tests.support import capturing_client
+from tests.support import callback_kwargs, capturing_client, chat_response, standard_logging_object
 
 text = st.text(max_size=40)  # any unicode, surrogates excluded by hypothesis' default codec
 junk = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), text, st.binary(max_size=8))
@@ -172,4 +172,54 @@ def test_any_payload_is_recorded_or_skipped_cleanly_and_exports_valid_proto_json
         request = json_format.Parse(body, pb.ExportGenerationsRequest())  # strict: unknown fields, enums, base64
         [parsed] = request.generations
         assert ingest.normalize_generation(parsed, ingest.id_counter("gen")) is None
+    client.shutdown()
+
+
+# ---------------------------------------------------------------------------------------------
+# Well-formed chats: nothing is lost or changed on the way (a handler that emptied or reordered a
+# text, or dropped a turn, fails here; the junk property above only proves that nothing breaks)
+
+clean_text = st.text(min_size=1, max_size=60).filter(lambda s: s.strip() != "")
+turn = st.tuples(st.sampled_from(["user", "assistant"]), clean_text)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    system=st.one_of(st.none(), clean_text),
+    history=st.lists(turn, max_size=6),
+    question=clean_text,
+    reply=clean_text,
+    tokens=st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)),
+    stream=st.booleans(),
+)
+def test_well_formed_chats_keep_every_text_in_order(
+    system: str | None, history: list[tuple[str, str]], question: str, reply: str, tokens: tuple[int, int], stream: bool
+) -> None:
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system is not None else []
+    messages += [{"role": role, "content": content} for role, content in history]
+    messages.append({"role": "user", "content": question})
+    response = chat_response(
+        choices=[{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply}}],
+        usage={"prompt_tokens": tokens[0], "completion_tokens": tokens[1], "total_tokens": sum(tokens)},
+    )
+    slo = standard_logging_object(
+        messages=messages,
+        response=response,
+        stream=stream,
+        prompt_tokens=tokens[0],
+        completion_tokens=tokens[1],
+        total_tokens=sum(tokens),
+    )
+    client, exporter = capturing_client()
+    handler = SigilLiteLLMLogger(client=client)
+    handler.log_success_event(callback_kwargs(slo, messages=messages, stream=stream), response, None, None)
+    client.flush()
+    assert handler.problems.counts == {}
+    [generation] = exporter.generations
+    assert generation.system_prompt == (system or "")
+    sent = [(m.role.value, "".join(p.text for p in m.parts)) for m in generation.input]
+    assert sent == [*history, ("user", question)]
+    assert ["".join(p.text for p in m.parts) for m in generation.output] == [reply]
+    assert (generation.usage.input_tokens, generation.usage.output_tokens) == tokens
+    assert generation.stop_reason == "stop"
     client.shutdown()
