@@ -1,18 +1,19 @@
 """``python -m bench`` (``make bench``): the proxy with no callback vs ours vs the PyPI peer, side by side.
 
-Starts the mock Sigil sink and three real LiteLLM proxies (1 worker each, loopback, ``mock_response``
-model; bench/config_{none,ours,peer}.yaml differ only in their ``callbacks:`` line; the peer runs in
-``bench/.peer-venv`` with the PyPI ``sigil-sdk-litellm``); both handlers export over gRPC to the sink.
+Starts the mock Sigil sink and four real LiteLLM proxies (1 worker each, loopback, ``mock_response``
+model; bench/config_{none,null,ours,peer}.yaml differ only in their ``callbacks:`` line: none, a
+do-nothing callback, ours, and the PyPI ``sigil-sdk-litellm`` run in ``bench/.peer-venv``); both
+handlers export over gRPC to the sink.
 Load comes from ``bench.loadgen`` in its own process. Phases, each interleaved A B C per round:
 
 1. saturation: closed loop, 16 connections, short chat and 42-message agent chat with tools;
-2. half saturation: open loop (Poisson, same seed for all three) at half the no-callback saturation rate;
-3. concurrency sweep (closed loop, 1 … 32 connections) for the plot;
+2. half saturation: open loop (Poisson, same seed for all) at half the no-callback saturation rate;
+3. concurrency sweep (closed loop, 1 … 32 connections; none, ours, peer) for the plot;
 
 after every run it waits until the sink's count stops growing and compares it with the 2xx answers.
 Then the handler micro-benchmark (µs per event, ours vs peer) and the export path alone (gens/s over
-HTTP and gRPC). Writes docs/benchmarks.md, docs/benchmarks.png and bench/results/last-run.json (not committed); prints the
-ratio table. ``--quick`` is a short smoke run (minutes, numbers indicative only).
+HTTP and gRPC). Writes docs/benchmarks.md, docs/benchmarks.png and bench/results/last-run.json (git-ignored);
+prints the ratio table. ``--quick`` is a short smoke run (minutes, numbers indicative only).
 """
 
 from __future__ import annotations
@@ -39,7 +40,22 @@ from bench.proxies import CONFIGS, ROOT, BenchProxy, cpu_seconds, make_proxy, re
 WORKLOADS = {"short": "short chat (2 messages)", "agent42": "agent chat (42 messages, tools)"}
 WORKLOAD_MESSAGES = {"short": 2, "agent42": 42}
 LABELS = {name: desc for name, (_, desc) in CONFIGS.items()}
-ORDER = ["none", "ours", "peer"]
+ORDER = ["none", "null", "ours", "peer"]  # saturation and half saturation
+SWEEP_ORDER = ["none", "ours", "peer"]  # the concurrency sweep (the plot)
+TARGETED = ["none", "ours", "peer"]  # the issue's targets are checked for these
+
+
+def rotated(items: list[str], rnd: int) -> list[str]:
+    """A B C, B C A, C A B, …: interleaved, and no configuration always runs first or last in a round."""
+    k = (rnd - 1) % len(items)
+    return items[k:] + items[:k]
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
 
 
 def log(msg: str) -> None:
@@ -114,7 +130,7 @@ class Bench:
         sink_pid = self.sink.process.pid if self.sink.process is not None else 0
         sink_cpu = cpu_seconds(sink_pid)
         result = self.load(config, workload, **load)
-        expected = 0 if config == "none" else result["ok"]
+        expected = 0 if config in report.NON_EXPORTING else result["ok"]
         arrived, drain = wait_sink(self.sink, before_sink, expected, timeout=120)
         after = read_tree(self.proxies[config])
         sink_cpu = cpu_seconds(sink_pid) - sink_cpu
@@ -193,6 +209,7 @@ def machine_info() -> dict[str, str]:
         "peer_litellm": version(peer_python, "litellm"),
         "peer_sigil_sdk": version(peer_python, "sigil-sdk"),
         "commit": commit.strip(),
+        "loadavg": loadavg(),
     }
 
 
@@ -251,18 +268,19 @@ def memory_table(memory: dict[str, dict[str, float]], served: dict[str, int]) ->
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short durations: a smoke run, not a measurement")
-    parser.add_argument("--rounds", type=int, help="interleaved rounds per load point (default 3, quick 1)")
-    parser.add_argument("--duration", type=float, help="seconds per saturation/half run (default 20, quick 4)")
-    parser.add_argument("--sweep", type=int, nargs="*", help="connections of the sweep (default 1 4 8 32)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds per load point (default 4, quick 1)")
+    parser.add_argument("--duration", type=float, help="seconds per saturation run, x1.2 at half (default 10, quick 4)")
+    parser.add_argument("--sweep", type=int, nargs="*", help="connections of the sweep besides 16 (default 1 4 32)")
     parser.add_argument("--no-micro", action="store_true", help="skip the handler micro-benchmark")
     parser.add_argument("--no-export", action="store_true", help="skip the export-path benchmark")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args()
     quick = args.quick
-    rounds = args.rounds or (1 if quick else 3)
-    duration = args.duration or (4.0 if quick else 20.0)
-    sweep_duration = 3.0 if quick else 10.0
-    sweep = args.sweep if args.sweep is not None else ([1, 4] if quick else [1, 4, 8, 32])
+    rounds = args.rounds or (1 if quick else 4)
+    duration = args.duration or (4.0 if quick else 10.0)
+    half_duration = duration * 1.2
+    sweep_duration = 3.0 if quick else 6.0
+    sweep = args.sweep if args.sweep is not None else ([1, 4] if quick else [1, 4, 32])
     saturation_conns = 16
     started = time.monotonic()
 
@@ -285,13 +303,13 @@ def main() -> int:
             for workload in WORKLOADS:
                 for config in ORDER:
                     bench.run(
-                        "warmup", 0, config, workload, connections=4, duration=2.0 if quick else 4.0, rate=0, seed=0
+                        "warmup", 0, config, workload, connections=4, duration=3.0 if quick else 6.0, rate=0, seed=0
                     )
 
             log(f"phase 1: saturation, {saturation_conns} connections, {rounds} rounds x {duration:g}s")
             for rnd in range(1, rounds + 1):
                 for workload in WORKLOADS:
-                    for config in ORDER:
+                    for config in rotated(ORDER, rnd):
                         bench.run(
                             "saturation",
                             rnd,
@@ -304,17 +322,17 @@ def main() -> int:
                         )
 
             rates = {w: 0.5 * bench.saturation_rate(w) for w in WORKLOADS}
-            log(f"phase 2: half saturation (open loop) {rates}, {rounds} rounds x {duration:g}s")
+            log(f"phase 2: half saturation (open loop) {rates}, {rounds} rounds x {half_duration:g}s")
             for rnd in range(1, rounds + 1):
                 for workload in WORKLOADS:
-                    for config in ORDER:
+                    for config in rotated(ORDER, rnd):
                         bench.run(
                             "half",
                             rnd,
                             config,
                             workload,
                             connections=saturation_conns,
-                            duration=duration,
+                            duration=half_duration,
                             rate=rates[workload],
                             seed=rnd,
                         )
@@ -324,7 +342,7 @@ def main() -> int:
             log(f"phase 3: concurrency sweep {sweep} x {sweep_duration:g}s")
             for connections in sweep:
                 for workload in WORKLOADS:
-                    for config in ORDER:
+                    for config in SWEEP_ORDER:
                         bench.run(
                             "sweep",
                             1,
@@ -343,7 +361,7 @@ def main() -> int:
         export_rows: list[dict[str, Any]] = []
         if not args.no_export:
             log("export path alone (SDK client -> sink), gRPC and HTTP")
-            export_rows = run_export_path(sink, 300 if quick else 2000, 1 if quick else 3)
+            export_rows = run_export_path(sink, 300 if quick else 1000, 1 if quick else 3)
             for row in export_rows:
                 log(
                     f"export {row['protocol']:4s} {row['messages']:2d} msgs: {row['gens_per_s']:.0f} gens/s, "
@@ -365,13 +383,17 @@ def main() -> int:
         name: {"proxy_rss": float(reading.proxy_rss), "tree_rss": float(reading.tree_rss)}
         for name, reading in memory_after_load.items()
     }
-    checks = report.check_targets([r for r in rows if r.phase in ("saturation", "half")], memory, ORDER)
+    checks = report.check_targets([r for r in rows if r.phase in ("saturation", "half")], memory, TARGETED)
     elapsed = time.monotonic() - started
 
+    info["loadavg_end"] = loadavg()
     load_md = report.load_table(rows, LABELS, WORKLOADS)
+    cpu_md = report.cpu_table(rows, LABELS, WORKLOADS)
     checks_md = report.checks_table(checks, LABELS)
     print()
     print(load_md)
+    print()
+    print(cpu_md)
     print()
     print(memory_table(memory, served_after_load))
     print()
@@ -409,10 +431,12 @@ def main() -> int:
             quick=quick,
             rounds=rounds,
             duration=duration,
+            half_duration=half_duration,
             sweep=sweep,
             sweep_duration=sweep_duration,
             rates={w: r for w, r in rates.items()},
             load_md=load_md,
+            cpu_md=cpu_md,
             memory_md=memory_table(memory, served_after_load),
             idle={k: v.proxy_rss for k, v in idle.items()},
             checks_md=checks_md,

@@ -16,6 +16,7 @@ BENCH = ROOT / "bench"
 # name → (config file, description); the configs differ only in their `callbacks:` line
 CONFIGS: dict[str, tuple[Path, str]] = {
     "none": (BENCH / "config_none.yaml", "no callback"),
+    "null": (BENCH / "config_null.yaml", "a do-nothing LiteLLM callback"),
     "ours": (BENCH / "config_ours.yaml", "ours (sigil_callback, recorder process)"),
     "peer": (BENCH / "config_peer.yaml", f"PyPI sigil-sdk-litellm {PEER_VERSION}"),
 }

@@ -92,13 +92,15 @@ def test_request_bytes():
     assert b"Content-Length: 8" in head and b"Authorization: Bearer sk-x" in head
 
 
-def test_the_three_configs_differ_only_in_their_callbacks_line():
-    texts = {name: (BENCH / f"config_{name}.yaml").read_text().splitlines() for name in ("none", "ours", "peer")}
+def test_the_configs_differ_only_in_their_callbacks_line():
+    names = ("none", "null", "ours", "peer")
+    texts = {name: (BENCH / f"config_{name}.yaml").read_text().splitlines() for name in names}
     assert len({len(lines) for lines in texts.values()}) == 1
     differing = [i for i, lines in enumerate(zip(*texts.values(), strict=True)) if len(set(lines)) > 1]
     assert len(differing) == 1
     assert {texts[name][differing[0]].strip() for name in texts} == {
         "callbacks: []",
+        "callbacks: null_callback.sigil_handler",
         "callbacks: sigil_callback.sigil_handler",
         "callbacks: peer_callback.sigil_handler",
     }
