@@ -32,11 +32,12 @@ elif "$py" -m venv "$work/installer" >/dev/null 2>&1; then
     set -- "$work/installer/bin/python" -m pip --python "$py" install "$@"
 else
     "$py" - "$work/pip.whl" <<'PYTHON'
-import hashlib, json, os, ssl, sys, urllib.request
+import hashlib, json, os, ssl, sys, urllib.parse, urllib.request
 context = ssl.create_default_context(cafile=os.environ.get("PIP_CERT") or None)
-with urllib.request.urlopen("https://pypi.org/pypi/pip/json", context=context, timeout=60) as response:
+index = "https://pypi.org/pypi/pip/json"
+with urllib.request.urlopen(index, context=context, timeout=60) as response:
     [wheel] = [f for f in json.load(response)["urls"] if f["filename"].endswith(".whl")]
-with urllib.request.urlopen(wheel["url"], context=context, timeout=60) as response:
+with urllib.request.urlopen(urllib.parse.urljoin(index, wheel["url"]), context=context, timeout=60) as response:
     data = response.read()
 if hashlib.sha256(data).hexdigest() != wheel["digests"]["sha256"]:
     sys.exit("install-into-litellm-env: pip's wheel does not match PyPI's sha256")
