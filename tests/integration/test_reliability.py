@@ -131,10 +131,17 @@ def test_sink_answering_503_for_an_outage_loses_nothing(fake: FakeLLMProcess) ->
         with Load(proxy, "outage-503") as load:
             time.sleep(2)
             sink.set_faults(unavailable_seconds=OUTAGE_SECONDS)
-            time.sleep(OUTAGE_SECONDS + 2)
+            before = len(load.ids)
+            time.sleep(OUTAGE_SECONDS)
+            during, recovered = len(load.ids) - before, time.monotonic()
+            time.sleep(2)
         assert not load.failures, load.failures[:3]
         assert len(load.ids) > 100
         items = wait_for_sink(sink, "outage-503", len(load.ids), timeout=90)
+        print(  # the figures the README quotes (pytest -s)
+            f"\n503 outage of {OUTAGE_SECONDS:g}s: {len(load.ids)} requests, {during} of them during the outage; "
+            f"all delivered {time.monotonic() - recovered - 1:.1f}s after recovery"
+        )
         output = proxy.output()
     assert_exactly_once(items, load.ids)
     assert "answered 503" in output and "works again after" in output
