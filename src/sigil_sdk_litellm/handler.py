@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from litellm.integrations.custom_logger import CustomLogger
 from sigil_sdk import Client
 
+from ._entry import EventEntryPoints
 from ._mapping import MappingOptions
 from ._problems import ProblemLog
 from ._recording import Recorder
 from ._redaction import content_redacted
 
 
-class SigilLiteLLMLogger(CustomLogger):  # type: ignore[misc]
+class SigilLiteLLMLogger(EventEntryPoints, CustomLogger):  # type: ignore[misc]
     """A LiteLLM callback that records every completion as a Sigil generation.
 
     Register it in ``litellm.callbacks`` (SDK) or through ``litellm_settings.callbacks`` (proxy).
@@ -71,29 +71,11 @@ class SigilLiteLLMLogger(CustomLogger):  # type: ignore[misc]
             f"agent_name={o.agent_name!r}, agent_version={o.agent_version!r})"
         )
 
-    # LiteLLM entry points: proxy and async SDK calls use the async pair, sync SDK calls the sync one.
+    # LiteLLM's entry points (async for the proxy and async SDK calls, sync for sync SDK calls) come
+    # from EventEntryPoints and land here.
 
-    async def async_log_success_event(
-        self, kwargs: dict[str, Any], response_obj: Any, start_time: datetime, end_time: datetime
-    ) -> None:
-        self.record(kwargs, response_obj, failed=False)
-
-    async def async_log_failure_event(
-        self, kwargs: dict[str, Any], response_obj: Any, start_time: datetime, end_time: datetime
-    ) -> None:
-        self.record(kwargs, response_obj, failed=True)
-
-    def log_success_event(
-        self, kwargs: dict[str, Any], response_obj: Any, start_time: datetime, end_time: datetime
-    ) -> None:
-        self.record(kwargs, response_obj, failed=False)
-
-    def log_failure_event(
-        self, kwargs: dict[str, Any], response_obj: Any, start_time: datetime, end_time: datetime
-    ) -> None:
-        self.record(kwargs, response_obj, failed=True)
-
-    # -------------------------------------------------------------------------------------------
+    def handle_event(self, kwargs: Any, response_obj: Any, *, failed: bool) -> None:
+        self.record(kwargs, response_obj, failed=failed)
 
     def record(self, kwargs: Any, response_obj: Any, *, failed: bool) -> None:
         """Map one LiteLLM event and hand it to the SDK. Never raises."""

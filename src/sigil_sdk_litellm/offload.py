@@ -27,11 +27,11 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from datetime import datetime
 from typing import IO, Any
 
 from litellm.integrations.custom_logger import CustomLogger
 
+from ._entry import EventEntryPoints
 from ._mapping import call_type_of, classify_call, slim_event
 from ._problems import ProblemLog
 from ._redaction import content_redacted
@@ -209,7 +209,7 @@ class RecorderLink:
         self._writer.join(timeout if timeout is not None else self.shutdown_grace + 10)
 
 
-class OffloadingSigilLogger(CustomLogger):  # type: ignore[misc]
+class OffloadingSigilLogger(EventEntryPoints, CustomLogger):  # type: ignore[misc]
     """The proxy-side callback of out-of-process recording (see the module docstring).
 
     Whoever creates the link closes it when the process stops (the bootstrap does, after the proxy's
@@ -224,25 +224,8 @@ class OffloadingSigilLogger(CustomLogger):  # type: ignore[misc]
     def __repr__(self) -> str:
         return f"OffloadingSigilLogger(recorder={self.link.command[-1]!r})"
 
-    async def async_log_success_event(
-        self, kwargs: dict[str, Any], response_obj: Any, start_time: datetime, end_time: datetime
-    ) -> None:
-        self.submit(kwargs, response_obj, failed=False)
-
-    async def async_log_failure_event(
-        self, kwargs: dict[str, Any], response_obj: Any, start_time: datetime, end_time: datetime
-    ) -> None:
-        self.submit(kwargs, response_obj, failed=True)
-
-    def log_success_event(
-        self, kwargs: dict[str, Any], response_obj: Any, start_time: datetime, end_time: datetime
-    ) -> None:
-        self.submit(kwargs, response_obj, failed=False)
-
-    def log_failure_event(
-        self, kwargs: dict[str, Any], response_obj: Any, start_time: datetime, end_time: datetime
-    ) -> None:
-        self.submit(kwargs, response_obj, failed=True)
+    def handle_event(self, kwargs: Any, response_obj: Any, *, failed: bool) -> None:
+        self.submit(kwargs, response_obj, failed=failed)
 
     def submit(self, kwargs: Any, response_obj: Any, *, failed: bool) -> None:
         """Never raises: LiteLLM awaits failure callbacks inline, so this stays cheap and safe."""

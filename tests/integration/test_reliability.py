@@ -350,3 +350,24 @@ def test_no_content_reaches_sigil_when_capture_is_off(
         assert answer not in raw
         assert all_content(generation).strip() == ""
         assert int(generation["usage"]["input_tokens"]) > 0  # the metadata is still there
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. Errors raised before the model call: LiteLLM reports them to both failure hooks
+
+
+@pytest.mark.parametrize("recorder", ["process", "inprocess"])
+def test_errors_before_the_model_call_are_recorded_once(fake: FakeLLMProcess, recorder: str) -> None:
+    sink = SinkProcess(auth="tenant")
+    with sink, ProxyProcess(env=proxy_env(sink, fake, SIGIL_RECORDER=recorder)) as proxy:
+        with pytest.raises(openai.BadRequestError):  # unknown model: refused by the proxy's router
+            proxy.openai_client(max_retries=0).chat.completions.create(
+                model="no-such-model", messages=[{"role": "user", "content": "hi"}]
+            )
+        proxy.openai_client(max_retries=0).chat.completions.create(  # a marker that the first was exported
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+        )
+        sink.wait_for_count(2)
+        time.sleep(1.0)
+        models = sorted(g["model"]["name"] for g in sink.generations())
+    assert models == ["gpt-4o", "no-such-model"]

@@ -249,3 +249,18 @@ def test_repr_shows_options_not_the_client() -> None:
     client, _ = capturing_client()
     text = repr(SigilLiteLLMLogger(client=client, agent_name="bot"))
     assert "agent_name='bot'" in text and "Client" not in text
+
+
+async def test_a_failure_reported_to_both_hooks_is_recorded_once() -> None:
+    """LiteLLM reports an error raised before the model call (unknown model, bad key) to the async and
+    the sync failure hook with the same call id: one generation; another call still gets its own."""
+    client, exporter = capturing_client()
+    handler = SigilLiteLLMLogger(client=client)
+    first = callback_kwargs(failure_slo(), litellm_call_id="call-a")
+    await handler.async_log_failure_event(first, None, None, None)
+    handler.log_failure_event(first, None, None, None)
+    second = callback_kwargs(failure_slo(), litellm_call_id="call-b")
+    handler.log_failure_event(second, None, None, None)
+    await handler.async_log_failure_event(second, None, None, None)
+    assert len(flushed(client, exporter)) == 2
+    client.shutdown()
