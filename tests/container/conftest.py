@@ -34,7 +34,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CONTAINERS_CONF = ROOT / "docker" / "containers.conf"
 STANDIN_SCRIPT = ROOT / "docker" / "standin-base.sh"
-IMAGE_TAG = "localhost/litellm-sigil:test"
+# per session: concurrent sessions on one machine must not retag each other's image under it
+IMAGE_TAG = f"localhost/litellm-sigil:test-{os.getpid()}"
 # the host's CA bundle inside podman builds (docker/containers.conf mounts it there)
 PODMAN_PIP_CERT = "/run/host-ca.crt"
 TIMINGS: dict[str, float] = {}
@@ -229,8 +230,9 @@ def docker_client(engine: Engine) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def image(engine: Engine, docker_client: Any) -> str:
-    """The distribution's image, built from the repository's Dockerfile on the chosen base."""
+def image(engine: Engine, docker_client: Any) -> Iterator[str]:
+    """The distribution's image, built from the repository's Dockerfile on the chosen base; untagged
+    afterwards (its layers stay as build cache)."""
     from docker.errors import APIError, BuildError
     from testcontainers.core.image import DockerImage
 
@@ -243,7 +245,8 @@ def image(engine: Engine, docker_client: Any) -> str:
                 str(entry.get("stream", entry.get("error", ""))) for entry in getattr(error, "build_log", []) or []
             )
             pytest.fail(f"building the image failed: {error}\n{log[-6000:]}")
-    return IMAGE_TAG
+    yield IMAGE_TAG
+    engine.run("rmi", IMAGE_TAG, check=False)
 
 
 def container_logs(container: Any) -> str:

@@ -88,7 +88,9 @@ def stack(engine: Engine, image: str) -> Iterator[tuple[Compose, str, str]]:
     }
     if engine.base_image:
         env["LITELLM_IMAGE"] = engine.base_image
-    compose = Compose(engine, compose_command(engine), f"sigiltest{uuid.uuid4().hex[:8]}", env)
+    project = f"sigiltest{uuid.uuid4().hex[:8]}"
+    env["IMAGE_TAG"] = project  # the stack's own tag, removed afterwards
+    compose = Compose(engine, compose_command(engine), project, env)
     try:
         with timed("compose up"):
             compose.run("up", "-d", timeout=1200)
@@ -98,6 +100,7 @@ def stack(engine: Engine, image: str) -> Iterator[tuple[Compose, str, str]]:
     finally:
         with timed("compose down"):
             compose.run("--profile", "test", "down", "-t", "30", timeout=300, check=False)
+            engine.run("rmi", f"localhost/litellm-sigil:{project}", check=False)
 
 
 def test_every_service_becomes_healthy(stack: tuple[Compose, str, str]) -> None:

@@ -50,7 +50,8 @@ def test_compose_services_and_profiles() -> None:
     assert set(services) == {"proxy", "sigil-sink", "fake-llm", "test-runner"}
     assert services["test-runner"]["profiles"] == ["test"]
     for name, service in services.items():
-        assert service["image"] == "localhost/litellm-sigil:local" and service["build"]["context"] == ".", name
+        assert service["image"] == "localhost/litellm-sigil:${IMAGE_TAG:-local}", name
+        assert service["build"]["context"] == ".", name
         if name != "test-runner":
             assert "profiles" not in service, name
             assert service["healthcheck"]["test"][0] == "CMD", name
