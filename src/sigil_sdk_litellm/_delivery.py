@@ -75,6 +75,7 @@ class DeliveryExporter:
         self._in_flight = 0
         self._cond = threading.Condition()
         self._closing = False
+        self._abandoned = False
         self._deadline = float("inf")
         self._stats = {"buffered": 0, "delivered": 0, "rejected": 0, "dropped_full": 0, "dropped_shutdown": 0}
         self._retries = 0
@@ -151,6 +152,10 @@ class DeliveryExporter:
         self._thread.join(self.drain_timeout + TRANSPORT_GRACE)
         with self._cond:
             self._stats["dropped_shutdown"] += len(self._buffer)
+            if self._thread.is_alive():  # a send still hangs: its batch counts as not delivered
+                self._stats["dropped_shutdown"] += self._in_flight
+                self._in_flight = 0
+                self._abandoned = True
             self._buffer.clear()
             self._bytes = 0
             dropped = self._stats["dropped_shutdown"]
@@ -196,6 +201,8 @@ class DeliveryExporter:
     def _done(self, batch: list[tuple[str, bytes]], outcome: str, rejected: int = 0) -> None:
         """``batch`` has left the buffer: counted as ``outcome`` (but ``rejected`` of them as rejected)."""
         with self._cond:
+            if self._abandoned:
+                return
             self._stats[outcome] += len(batch) - rejected
             self._stats["rejected"] += rejected
             self._in_flight = max(0, self._in_flight - len(batch))
