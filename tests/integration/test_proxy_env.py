@@ -61,7 +61,7 @@ def test_enabled_proxy_exports_and_flushes_at_exit(tmp_path: Path) -> None:
             assert sink.generations() == []
         finally:
             returncode = proxy.stop()
-        output = proxy.log_path.read_text(errors="replace")  # (output() refuses once stop() closed the log)
+        output = proxy.output()  # still readable after stop()
         generations = sink.wait_for_generations(1, timeout=10)
     assert returncode is not None
     assert f"sigil: exporting generations to {sink.url} over http (auth: bearer, recorder: " in output, output[-3000:]

@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             port=args.proxy_port,
             master_key=master_key,
             stop_timeout=30.0,
+            keep_log=True,  # the user may want to read it after Ctrl-C
         )
         print(f"devstack: starting the LiteLLM proxy (log: {proxy.log_path}) …", flush=True)
         proxy.start()

@@ -54,6 +54,7 @@ class ProxyProcess:
         inherit_env: bool = True,
         startup_timeout: float = 120.0,
         stop_timeout: float = 30.0,
+        keep_log: bool = False,
     ) -> None:
         self.config = Path(config)
         self.host = host
@@ -72,6 +73,8 @@ class ProxyProcess:
         self.log_path = Path(self._log.name)
         self.process: subprocess.Popen[bytes] | None = None
         self.returncode: int | None = None
+        self._text: str | None = None
+        self.keep_log = keep_log
 
     @property
     def base_url(self) -> str:
@@ -139,9 +142,15 @@ class ProxyProcess:
                 self.wait_exit(10)
         self.returncode = self.process.returncode
         self._log.close()
+        # the text stays readable through output(); the file is removed unless kept
+        self._text = self.log_path.read_text(errors="replace")
+        if not self.keep_log:
+            self.log_path.unlink(missing_ok=True)
         return self.returncode
 
     def output(self) -> str:
+        if self._text is not None:
+            return self._text
         if not self._log.closed:
             self._log.flush()
         return self.log_path.read_text(errors="replace")
