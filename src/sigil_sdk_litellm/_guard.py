@@ -18,7 +18,6 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Any
 
 from sigil_sdk.config import HooksConfig
@@ -184,12 +183,7 @@ def _http_error(status: int, message: str, code: str, **fields: str) -> Exceptio
     from fastapi import HTTPException  # the proxy's; imported only when a request is refused
 
     error = HTTPException(status_code=status, detail={"error": message, "code": code, **fields})
-    error.sigil_hook_refusal = True  # type: ignore[attr-defined]
     return error
-
-
-def _is_hook_refusal(kwargs: Any) -> bool:
-    return isinstance(kwargs, dict) and getattr(kwargs.get("exception"), "sigil_hook_refusal", False) is True
 
 
 def build_guard(settings: Settings) -> HookGuard:
@@ -209,6 +203,7 @@ def build_guard(settings: Settings) -> HookGuard:
 
 # The callbacks with the hook. LiteLLM checks for ``async_pre_call_hook`` in the callback's own class
 # (``vars(type(callback))``), so each class defines it itself rather than inheriting it from a mixin.
+# (A refusal reaches both failure hooks; the base classes record a call's failure once.)
 
 
 class GuardedOffloadingSigilLogger(OffloadingSigilLogger):
@@ -223,12 +218,6 @@ class GuardedOffloadingSigilLogger(OffloadingSigilLogger):
     ) -> dict[str, Any] | None:
         return await self.guard.pre_call(data, call_type)
 
-    def log_failure_event(self, kwargs: Any, response_obj: Any, start_time: datetime, end_time: datetime) -> None:
-        # LiteLLM reports a request refused before the model call (a proxy-only error) to both the async
-        # and the sync failure hook: the async one records the refusal, once.
-        if not _is_hook_refusal(kwargs):
-            super().log_failure_event(kwargs, response_obj, start_time, end_time)
-
 
 class GuardedSigilLiteLLMLogger(SigilLiteLLMLogger):
     """:class:`SigilLiteLLMLogger` (``SIGIL_RECORDER=inprocess``) plus Sigil's preflight hooks."""
@@ -241,12 +230,6 @@ class GuardedSigilLiteLLMLogger(SigilLiteLLMLogger):
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: str
     ) -> dict[str, Any] | None:
         return await self.guard.pre_call(data, call_type)
-
-    def log_failure_event(self, kwargs: Any, response_obj: Any, start_time: datetime, end_time: datetime) -> None:
-        # LiteLLM reports a request refused before the model call (a proxy-only error) to both the async
-        # and the sync failure hook: the async one records the refusal, once.
-        if not _is_hook_refusal(kwargs):
-            super().log_failure_event(kwargs, response_obj, start_time, end_time)
 
 
 def guarded(handler: Any, guard: HookGuard) -> GuardedOffloadingSigilLogger | GuardedSigilLiteLLMLogger:

@@ -303,12 +303,13 @@ async def test_a_refusal_is_recorded_once_not_by_both_failure_hooks() -> None:
             await handler.async_pre_call_hook(None, None, dict(DATA), "acompletion")
         recorded: list[bool] = []
         handler.record = lambda kwargs, response_obj, *, failed: recorded.append(failed)  # type: ignore[method-assign]
-        kwargs = {"exception": raised.value}
-        handler.log_failure_event(kwargs, None, None, None)  # type: ignore[arg-type]
-        assert recorded == []
+        # LiteLLM hands both failure hooks the same call: recorded once, whichever comes first
+        kwargs = {"exception": raised.value, "litellm_call_id": "call-refused"}
         await handler.async_log_failure_event(kwargs, None, None, None)  # type: ignore[arg-type]
+        handler.log_failure_event(kwargs, None, None, None)  # type: ignore[arg-type]
         assert recorded == [True]
-        handler.log_failure_event({"exception": ValueError("other")}, None, None, None)  # type: ignore[arg-type]
+        other = {"exception": ValueError("other"), "litellm_call_id": "call-other"}
+        handler.log_failure_event(other, None, None, None)  # type: ignore[arg-type]
         assert recorded == [True, True], "other failures are recorded as before"
     finally:
         client.shutdown()
