@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -275,6 +276,8 @@ def main() -> int:
     parser.add_argument("--no-export", action="store_true", help="skip the export-path benchmark")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args()
+    # SIGTERM (timeout, CI cancel) unwinds like Ctrl-C, so the proxies and the sink are stopped
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     quick = args.quick
     rounds = args.rounds or (1 if quick else 4)
     duration = args.duration or (4.0 if quick else 10.0)

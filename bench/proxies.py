@@ -28,6 +28,7 @@ class BenchProxy(ProxyProcess):
     def __init__(self, *, litellm: str | None = None, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.litellm = litellm
+        self._server_pid: int | None = None
 
     def command(self) -> list[str]:
         cmd = super().command()
@@ -36,12 +37,13 @@ class BenchProxy(ProxyProcess):
         return cmd
 
     def server_pid(self) -> int:
-        """The pid of the process serving requests (uvicorn's "Started server process [N]")."""
-        match = re.search(r"Started server process \[(\d+)\]", self.output())
-        if match:
-            return int(match.group(1))
-        assert self.process is not None
-        return self.process.pid
+        """The pid of the process serving requests (uvicorn's "Started server process [N]"), read once
+        from the log when the proxy is ready (the log file is not relied upon afterwards)."""
+        if self._server_pid is None:
+            match = re.search(r"Started server process \[(\d+)\]", self.output())
+            assert self.process is not None
+            self._server_pid = int(match.group(1)) if match else self.process.pid
+        return self._server_pid
 
 
 def make_proxy(name: str, sink_grpc: str, extra_env: dict[str, str] | None = None) -> BenchProxy:
