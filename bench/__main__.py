@@ -275,7 +275,11 @@ def main() -> int:
     parser.add_argument("--no-micro", action="store_true", help="skip the handler micro-benchmark")
     parser.add_argument("--no-export", action="store_true", help="skip the export-path benchmark")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--render", metavar="JSON", help="only rewrite the report from a run's raw results")
     args = parser.parse_args()
+    if args.render:
+        write_report(json.loads(Path(args.render).read_text()), Path(args.out))
+        return 0
     # SIGTERM (timeout, CI cancel) unwinds like Ctrl-C, so the proxies and the sink are stopped
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     quick = args.quick
@@ -372,47 +376,25 @@ def main() -> int:
                 )
 
     micro_rows: list[dict[str, float]] = []
-    micro_md = ""
     if not args.no_micro:
         from bench.micro_compare import compare
 
         log("handler micro-benchmark (µs per event, ours vs peer)")
-        micro_rows, micro_md = compare(rounds=1 if quick else 3, events=100 if quick else 300)
-        print(micro_md)
-
-    runs = [r for r in bench.runs if r["phase"] != "warmup"]
-    rows = report.summarize(runs, ORDER)
-    memory = {
-        name: {"proxy_rss": float(reading.proxy_rss), "tree_rss": float(reading.tree_rss)}
-        for name, reading in memory_after_load.items()
-    }
-    checks = report.check_targets([r for r in rows if r.phase in ("saturation", "half")], memory, TARGETED)
-    elapsed = time.monotonic() - started
+        micro_rows, _ = compare(rounds=1 if quick else 3, events=100 if quick else 300)
 
     info["loadavg_end"] = loadavg()
-    load_md = report.load_table(rows, LABELS, WORKLOADS)
-    cpu_md = report.cpu_table(rows, LABELS, WORKLOADS)
-    checks_md = report.checks_table(checks, LABELS)
-    print()
-    print(load_md)
-    print()
-    print(cpu_md)
-    print()
-    print(memory_table(memory, served_after_load))
-    print()
-    print(checks_md)
-
-    out = Path(args.out)
-    png = out.with_suffix(".png")
-    title = (
-        f"LiteLLM {info['litellm']} proxy, 1 worker, mock_response model; "
-        f"{info['cpus']} CPUs {info['cpu_model']}; {info['date']}"
-    )
-    report.plot(rows, LABELS, WORKLOADS, str(png), title)
     raw = {
         "info": info,
         "quick": quick,
-        "elapsed_s": elapsed,
+        "elapsed_s": time.monotonic() - started,
+        "settings": {
+            "rounds": rounds,
+            "duration": duration,
+            "half_duration": half_duration,
+            "sweep": sweep,
+            "sweep_duration": sweep_duration,
+            "rates": rates,
+        },
         "runs": bench.runs,
         "idle": {k: vars(v) for k, v in idle.items()},
         "memory_after_load": {k: vars(v) for k, v in memory_after_load.items()},
@@ -421,37 +403,84 @@ def main() -> int:
         "served_total": bench.served,
         "micro": micro_rows,
         "export": export_rows,
-        "checks": [vars(c) for c in checks],
     }
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
     (results / "last-run.json").write_text(json.dumps(raw, indent=1))
-    from bench.document import render
+    write_report(raw, Path(args.out))
+    return 0
 
+
+def derived_settings(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run's settings, read back from its runs (for raw results written without them)."""
+
+    def first(phase: str, key: str) -> Any:
+        return next((r[key] for r in runs if r["phase"] == phase), 0)
+
+    return {
+        "rounds": max((r["round"] for r in runs if r["phase"] == "saturation"), default=0),
+        "duration": first("saturation", "duration"),
+        "half_duration": first("half", "duration"),
+        "sweep": sorted({r["connections"] for r in runs if r["phase"] == "sweep"}),
+        "sweep_duration": first("sweep", "duration"),
+        "rates": {r["workload"]: r["rate"] for r in runs if r["phase"] == "half"},
+    }
+
+
+def write_report(raw: dict[str, Any], out: Path) -> None:
+    """docs/benchmarks.md and .png from the raw results of a run (``--render`` redoes this from the JSON)."""
+    from bench.document import render
+    from bench.micro_compare import micro_table
+
+    info = raw["info"]
+    runs = [r for r in raw["runs"] if r["phase"] != "warmup"]
+    settings = raw.get("settings") or derived_settings(runs)
+    rows = report.summarize(runs, ORDER)
+    memory = {
+        name: {"proxy_rss": float(reading["proxy_rss"]), "tree_rss": float(reading["tree_rss"])}
+        for name, reading in raw["memory_after_load"].items()
+    }
+    checks = report.check_targets([r for r in rows if r.phase in ("saturation", "half")], memory, TARGETED)
+    load_md = report.load_table(rows, LABELS, WORKLOADS)
+    cpu_md = report.cpu_table(rows, LABELS, WORKLOADS)
+    checks_md = report.checks_table(checks, LABELS)
+    memory_md = memory_table(memory, raw["served_after_load"])
+    micro_md = micro_table(raw["micro"]) if raw["micro"] else ""
+    export_md = export_table(raw["export"]) if raw["export"] else ""
+    for table in (load_md, cpu_md, memory_md, checks_md, micro_md, export_md):
+        if table:
+            print()
+            print(table)
+
+    png = out.with_suffix(".png")
+    title = (
+        f"LiteLLM {info['litellm']} proxy, 1 worker, mock_response model; "
+        f"{info['cpus']} CPUs {info['cpu_model']}; {info['date']}"
+    )
+    report.plot(rows, LABELS, WORKLOADS, str(png), title)
     out.write_text(
         render(
             info=info,
-            quick=quick,
-            rounds=rounds,
-            duration=duration,
-            half_duration=half_duration,
-            sweep=sweep,
-            sweep_duration=sweep_duration,
-            rates={w: r for w, r in rates.items()},
+            quick=raw["quick"],
+            rounds=settings["rounds"],
+            duration=settings["duration"],
+            half_duration=settings["half_duration"],
+            sweep=settings["sweep"],
+            sweep_duration=settings["sweep_duration"],
+            rates=settings["rates"],
             load_md=load_md,
             cpu_md=cpu_md,
-            memory_md=memory_table(memory, served_after_load),
-            idle={k: v.proxy_rss for k, v in idle.items()},
+            memory_md=memory_md,
+            idle={k: v["proxy_rss"] for k, v in raw["idle"].items()},
             checks_md=checks_md,
-            export_md=export_table(export_rows) if export_rows else "(skipped)",
+            export_md=export_md or "(skipped)",
             micro_md=micro_md or "(skipped)",
             png=png.name,
-            elapsed=elapsed,
+            elapsed=raw["elapsed_s"],
             loadgen_cpu_us=report.median(r["client_cpu_us"] for r in runs),
         )
     )
-    log(f"wrote {out} and {png} in {elapsed / 60:.1f} min")
-    return 0
+    log(f"wrote {out} and {png} (run took {raw['elapsed_s'] / 60:.1f} min)")
 
 
 if __name__ == "__main__":

@@ -83,19 +83,10 @@ def compare(rounds: int = 3, events: int = 300, sizes: list[int] | None = None) 
     def median(name: str, n: int, key: str) -> float:
         return statistics.median(row[key] for row in samples[name][n])
 
-    lines = [
-        "| messages | peer callback | ours callback | ratio | ours offloaded callback | ratio"
-        " | peer +export | ours +export | ratio | ours offloaded +writer | ratio |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
     result = []
     for n in sizes:
         pc, oc, fc = (median(k, n, "callback_us") for k in ("peer", "ours", "offload"))
         pt, ot, ft = (median(k, n, "total_us") for k in ("peer", "ours", "offload"))
-        lines.append(
-            f"| {n} | {pc:.0f} | {oc:.0f} | {pc / oc:.1f}x | {fc:.0f} | {pc / fc:.1f}x "
-            f"| {pt:.0f} | {ot:.0f} | {pt / ot:.1f}x | {ft:.0f} | {pt / ft:.1f}x |"
-        )
         result.append(
             {
                 "messages": n,
@@ -107,7 +98,24 @@ def compare(rounds: int = 3, events: int = 300, sizes: list[int] | None = None) 
                 "offload_total_us": ft,
             }
         )
-    return result, "\n".join(lines)
+    return result, micro_table(result)
+
+
+def micro_table(result: list[dict[str, float]]) -> str:
+    """The medians of :func:`compare` as a Markdown table (ratios: peer ÷ ours)."""
+    lines = [
+        "| messages | peer callback | ours callback | ratio | ours offloaded callback | ratio"
+        " | peer +export | ours +export | ratio | ours offloaded +writer | ratio |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in result:
+        pc, oc, fc = row["peer_us"], row["ours_us"], row["offload_us"]
+        pt, ot, ft = row["peer_total_us"], row["ours_total_us"], row["offload_total_us"]
+        lines.append(
+            f"| {row['messages']:.0f} | {pc:.0f} | {oc:.0f} | {pc / oc:.1f}x | {fc:.0f} | {pc / fc:.1f}x "
+            f"| {pt:.0f} | {ot:.0f} | {pt / ot:.1f}x | {ft:.0f} | {pt / ft:.1f}x |"
+        )
+    return "\n".join(lines)
 
 
 def main() -> None:

@@ -27,6 +27,11 @@ def median(values: Iterable[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def spread(values: Sequence[float]) -> tuple[float, float]:
+    """(min, max) of the per-round ratios; NaNs when there are none."""
+    return (min(values), max(values)) if values else (float("nan"), float("nan"))
+
+
 def per_round_ratios(runs: Sequence[dict[str, Any]], config: str, key: str) -> list[float]:
     """``key`` of ``config`` divided by the baseline's, for each round where both ran (same selection)."""
     base = {r["round"]: r[key] for r in runs if r["config"] == BASELINE}
@@ -50,6 +55,8 @@ class Row:
     rps_ratio: float
     p50_ratio: float
     p99_ratio: float
+    rps_spread: tuple[float, float]
+    p99_spread: tuple[float, float]
     sent: int
     ok: int
     sink: int
@@ -89,6 +96,8 @@ def summarize(runs: Sequence[dict[str, Any]], configs: Sequence[str]) -> list[Ro
                     rps_ratio=median(per_round_ratios(group, config, "rps")),
                     p50_ratio=median(per_round_ratios(group, config, "p50_ms")),
                     p99_ratio=median(per_round_ratios(group, config, "p99_ms")),
+                    rps_spread=spread(per_round_ratios(group, config, "rps")),
+                    p99_spread=spread(per_round_ratios(group, config, "p99_ms")),
                     sent=sum(r["sent"] for r in mine),
                     ok=sum(r["ok"] for r in mine),
                     sink=sum(r["sink"] for r in mine),
@@ -165,9 +174,17 @@ def fmt_ratio(value: float) -> str:
     return "-" if value != value else f"{value:.3f}x"  # NaN check
 
 
+def fmt_spread(value: float, bounds: tuple[float, float]) -> str:
+    """``0.981x (0.77-1.03)``: the median ratio and the range over rounds (one round: the ratio alone)."""
+    if value != value:
+        return "-"
+    lo, hi = bounds
+    return fmt_ratio(value) if lo == hi else f"{fmt_ratio(value)} ({lo:.2f}-{hi:.2f})"
+
+
 def load_table(rows: Sequence[Row], labels: dict[str, str], workloads: dict[str, str]) -> str:
     out = [
-        "| workload | load | configuration | req/s | ÷ none | p50 ms | ÷ none | p99 ms | ÷ none "
+        "| workload | load | configuration | req/s | ÷ none (range) | p50 ms | ÷ none | p99 ms | ÷ none (range) "
         "| proxy CPU ms/req | tree CPU ms/req | 2xx / sent | sink gens | equal |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:-:|",
     ]
@@ -181,9 +198,9 @@ def load_table(rows: Sequence[Row], labels: dict[str, str], workloads: dict[str,
         base = r.config == BASELINE
         out.append(
             f"| {workloads.get(r.workload, r.workload)} | {load} | {labels.get(r.config, r.config)} "
-            f"| {r.rps:.1f} | {'' if base else fmt_ratio(r.rps_ratio)} "
+            f"| {r.rps:.1f} | {'' if base else fmt_spread(r.rps_ratio, r.rps_spread)} "
             f"| {r.p50_ms:.1f} | {'' if base else fmt_ratio(r.p50_ratio)} "
-            f"| {r.p99_ms:.1f} | {'' if base else fmt_ratio(r.p99_ratio)} "
+            f"| {r.p99_ms:.1f} | {'' if base else fmt_spread(r.p99_ratio, r.p99_spread)} "
             f"| {r.proxy_cpu_ms:.2f} | {r.tree_cpu_ms:.2f} "
             f"| {r.ok} / {r.sent} | {r.sink} | {'✅' if r.count_ok else '❌'} |"
         )
