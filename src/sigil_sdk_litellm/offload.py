@@ -119,19 +119,19 @@ class RecorderLink:
         )
 
     def _write_loop(self) -> None:
-        # Batches: wake up every few milliseconds and write whatever queued up in one syscall, rather
-        # than waking (and taking the GIL from the event loop) once per event.
+        # Sleeps in a blocking get while nothing is queued (an idle proxy never wakes this thread);
+        # once an event arrives, waits a few milliseconds for more and writes them in one syscall,
+        # rather than waking (and taking the GIL from the event loop) once per event.
         closing = False
         while not closing:
-            frames: list[bytes] = []
+            frames: list[bytes] = [self._queue.get()]
+            if frames[0] is not _CLOSE:
+                time.sleep(self.batch_interval)
             while len(frames) < 1024:
                 try:
                     frames.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            if not frames:
-                time.sleep(self.batch_interval)
-                continue
             if _CLOSE in frames:
                 closing = True
                 frames = [f for f in frames if f is not _CLOSE and f != _CLOSE]
