@@ -162,6 +162,26 @@ class Bench:
         )
         return row
 
+    def interleave(
+        self, phase: str, rounds: int, *, connections: int, duration: float, rates: dict[str, float] | None = None
+    ) -> None:
+        """``rounds`` interleaved rounds of every workload x configuration, rotating who goes first;
+        closed loop, or open loop at ``rates[workload]`` (seeded by the round: the same schedule for all)."""
+        for rnd in range(1, rounds + 1):
+            for workload in WORKLOADS:
+                for config in rotated(ORDER, rnd):
+                    rate = rates[workload] if rates else 0.0
+                    self.run(
+                        phase,
+                        rnd,
+                        config,
+                        workload,
+                        connections=connections,
+                        duration=duration,
+                        rate=rate,
+                        seed=rnd if rates else 0,
+                    )
+
     def saturation_rate(self, workload: str) -> float:
         rps = [
             r["rps"]
@@ -250,19 +270,36 @@ def export_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
-def memory_table(memory: dict[str, dict[str, float]], served: dict[str, int]) -> str:
+MEMORY_KEYS = (("proxy_rss", "proxy process RSS"), ("tree_rss", "process tree RSS"), ("tree_pss", "process tree PSS"))
+
+
+def memory_readings(readings: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """The memory figures of a raw reading per configuration (PSS is absent from older raw results)."""
+    return {name: {key: float(r.get(key, 0)) for key, _ in MEMORY_KEYS} for name, r in readings.items()}
+
+
+def memory_table(idle: dict[str, dict[str, float]], memory: dict[str, dict[str, float]], served: dict[str, int]) -> str:
+    """Memory at idle (after start) and after the load phases, the ratio to no-callback, and the growth
+    per 1,000 requests (a fixed cost, such as our recorder process, shows in the ratio, a leak in the growth)."""
     base = memory["none"]
+    keys = [(key, label) for key, label in MEMORY_KEYS if base[key]]
     out = [
-        "| configuration | requests served | proxy process RSS | ÷ none | process tree RSS | ÷ none |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| configuration | requests served | "
+        + " | ".join(f"{label} idle → after | ÷ none | MiB per 1k req." for _, label in keys)
+        + " |",
+        "|---|---:|" + "---:|---:|---:|" * len(keys),
     ]
     for config in ORDER:
-        m = memory[config]
-        out.append(
-            f"| {LABELS[config]} | {served[config]} | {m['proxy_rss'] / 2**20:.0f} MiB "
-            f"| {m['proxy_rss'] / base['proxy_rss']:.3f}x | {m['tree_rss'] / 2**20:.0f} MiB "
-            f"| {m['tree_rss'] / base['tree_rss']:.3f}x |"
-        )
+        m, i = memory[config], idle[config]
+        per_k = 1000 / max(1, served[config]) / 2**20
+        cells = [LABELS[config], str(served[config])]
+        for key, _ in keys:
+            cells += [
+                f"{i[key] / 2**20:.0f} → {m[key] / 2**20:.0f} MiB",
+                f"{m[key] / base[key]:.3f}x",
+                f"{(m[key] - i[key]) * per_k:+.2f}",
+            ]
+        out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
@@ -314,35 +351,11 @@ def main() -> int:
                     )
 
             log(f"phase 1: saturation, {saturation_conns} connections, {rounds} rounds x {duration:g}s")
-            for rnd in range(1, rounds + 1):
-                for workload in WORKLOADS:
-                    for config in rotated(ORDER, rnd):
-                        bench.run(
-                            "saturation",
-                            rnd,
-                            config,
-                            workload,
-                            connections=saturation_conns,
-                            duration=duration,
-                            rate=0,
-                            seed=0,
-                        )
+            bench.interleave("saturation", rounds, connections=saturation_conns, duration=duration)
 
             rates = {w: 0.5 * bench.saturation_rate(w) for w in WORKLOADS}
             log(f"phase 2: half saturation (open loop) {rates}, {rounds} rounds x {half_duration:g}s")
-            for rnd in range(1, rounds + 1):
-                for workload in WORKLOADS:
-                    for config in rotated(ORDER, rnd):
-                        bench.run(
-                            "half",
-                            rnd,
-                            config,
-                            workload,
-                            connections=saturation_conns,
-                            duration=half_duration,
-                            rate=rates[workload],
-                            seed=rnd,
-                        )
+            bench.interleave("half", rounds, connections=saturation_conns, duration=half_duration, rates=rates)
             memory_after_load = {name: read_tree(p) for name, p in proxies.items()}
             served_after_load = dict(bench.served)
 
@@ -436,15 +449,13 @@ def write_report(raw: dict[str, Any], out: Path) -> None:
     runs = [r for r in raw["runs"] if r["phase"] != "warmup"]
     settings = raw.get("settings") or derived_settings(runs)
     rows = report.summarize(runs, ORDER)
-    memory = {
-        name: {"proxy_rss": float(reading["proxy_rss"]), "tree_rss": float(reading["tree_rss"])}
-        for name, reading in raw["memory_after_load"].items()
-    }
+    memory = memory_readings(raw["memory_after_load"])
     checks = report.check_targets([r for r in rows if r.phase in ("saturation", "half")], memory, TARGETED)
     load_md = report.load_table(rows, LABELS, WORKLOADS)
     cpu_md = report.cpu_table(rows, LABELS, WORKLOADS)
     checks_md = report.checks_table(checks, LABELS)
-    memory_md = memory_table(memory, raw["served_after_load"])
+    idle = memory_readings(raw["idle"])
+    memory_md = memory_table(idle, memory, raw["served_after_load"])
     micro_md = micro_table(raw["micro"]) if raw["micro"] else ""
     export_md = export_table(raw["export"]) if raw["export"] else ""
     for table in (load_md, cpu_md, memory_md, checks_md, micro_md, export_md):

@@ -100,6 +100,19 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+def pss_bytes(pid: int) -> int:
+    """Proportional set size: private pages plus a share of the pages shared with other processes
+    (what a process tree really costs the machine; RSS counts shared pages once per process)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of ``pid`` itself (threads included, children not)."""
     try:
@@ -116,10 +129,12 @@ class TreeReading:
     proxy_cpu: float
     tree_cpu: float
     pids: list[int] = field(default_factory=list)
+    proxy_pss: int = 0
+    tree_pss: int = 0
 
 
 def read_tree(proxy: BenchProxy) -> TreeReading:
-    """RSS and CPU of the serving process and of the proxy's whole process tree (recorder included)."""
+    """RSS, PSS and CPU of the serving process and of the proxy's whole process tree (recorder included)."""
     assert proxy.process is not None
     server = proxy.server_pid()
     pids = descendants(proxy.process.pid)
@@ -131,4 +146,6 @@ def read_tree(proxy: BenchProxy) -> TreeReading:
         proxy_cpu=cpu_seconds(server),
         tree_cpu=sum(cpu_seconds(p) for p in pids),
         pids=pids,
+        proxy_pss=pss_bytes(server),
+        tree_pss=sum(pss_bytes(p) for p in pids),
     )

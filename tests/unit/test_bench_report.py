@@ -70,6 +70,34 @@ def test_targets():
         "RSS (proxy process) <= 1.1x": True,
         "RSS (process tree) <= 1.1x": False,
     }
+    with_pss = {k: {**v, "tree_pss": v["tree_rss"] * 0.9} for k, v in memory.items()}
+    pss = [c for c in report.check_targets(rows, with_pss, ["none", "ours"]) if c.target.startswith("PSS")]
+    assert [(c.target, c.passed) for c in pss] == [("PSS (process tree) <= 1.1x", False)]
+    assert math.isclose(pss[0].value, 1.2)
+
+
+def test_memory_table_shows_the_growth_per_thousand_requests_and_pss_only_when_measured():
+    from bench.__main__ import ORDER, memory_readings, memory_table
+
+    mib = 2**20
+    idle = memory_readings({c: {"proxy_rss": 300 * mib, "tree_rss": 300 * mib} for c in ORDER})
+    after = memory_readings({c: {"proxy_rss": 310 * mib, "tree_rss": 330 * mib} for c in ORDER})
+    after["none"] = {"proxy_rss": 310.0 * mib, "tree_rss": 310.0 * mib, "tree_pss": 0.0}
+    table = memory_table(idle, after, dict.fromkeys(ORDER, 10_000))
+    assert "PSS" not in table
+    ours = next(line for line in table.splitlines() if line.startswith("| ours"))
+    assert "| 300 → 310 MiB | 1.000x | +1.00 |" in ours and "| 300 → 330 MiB | 1.065x | +3.00 |" in ours
+    after = {c: {**v, "tree_pss": 290.0 * mib} for c, v in after.items()}
+    assert "process tree PSS idle → after" in memory_table(idle, after, dict.fromkeys(ORDER, 10_000))
+
+
+def test_pss_is_read_for_a_live_process_and_zero_for_a_gone_one():
+    import os
+
+    from bench.proxies import pss_bytes
+
+    assert 0 < pss_bytes(os.getpid()) < 4 * 2**30
+    assert pss_bytes(2**22 + 12345) == 0
 
 
 def test_tables_render_every_row():
