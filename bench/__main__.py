@@ -482,7 +482,6 @@ def write_report(raw: dict[str, Any], out: Path) -> None:
             load_md=load_md,
             cpu_md=cpu_md,
             memory_md=memory_md,
-            idle={k: v["proxy_rss"] for k, v in raw["idle"].items()},
             checks_md=checks_md,
             export_md=export_md or "(skipped)",
             micro_md=micro_md or "(skipped)",
