@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sigil_mock_sink.__main__ import initial_hooks, parse_args
 from sigil_mock_sink.auth import Authenticator
 from sigil_mock_sink.core import Sink
-from sigil_mock_sink.hooks import HookRequestError, check_request, evaluate, parse_rules
+from sigil_mock_sink.hooks import HookFaults, HookRequestError, check_request, evaluate, parse_rules
 from sigil_mock_sink.http_app import create_app
 from sigil_mock_sink.store import Store
 from sigil_sdk.config import HooksConfig
@@ -267,3 +267,24 @@ def test_rules_and_faults_from_a_file_at_start(tmp_path: Path) -> None:
         initial_hooks(parse_args(["--hook-rules", str(path)]))
     with pytest.raises(ValueError, match="cannot read hook rules file"):
         initial_hooks(parse_args(["--hook-rules", str(tmp_path / "missing.json")]))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"delay": 5}, "unknown hook fault 'delay' (known: delay_ms, unavailable, error_status, drop_connections)"),
+        ({"delay_ms": -1}, "delay_ms must be a number from 0 to 600000"),
+        ({"delay_ms": True}, "delay_ms must be a number from 0 to 600000"),
+        ({"unavailable": "yes"}, "unavailable must be true or false"),
+        ({"drop_connections": 1}, "drop_connections must be true or false"),
+        ({"error_status": 418}, "error_status must be one of 429, 500, 502, 503, 504"),
+    ],
+)
+def test_hook_faults_reject_bad_values_and_change_nothing(change: dict[str, Any], message: str) -> None:
+    faults = HookFaults()
+    with pytest.raises(ValueError) as excinfo:
+        faults.update({"delay_ms": 250, **change} if "delay_ms" not in change else change)
+    assert str(excinfo.value) == message
+    assert faults.as_dict()["delay_ms"] == 0.0  # the valid key of the same update was not applied either
+    faults.update({"delay_ms": 250, "unavailable": True, "error_status": 429})
+    assert (faults.delay_ms, faults.unavailable, faults.error_status) == (250.0, True, 429)

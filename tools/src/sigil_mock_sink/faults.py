@@ -36,13 +36,20 @@ KEYS = (
 )
 
 
-def _bool(value: Any, key: str) -> bool:
+def check_keys(data: Any, known: tuple[str, ...], kind: str) -> None:
+    """ValueError naming the first unknown key of ``data`` (``kind``: what the keys are, e.g. "fault")."""
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {kind} {unknown[0]!r} (known: {', '.join(known)})")
+
+
+def as_bool(value: Any, key: str) -> bool:
     if isinstance(value, bool):
         return value
     raise ValueError(f"{key} must be true or false")
 
 
-def _number(value: Any, key: str, low: float, high: float = math.inf) -> float:
+def as_number(value: Any, key: str, low: float, high: float = math.inf) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
         raise ValueError(f"{key} must be a number from {low:g}" + ("" if high == math.inf else f" to {high:g}"))
     return float(value)
@@ -86,29 +93,27 @@ class Faults:
         answer; ``drop_connections`` (bool): close the connection without an answer;
         ``reject_fraction`` (0..1): reject that share of items with ``fault injected: item rejected``.
         """
-        unknown = sorted(set(data) - set(KEYS))
-        if unknown:
-            raise ValueError(f"unknown fault {unknown[0]!r} (known: {', '.join(KEYS)})")
+        check_keys(data, KEYS, "fault")
         changes: dict[str, Any] = {}
         if "unavailable_seconds" in data:
             seconds = data["unavailable_seconds"]
-            until = math.inf if seconds is None else time.monotonic() + _number(seconds, "unavailable_seconds", 0)
+            until = math.inf if seconds is None else time.monotonic() + as_number(seconds, "unavailable_seconds", 0)
             changes["unavailable_until"] = until
         if "unavailable" in data:
-            changes["unavailable_until"] = math.inf if _bool(data["unavailable"], "unavailable") else 0.0
+            changes["unavailable_until"] = math.inf if as_bool(data["unavailable"], "unavailable") else 0.0
         if "fail_next" in data:
-            changes["fail_next"] = int(_number(data["fail_next"], "fail_next", 0))
+            changes["fail_next"] = int(as_number(data["fail_next"], "fail_next", 0))
         if "error_status" in data:
             status = data["error_status"]
             if isinstance(status, bool) or status not in GRPC_CODES:
                 raise ValueError(f"error_status must be one of {', '.join(map(str, GRPC_CODES))}")
             changes["error_status"] = int(status)
         if "delay_ms" in data:
-            changes["delay_ms"] = _number(data["delay_ms"], "delay_ms", 0, 600_000)
+            changes["delay_ms"] = as_number(data["delay_ms"], "delay_ms", 0, 600_000)
         if "drop_connections" in data:
-            changes["drop_connections"] = _bool(data["drop_connections"], "drop_connections")
+            changes["drop_connections"] = as_bool(data["drop_connections"], "drop_connections")
         if "reject_fraction" in data:
-            changes["reject_fraction"] = _number(data["reject_fraction"], "reject_fraction", 0, 1)
+            changes["reject_fraction"] = as_number(data["reject_fraction"], "reject_fraction", 0, 1)
         for key, value in changes.items():
             setattr(self, key, value)
 

@@ -51,6 +51,7 @@ from typing import Any
 from aiohttp import web
 
 from .auth import AuthError
+from .faults import as_bool, as_number, check_keys
 
 EVALUATE_PATH = "/api/v1/hooks:evaluate"
 TIMEOUT_HEADER = "X-Sigil-Hook-Timeout-Ms"
@@ -195,20 +196,13 @@ class HookFaults:
 
     def update(self, data: Mapping[str, Any]) -> None:
         """Apply some keys; unknown keys or bad values raise ValueError and change nothing."""
-        unknown = sorted(set(data) - set(FAULT_KEYS))
-        if unknown:
-            raise ValueError(f"unknown hook fault {unknown[0]!r} (known: {', '.join(FAULT_KEYS)})")
+        check_keys(data, FAULT_KEYS, "hook fault")
         changes: dict[str, Any] = {}
         if "delay_ms" in data:
-            delay = data["delay_ms"]
-            if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 600_000:
-                raise ValueError("delay_ms must be a number from 0 to 600000")
-            changes["delay_ms"] = float(delay)
+            changes["delay_ms"] = as_number(data["delay_ms"], "delay_ms", 0, 600_000)
         for key in ("unavailable", "drop_connections"):
             if key in data:
-                if not isinstance(data[key], bool):
-                    raise ValueError(f"{key} must be true or false")
-                changes[key] = data[key]
+                changes[key] = as_bool(data[key], key)
         if "error_status" in data:
             status = data["error_status"]
             if isinstance(status, bool) or status not in FAULT_STATUSES:
