@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,12 @@ def as_bool(value: Any, key: str) -> bool:
     if isinstance(value, bool):
         return value
     raise ValueError(f"{key} must be true or false")
+
+
+def as_choice(value: Any, key: str, choices: Collection[int]) -> int:
+    if isinstance(value, bool) or value not in choices:
+        raise ValueError(f"{key} must be one of {', '.join(map(str, choices))}")
+    return int(value)
 
 
 def as_number(value: Any, key: str, low: float, high: float = math.inf) -> float:
@@ -104,10 +111,7 @@ class Faults:
         if "fail_next" in data:
             changes["fail_next"] = int(as_number(data["fail_next"], "fail_next", 0))
         if "error_status" in data:
-            status = data["error_status"]
-            if isinstance(status, bool) or status not in GRPC_CODES:
-                raise ValueError(f"error_status must be one of {', '.join(map(str, GRPC_CODES))}")
-            changes["error_status"] = int(status)
+            changes["error_status"] = as_choice(data["error_status"], "error_status", GRPC_CODES)
         if "delay_ms" in data:
             changes["delay_ms"] = as_number(data["delay_ms"], "delay_ms", 0, 600_000)
         if "drop_connections" in data:

@@ -51,7 +51,7 @@ from typing import Any
 from aiohttp import web
 
 from .auth import AuthError
-from .faults import as_bool, as_number, check_keys
+from .faults import as_bool, as_choice, as_number, check_keys
 
 EVALUATE_PATH = "/api/v1/hooks:evaluate"
 TIMEOUT_HEADER = "X-Sigil-Hook-Timeout-Ms"
@@ -204,10 +204,7 @@ class HookFaults:
             if key in data:
                 changes[key] = as_bool(data[key], key)
         if "error_status" in data:
-            status = data["error_status"]
-            if isinstance(status, bool) or status not in FAULT_STATUSES:
-                raise ValueError(f"error_status must be one of {', '.join(map(str, FAULT_STATUSES))}")
-            changes["error_status"] = int(status)
+            changes["error_status"] = as_choice(data["error_status"], "error_status", FAULT_STATUSES)
         for key, value in changes.items():
             setattr(self, key, value)
 
