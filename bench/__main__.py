@@ -270,19 +270,16 @@ def export_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
-MEMORY_KEYS = (("proxy_rss", "proxy process RSS"), ("tree_rss", "process tree RSS"), ("tree_pss", "process tree PSS"))
-
-
 def memory_readings(readings: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
     """The memory figures of a raw reading per configuration (PSS is absent from older raw results)."""
-    return {name: {key: float(r.get(key, 0)) for key, _ in MEMORY_KEYS} for name, r in readings.items()}
+    return {name: {key: float(r.get(key, 0)) for key, _, _ in report.MEMORY} for name, r in readings.items()}
 
 
 def memory_table(idle: dict[str, dict[str, float]], memory: dict[str, dict[str, float]], served: dict[str, int]) -> str:
     """Memory at idle (after start) and after the load phases, the ratio to no-callback, and the growth
     per 1,000 requests (a fixed cost, such as our recorder process, shows in the ratio, a leak in the growth)."""
     base = memory["none"]
-    keys = [(key, label) for key, label in MEMORY_KEYS if base[key]]
+    keys = [(key, f"{whose} {measure}") for key, measure, whose in report.MEMORY if base[key]]
     out = [
         "| configuration | requests served | "
         + " | ".join(f"{label} idle → after | ÷ none | MiB per 1k req." for _, label in keys)

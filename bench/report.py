@@ -14,6 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 BASELINE = "none"
+# memory figures of a proxy: (key in a reading, measure, whose); PSS is absent from older raw results
+MEMORY = (
+    ("proxy_rss", "RSS", "proxy process"),
+    ("tree_rss", "RSS", "process tree"),
+    ("tree_pss", "PSS", "process tree"),
+)
 NON_EXPORTING = frozenset({"none", "null"})  # no callback / a do-nothing callback: the sink must get nothing
 
 # issue #6: the targets, as (what, bound)
@@ -161,15 +167,12 @@ def check_targets(rows: Sequence[Row], memory: dict[str, dict[str, float]], conf
             )
         )
         if config in memory and BASELINE in memory:
-            for key, label in (
-                ("proxy_rss", "RSS (proxy process)"),
-                ("tree_rss", "RSS (process tree)"),
-                ("tree_pss", "PSS (process tree)"),
-            ):
+            for key, measure, whose in MEMORY:
                 if not memory[BASELINE].get(key):
-                    continue  # PSS is absent from older raw results
+                    continue  # not measured in this run
                 ratio = memory[config][key] / memory[BASELINE][key]
-                checks.append(Check(f"{label} <= {TARGET_RSS}x", config, ratio, TARGET_RSS, ratio <= TARGET_RSS))
+                target = f"{measure} ({whose}) <= {TARGET_RSS}x"
+                checks.append(Check(target, config, ratio, TARGET_RSS, ratio <= TARGET_RSS))
     return checks
 
 
