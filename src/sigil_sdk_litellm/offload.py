@@ -134,7 +134,7 @@ class RecorderLink:
                     break
             if _CLOSE in frames:
                 closing = True
-                frames = [f for f in frames if f is not _CLOSE and f != _CLOSE]
+                frames = [f for f in frames if f != _CLOSE]
             if frames:
                 self._write(frames)
         self._finish_child()
