@@ -1,9 +1,11 @@
-"""The aiohttp application: OpenAI routes (with and without ``/v1``), ``/health`` and the ``/_fake`` test API.
+"""The aiohttp application: OpenAI routes (with and without ``/v1``), Anthropic's ``/v1/messages``,
+``/health`` and the ``/_fake`` test API.
 
 Every OpenAI route is counted and, unless ``keep_requests`` is 0, recorded (method, path, headers
 without credentials, JSON body, answer status) in a bounded deque. Answers are built by pure functions
-(:mod:`.chat`, :mod:`.legacy`, :mod:`.embeddings`); nothing sleeps unless a latency or chunk delay
-was asked for, and a stream without delay is written in one piece.
+(:mod:`.chat`, :mod:`.legacy`, :mod:`.embeddings`, :mod:`.responses_api`, :mod:`.anthropic_messages`);
+nothing sleeps unless a latency or chunk delay was asked for, and a stream without delay is written in
+one piece.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from typing import Any
 
 from aiohttp import web
 
-from . import behaviours, chat, embeddings, legacy
+from . import anthropic_messages, behaviours, chat, embeddings, legacy, responses_api
 from .responses import error_body, model_of, prompt_text
 
 HIDDEN_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
 MODELS = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "fake-reasoning", "fake-slow"]
-MODELS += ["fake-error-400", "fake-error-429", "fake-error-500"]
+MODELS += ["fake-error-400", "fake-error-429", "fake-error-500", "claude-sonnet-4-5"]
 SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
 DONE = b"data: [DONE]\n\n"
 
@@ -67,8 +69,9 @@ class State:
 STATE = web.AppKey("fake_llm_state", State)
 
 
-def error_response(status: int, message: str) -> web.Response:
-    return web.Response(text=dumps(error_body(status, message)), status=status, content_type="application/json")
+def error_response(status: int, message: str, kind: str = "") -> web.Response:
+    body = anthropic_messages.error_body(status, message) if kind == "messages" else error_body(status, message)
+    return web.Response(text=dumps(body), status=status, content_type="application/json")
 
 
 def json_response(value: Any) -> web.Response:
@@ -99,21 +102,47 @@ async def _write_stream(request: web.Request, chunks: list[dict[str, Any]], dela
     return response
 
 
+async def _write_events(request: web.Request, events: list[dict[str, Any]], delay: float) -> web.StreamResponse:
+    """Server-sent events with an ``event:`` line naming each (Responses and Anthropic streams; no [DONE])."""
+    response = web.StreamResponse(headers=SSE_HEADERS)
+    await response.prepare(request)
+    encoded = [f"event: {event['type']}\ndata: {dumps(event)}\n\n".encode() for event in events]
+    with contextlib.suppress(ConnectionError):
+        if delay <= 0:
+            await response.write(b"".join(encoded))
+        else:
+            for event in encoded:
+                await response.write(event)
+                await asyncio.sleep(delay)
+        await response.write_eof()
+    return response
+
+
+def _marker_text(kind: str, body: dict[str, Any]) -> str:
+    if kind == "responses":
+        return responses_api.input_text(body)
+    if kind == "messages":
+        return anthropic_messages.input_text(body)
+    return prompt_text(body)
+
+
 async def _serve(request: web.Request, kind: str) -> web.StreamResponse:
     state = request.app[STATE]
     entry = state.record(request)
     body = await _read_json(request)
     if body is None:
-        return state.answer(entry, error_response(400, "fake-llm: the body must be a JSON object"))
+        return state.answer(entry, error_response(400, "fake-llm: the body must be a JSON object", kind))
     if state.keep_requests:
         entry["body"] = body
-    behaviour = behaviours.for_request(model_of(body), prompt_text(body))
+    behaviour = behaviours.for_request(model_of(body), _marker_text(kind, body))
     wait = state.latency + behaviour.latency_ms / 1000
     if wait > 0:
         await asyncio.sleep(wait)
     if behaviour.error_status is not None:
         message = f"fake-llm: error-{behaviour.error_status} requested by the model name or a [fake:] marker"
-        return state.answer(entry, error_response(behaviour.error_status, message))
+        return state.answer(entry, error_response(behaviour.error_status, message, kind))
+    if kind in ("responses", "messages"):
+        return state.answer(entry, await _serve_events(request, state, kind, body, behaviour))
     if kind == "embeddings":
         if "input" not in body:
             return state.answer(entry, error_response(400, "Missing required parameter: 'input'."))
@@ -127,6 +156,30 @@ async def _serve(request: web.Request, kind: str) -> web.StreamResponse:
     chunks = chat.chunks(body, behaviour) if kind == "chat" else legacy.chunks(body)
     delay = max(state.chunk_delay, behaviour.chunk_delay_ms / 1000)
     return state.answer(entry, await _write_stream(request, chunks, delay))
+
+
+async def _serve_events(
+    request: web.Request, state: State, kind: str, body: dict[str, Any], behaviour: behaviours.Behaviour
+) -> web.StreamResponse:
+    module: Any = responses_api if kind == "responses" else anthropic_messages
+    if kind == "messages" and not isinstance(body.get("messages"), list):
+        return error_response(400, "messages: Field required", kind)
+    if kind == "responses" and "input" not in body:
+        return error_response(400, "Missing required parameter: 'input'.", kind)
+    if not body.get("stream"):
+        whole = responses_api.response(body, behaviour) if kind == "responses" else module.message(body, behaviour)
+        return json_response(whole)
+    state.stats["streams"] += 1
+    delay = max(state.chunk_delay, behaviour.chunk_delay_ms / 1000)
+    return await _write_events(request, module.events(body, behaviour), delay)
+
+
+async def responses_route(request: web.Request) -> web.StreamResponse:
+    return await _serve(request, "responses")
+
+
+async def messages_route(request: web.Request) -> web.StreamResponse:
+    return await _serve(request, "messages")
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
@@ -202,6 +255,8 @@ def create_app(
         app.router.add_post(f"{prefix}/chat/completions", chat_completions)
         app.router.add_post(f"{prefix}/completions", completions)
         app.router.add_post(f"{prefix}/embeddings", embeddings_route)
+        app.router.add_post(f"{prefix}/responses", responses_route)
+        app.router.add_post(f"{prefix}/messages", messages_route)
         app.router.add_get(f"{prefix}/models", models)
         app.router.add_get(f"{prefix}/models/{{model}}", model)
     app.router.add_get("/health", health)
