@@ -86,6 +86,8 @@ def proxy_environment(args: argparse.Namespace) -> dict[str, str]:
         "SIGIL_AGENT_NAME": "litellm-proxy",
         "OPENAI_API_BASE": f"http://{HOST}:{args.fake_llm_port}/v1",
         "OPENAI_API_KEY": "fake-key",
+        "ANTHROPIC_API_BASE": f"http://{HOST}:{args.fake_llm_port}",
+        "ANTHROPIC_API_KEY": "fake-key",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     }
     env = dict(os.environ)
