@@ -49,6 +49,8 @@ from ._coerce import (
 )
 
 GENERATION_CALL_TYPES = frozenset({"completion", "acompletion", "text_completion", "atext_completion"})
+# mapped by their own route module (sigil_sdk_litellm.mapping)
+ROUTE_CALL_TYPES = frozenset({"responses", "aresponses", "anthropic_messages", "aanthropic_messages"})
 EMBEDDING_CALL_TYPES = frozenset({"embedding", "aembedding"})
 
 FRAMEWORK_TAGS: Mapping[str, str] = {
@@ -259,7 +261,7 @@ class EmbeddingRecord:
 
 def classify_call(call_type: Any) -> Literal["generation", "embedding"] | None:
     name = as_str(call_type)
-    if name in GENERATION_CALL_TYPES:
+    if name in GENERATION_CALL_TYPES or name in ROUTE_CALL_TYPES:
         return "generation"
     if name in EMBEDDING_CALL_TYPES:
         return "embedding"
@@ -730,22 +732,34 @@ def map_generation(
     capture_inputs = options.capture_inputs and not redacted
     capture_outputs = options.capture_outputs and not redacted
 
-    system_prompt = ""
-    input_messages: list[Message] = []
-    if capture_inputs:
-        raw_messages = slo.get("messages")
-        if raw_messages is None or raw_messages == []:
-            raw_messages = kwargs.get("messages") or kwargs.get("input")
-        system_prompt, input_messages = map_input_messages(raw_messages)
-    output_messages, stop_reason = map_output(response)
+    call_type = call_type_of(kwargs)
+    route = _route_mapper(call_type) if call_type in ROUTE_CALL_TYPES else None
+    tools: list[ToolDefinition] | None = None
+    thinking_enabled: bool | None = None
+    input_messages: list[Message]
+    if route is not None:
+        content = route(kwargs, slo, response, params, capture_inputs)
+        system_prompt, input_messages = content.system_prompt, content.input
+        output_messages, stop_reason, usage = content.output, content.stop_reason, content.usage
+        max_tokens, tools, thinking_enabled = content.max_tokens, content.tools, content.thinking_enabled
+    else:
+        system_prompt = ""
+        input_messages = []
+        if capture_inputs:
+            raw_messages = slo.get("messages")
+            if raw_messages is None or raw_messages == []:
+                raw_messages = kwargs.get("messages") or kwargs.get("input")
+            system_prompt, input_messages = map_input_messages(raw_messages)
+        output_messages, stop_reason = map_output(response)
+        usage = map_usage(response, slo)
+        max_tokens = params.get("max_tokens")
+        if max_tokens is None:
+            max_tokens = params.get("max_completion_tokens")
     if not capture_outputs:
         output_messages = []
 
     tags, user_agent = build_tags(slo, options)
     model = resolve_model(kwargs, slo)
-    max_tokens = params.get("max_tokens")
-    if max_tokens is None:
-        max_tokens = params.get("max_completion_tokens")
 
     generation = SharedGeneration(
         conversation_id=resolve_conversation_id(kwargs, slo, sources, options.conversation_id),
@@ -761,11 +775,11 @@ def map_generation(
         temperature=as_opt_float(params.get("temperature")),
         top_p=as_opt_float(params.get("top_p")),
         tool_choice=map_tool_choice(params.get("tool_choice")),
-        thinking_enabled=map_thinking_enabled(params),
+        thinking_enabled=map_thinking_enabled(params) if thinking_enabled is None else thinking_enabled,
         input=input_messages,
         output=output_messages,
-        tools=map_tools(params.get("tools"), with_content=capture_inputs),
-        usage=map_usage(response, slo),
+        tools=map_tools(params.get("tools"), with_content=capture_inputs) if tools is None else tools,
+        usage=usage,
         stop_reason=stop_reason,
         started_at=started_at,
         completed_at=completed_at,
@@ -788,6 +802,12 @@ def map_generation(
         first_token_at=first_token_at,
         call_error=error_text(kwargs, slo) if failed else "",
     )
+
+
+def _route_mapper(call_type: str) -> Any:
+    from .mapping import ROUTES  # the route modules build on this one
+
+    return ROUTES.get(call_type)
 
 
 def _embedding_inputs(kwargs: Mapping[str, Any]) -> list[str]:
@@ -892,10 +912,16 @@ def slim_event(kwargs: Mapping[str, Any], response_obj: Any = None, *, redacted:
     }
     if not slim_slo.get("messages"):
         event.update(_pick(kwargs, ("messages",)))
-    if classify_call(call_type_of(kwargs)) == "embedding":
+    call_type = call_type_of(kwargs)
+    if classify_call(call_type) == "embedding":
         event.update(_pick(kwargs, ("input",)))
     if not slim_slo.get("model_parameters"):
         event["optional_params"] = _pick(kwargs.get("optional_params"), _MODEL_PARAMETER_KEYS)
+    if call_type in ROUTE_CALL_TYPES:
+        from .mapping import SLIM_EXTRAS
+
+        for key, value in SLIM_EXTRAS[call_type](kwargs).items():
+            event[key] = {**event[key], **value} if isinstance(event.get(key), dict) else value
     exception = kwargs.get("exception")
     if exception is not None:
         try:
@@ -906,8 +932,13 @@ def slim_event(kwargs: Mapping[str, Any], response_obj: Any = None, *, redacted:
         for holder in (slim_slo, event):
             holder.pop("messages", None)
         event.pop("input", None)
+        as_dict(event.get("optional_params")).pop("system", None)
+        if "instructions" in as_dict(slim_slo.get("model_parameters")):  # a copy: LiteLLM's payload stays as is
+            slim_slo["model_parameters"] = {
+                k: v for k, v in slim_slo["model_parameters"].items() if k != "instructions"
+            }
         response = as_dict(slim_slo.get("response"))
-        slim_slo["response"] = _pick(response, ("id", "model", "usage"))
+        slim_slo["response"] = _pick(response, ("id", "model", "usage", "status", "incomplete_details", "stop_reason"))
         slim_slo["response"]["choices"] = [
             _pick(choice, ("finish_reason",)) for choice in as_list(response.get("choices"))
         ]

@@ -1,0 +1,67 @@
+"""What a route contributes to a generation, and the pieces the routes share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sigil_sdk import Message, TokenUsage, ToolDefinition
+
+from .._coerce import as_dict, as_int, as_str
+from .._mapping import map_output, map_usage
+
+
+@dataclass(slots=True)
+class RouteContent:
+    """The route-specific fields of one generation; ``None`` means: as for a chat completion."""
+
+    system_prompt: str
+    input: list[Message]
+    output: list[Message]
+    stop_reason: str
+    usage: TokenUsage
+    tools: list[ToolDefinition] | None = None
+    max_tokens: Any = None
+    thinking_enabled: bool | None = None
+
+
+def chat_output(response: Mapping[str, Any], stop_reasons: Mapping[str, str]) -> tuple[list[Message], str]:
+    """A chat-completion-shaped response (LiteLLM logs bridged calls that way): its messages, and its
+    finish reason in the route's own words (``stop_reasons``), as the route's client saw it."""
+    output, finish = map_output(response)
+    return output, stop_reasons.get(finish, finish)
+
+
+def route_usage(response: Mapping[str, Any], slo: Mapping[str, Any], *, cache_outside_input: bool) -> TokenUsage:
+    """Usage of a response in the Responses or Anthropic shape (``input_tokens`` / ``output_tokens``),
+    else LiteLLM's chat shape. With ``cache_outside_input`` (Anthropic), cache reads and writes are
+    not part of ``input_tokens`` and are added to it, so input counts mean the same on every route."""
+    usage = as_dict(response.get("usage"))
+    if "prompt_tokens" in usage or "input_tokens" not in usage:
+        return map_usage(response, slo)
+    cache_read = as_int(as_dict(usage.get("input_tokens_details")).get("cached_tokens")) or as_int(
+        usage.get("cache_read_input_tokens")
+    )
+    cache_write = as_int(usage.get("cache_creation_input_tokens"))
+    input_tokens = as_int(usage.get("input_tokens"))
+    if cache_outside_input:
+        input_tokens += cache_read + cache_write
+    output_tokens = as_int(usage.get("output_tokens"))
+    total = max(as_int(usage.get("total_tokens")), input_tokens + output_tokens)
+    return TokenUsage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=total,
+        cache_read_input_tokens=cache_read,
+        cache_write_input_tokens=cache_write,
+        reasoning_tokens=as_int(as_dict(usage.get("output_tokens_details")).get("reasoning_tokens")),
+    )
+
+
+def block_text(content: Any) -> str:
+    """The text of a string or of a list of ``{"type": "text", "text": …}`` blocks, joined by blank lines."""
+    if isinstance(content, str):
+        return content
+    texts = [as_str(as_dict(block).get("text")) for block in content] if isinstance(content, list) else []
+    return "\n\n".join(text for text in texts if text and not text.isspace())
