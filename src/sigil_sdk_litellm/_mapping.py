@@ -939,9 +939,10 @@ def slim_event(kwargs: Mapping[str, Any], response_obj: Any = None, *, redacted:
             }
         response = as_dict(slim_slo.get("response"))
         slim_slo["response"] = _pick(response, ("id", "model", "usage", "status", "incomplete_details", "stop_reason"))
-        slim_slo["response"]["choices"] = [
-            _pick(choice, ("finish_reason",)) for choice in as_list(response.get("choices"))
-        ]
+        if "choices" in response:  # a Responses object has none, and its route tells the shapes apart by it
+            slim_slo["response"]["choices"] = [
+                _pick(choice, ("finish_reason",)) for choice in as_list(response.get("choices"))
+            ]
     return event
 
 
