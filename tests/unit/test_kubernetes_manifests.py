@@ -41,8 +41,9 @@ PROXY = "litellm-sigil"  # Deployment, Service, HPA and PDB
 PROXY_CONTAINER = "litellm"
 SINK = "sigil-mock-sink"
 SECRET = "litellm-sigil-secrets"
-SECRET_VARIABLES = ("LITELLM_MASTER_KEY", "SIGIL_AUTH_TOKEN", "OPENAI_API_KEY")
+SECRET_VARIABLES = ("LITELLM_MASTER_KEY", "SIGIL_AUTH_TOKEN", "OPENAI_API_KEY", "ANTHROPIC_API_KEY")
 REQUIRED_SECRETS = ("LITELLM_MASTER_KEY",)  # in every build; SIGIL_AUTH_TOKEN depends on the auth mode
+PROVIDER_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")  # optional: a config with other providers needs others
 HEALTH_SOURCE = Path("proxy") / "health_endpoints" / "_health_endpoints.py"
 LIVENESS_PATH = "/health/liveliness"
 READINESS_PATH = "/health/readiness"
@@ -296,7 +297,7 @@ def test_builds_reference_the_secret_and_hold_none(path: str) -> None:
         assert secret_refs[name] == {"name": SECRET, "key": name}, f"{path}: {name} must come from the Secret"
     for name, ref in secret_refs.items():
         assert ref["name"] == SECRET and ref["key"] == name, f"{path}: {name} → {ref}"
-        assert ref.get("optional", False) == (name == "OPENAI_API_KEY"), f"{path}: only OPENAI_API_KEY is optional"
+        assert ref.get("optional", False) == (name in PROVIDER_KEYS), f"{path}: only {PROVIDER_KEYS} are optional"
 
 
 def test_the_example_secret_matches_what_the_deployment_reads() -> None:
