@@ -6,7 +6,9 @@ interleaved and prints the ratios. Events are real: LiteLLM runs a ``mock_respon
 per workload and the payload it hands to callbacks is replayed into the handler.
 
 Prints one JSON line per workload: {"messages": n, "callback_us": ..., "total_us": ...} where
-``total_us`` adds the export serialisation (the proto the SDK's exporter would send) at flush.
+``total_us`` adds the export serialisation (the proto the SDK's exporter would send) at flush. With
+``--routes``, each chat is also measured as a Responses API and an Anthropic Messages event of the
+same content (``bench.route_events``), with ``ratio_to_chat`` of ``callback_us`` (the event loop's share).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sigil_sdk import Client, ClientConfig, GenerationExportConfig
 
 from bench.conversations import TOOLS, conversation
 from bench.exporters import SerializingExporter
+from bench.route_events import messages_event, responses_event
 
 
 class _Capture(CustomLogger):  # type: ignore[misc]
@@ -187,13 +190,22 @@ def main() -> None:
     parser.add_argument("--messages", type=int, nargs="+", default=[2, 12, 42])
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--mode", choices=["inprocess", "offload"], default="inprocess")
+    parser.add_argument(
+        "--routes",
+        action="store_true",
+        help="also the same chat as a Responses API and an Anthropic Messages event, with the ratio to chat",
+    )
     args = parser.parse_args()
     captured = capture_events(args.messages)
+    run = measure_offload if args.mode == "offload" else measure
     for n in args.messages:
-        if args.mode == "offload":
-            print(json.dumps(measure_offload(n, args.events, captured[n])), flush=True)
-        else:
-            print(json.dumps(measure(n, args.events, captured[n])), flush=True)
+        chat = run(n, args.events, captured[n])
+        print(json.dumps({"route": "chat", **chat} if args.routes else chat), flush=True)
+        if args.routes:
+            for route, make in (("responses", responses_event), ("messages", messages_event)):
+                figures = run(n, args.events, make(captured[n]))
+                figures["ratio_to_chat"] = round(figures["callback_us"] / chat["callback_us"], 2)
+                print(json.dumps({"route": route, **figures}), flush=True)
 
 
 if __name__ == "__main__":
