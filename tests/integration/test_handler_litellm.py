@@ -9,6 +9,7 @@ from typing import Any
 
 import litellm
 import pytest
+from fake_llm.testing import FakeLLMProcess
 from sigil_sdk import GenerationMode, MessageRole, PartKind
 
 from sigil_sdk_litellm import SigilLiteLLMLogger
@@ -216,3 +217,65 @@ def test_sync_completion_is_recorded_once(recorded: Recorded) -> None:
     recorded.client.flush()
     assert len(recorded.exporter.generations) == 1
     assert recorded.exporter.generations[0].output[0].parts[0].text == "ok"
+
+
+# --- the Responses API and the Anthropic Messages API, through LiteLLM's SDK to the fake upstream --
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeLLMProcess]:
+    with FakeLLMProcess() as process:
+        yield process
+
+
+@same_loop
+async def test_aresponses_sync_and_stream(recorded: Recorded, fake: FakeLLMProcess) -> None:
+    upstream = {"api_base": fake.base_url, "api_key": "fake-key"}
+    tools = [{"type": "function", "name": "get_weather", "parameters": TOOLS[0]["function"]["parameters"]}]
+    reply = await litellm.aresponses(
+        model="openai/gpt-4o-mini", instructions="Be terse.", input="weather? [fake:reasoning]", tools=tools, **upstream
+    )
+    [g] = await recorded.wait(1)
+    assert (g.system_prompt, g.input[0].parts[0].text) == ("Be terse.", "weather? [fake:reasoning]")
+    kinds = [part.kind for part in g.output[0].parts]
+    assert kinds == [PartKind.THINKING, PartKind.TOOL_CALL]
+    assert g.output[0].parts[1].tool_call.id == reply.output[1].call_id
+    assert (g.response_id, g.stop_reason, g.usage.reasoning_tokens > 0) == (reply.id, "completed", True)
+    recorded.exporter.generations.clear()
+    stream = await litellm.aresponses(model="openai/gpt-4o-mini", input="stream it", stream=True, **upstream)
+    events = [event async for event in stream]
+    assert events[-1].type == "response.completed"
+    [g] = await recorded.wait(1)
+    assert g.mode is GenerationMode.STREAM
+    assert g.output[0].parts[0].text == "echo: stream it"
+
+
+@same_loop
+async def test_anthropic_messages_sync_stream_and_failure(recorded: Recorded, fake: FakeLLMProcess) -> None:
+    upstream = {"api_base": fake.root_url, "api_key": "fake-key"}
+    question = [{"role": "user", "content": "hello claude"}]
+    reply = await litellm.anthropic.messages.acreate(
+        model="anthropic/claude-sonnet-4-5", max_tokens=64, system="Be terse.", messages=question, **upstream
+    )
+    [g] = await recorded.wait(1)
+    assert (g.model.provider, g.system_prompt, g.stop_reason) == ("anthropic", "Be terse.", "end_turn")
+    assert g.output[0].parts[0].text == reply["content"][0]["text"] == "echo: hello claude"
+    assert g.usage.cache_read_input_tokens == reply["usage"]["cache_read_input_tokens"] > 0
+    recorded.exporter.generations.clear()
+    stream = await litellm.anthropic.messages.acreate(
+        model="anthropic/claude-sonnet-4-5", max_tokens=64, messages=question, stream=True, **upstream
+    )
+    assert [chunk async for chunk in stream]
+    [g] = await recorded.wait(1)
+    assert (g.mode, g.output[0].parts[0].text) == (GenerationMode.STREAM, "echo: hello claude")
+    recorded.exporter.generations.clear()
+    with pytest.raises(litellm.exceptions.RateLimitError):
+        await litellm.anthropic.messages.acreate(
+            model="anthropic/claude-sonnet-4-5",
+            max_tokens=64,
+            messages=[{"role": "user", "content": "[fake:error-429]"}],
+            **upstream,
+        )
+    [g] = await recorded.wait(1)
+    assert "error-429" in g.call_error
+    assert recorded.handler.problems.counts == {}
