@@ -14,6 +14,7 @@ from sigil_sdk import GenerationMode, MessageRole, PartKind
 
 from sigil_sdk_litellm import _mapping as m
 from tests.support import callback_kwargs, failure_slo, standard_logging_object
+from tests.unit.test_slim_event import assert_slim_event_maps_the_same
 
 OPTIONS = m.MappingOptions(agent_name="default")
 TOOL = {"type": "function", "name": "lookup", "description": "Look up.", "parameters": {"type": "object"}}
@@ -418,14 +419,7 @@ CASES = {
 @pytest.mark.parametrize("redacted", [False, True])
 def test_the_slim_event_maps_the_same(name: str, redacted: bool) -> None:
     make, response = CASES[name]
-    kwargs = make()
-    failed = "failure" in name
-    direct = m.map_generation(kwargs, response, OPTIONS, failed=failed, redacted=redacted)
-    slim = pickle.loads(pickle.dumps(m.slim_event(kwargs, response, redacted=redacted)))
-    via_slim = m.map_generation(slim, None, OPTIONS, failed=failed, redacted=redacted)
-    assert via_slim.generation == direct.generation
-    assert via_slim.first_token_at == direct.first_token_at
-    assert via_slim.call_error == direct.call_error
+    assert_slim_event_maps_the_same(make(), response, failed="failure" in name, redacted=redacted)
 
 
 @pytest.mark.parametrize("make", [responses_event, anthropic_event])

@@ -77,6 +77,11 @@ CASES: dict[str, tuple[dict[str, Any], Any, bool]] = {
 @pytest.mark.parametrize("redacted", [False, True])
 def test_mapping_the_slim_event_gives_the_same_generation(name: str, redacted: bool) -> None:
     kwargs, response, failed = CASES[name]
+    assert_slim_event_maps_the_same(kwargs, response, failed=failed, redacted=redacted)
+
+
+def assert_slim_event_maps_the_same(kwargs: dict[str, Any], response: Any, *, failed: bool, redacted: bool) -> None:
+    """Mapping the pickled slim event gives what mapping the whole event gives (also used by the route tests)."""
     options = m.MappingOptions(agent_name="default", conversation_id="default-conv")
     direct = m.map_generation(kwargs, response, options, failed=failed, redacted=redacted)
     slim = pickle.loads(pickle.dumps(m.slim_event(kwargs, response, redacted=redacted)))

@@ -17,7 +17,7 @@ from sigil_sdk import Message, MessageRole, Part, PartKind, PartMetadata, ToolCa
 
 from .._coerce import as_dict, as_list, as_str, json_bytes
 from .._mapping import UNKNOWN, SharedMessage, map_tools
-from .content import RouteContent, block_text, chat_output, route_usage
+from .content import RouteContent, block_text, first_param, logged_input, route_output, route_usage
 
 # a chat finish reason (LiteLLM's logged form) in the Messages API's words, as the client saw it
 STOP_REASONS: Mapping[str, str] = {
@@ -105,24 +105,9 @@ def map_response(response: Mapping[str, Any]) -> tuple[list[Message], str]:
 def map_anthropic_tools(raw: Any, *, with_content: bool) -> list[ToolDefinition]:
     """Anthropic tools (``name``, ``description``, ``input_schema``; server tools by their ``type``);
     tools in another shape (a call bridged to OpenAI logs the translated ones) as for chat."""
-    items = as_list(raw)
-    if not any("input_schema" in as_dict(item) for item in items):
-        return map_tools(raw, with_content=with_content)
-    tools: list[ToolDefinition] = []
-    for item in items:
-        data = as_dict(item)
-        name = as_str(data.get("name"))
-        if not name.strip():
-            continue
-        tools.append(
-            ToolDefinition(
-                name=name,
-                description=as_str(data.get("description")) if with_content else "",
-                type=as_str(data.get("type")) or "function",
-                input_schema_json=json_bytes(data.get("input_schema")) if with_content else b"",
-            )
-        )
-    return tools
+    tools = [as_dict(item) for item in as_list(raw)]
+    shaped = [{**tool, "parameters": tool["input_schema"]} if "input_schema" in tool else tool for tool in tools]
+    return map_tools(shaped, with_content=with_content)
 
 
 def request_system(kwargs: Mapping[str, Any], params: Mapping[str, Any]) -> str:
@@ -145,18 +130,9 @@ def map_content(
     system_prompt = ""
     messages: list[Message] = []
     if capture_inputs:
-        raw = slo.get("messages")
-        if raw is None or raw == []:
-            raw = kwargs.get("messages")
         system_prompt = request_system(kwargs, params)
-        messages = map_messages(raw)
-    if "choices" in response:
-        output, stop = chat_output(response, STOP_REASONS)
-    else:
-        output, stop = map_response(response)
-    max_tokens = params.get("max_tokens")
-    if max_tokens is None:
-        max_tokens = params.get("max_output_tokens")
+        messages = map_messages(logged_input(kwargs, slo, "messages"))
+    output, stop = route_output(response, STOP_REASONS, map_response)
     return RouteContent(
         system_prompt=system_prompt,
         input=messages,
@@ -164,7 +140,7 @@ def map_content(
         stop_reason=stop,
         usage=route_usage(response, slo, cache_outside_input=True),
         tools=map_anthropic_tools(params.get("tools"), with_content=capture_inputs),
-        max_tokens=max_tokens,
+        max_tokens=first_param(params, "max_tokens", "max_output_tokens"),
     )
 
 

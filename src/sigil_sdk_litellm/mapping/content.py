@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,9 +26,31 @@ class RouteContent:
     thinking_enabled: bool | None = None
 
 
-def chat_output(response: Mapping[str, Any], stop_reasons: Mapping[str, str]) -> tuple[list[Message], str]:
-    """A chat-completion-shaped response (LiteLLM logs bridged calls that way): its messages, and its
-    finish reason in the route's own words (``stop_reasons``), as the route's client saw it."""
+def logged_input(kwargs: Mapping[str, Any], slo: Mapping[str, Any], *fallbacks: str) -> Any:
+    """The request's messages / items as LiteLLM logged them, else the first ``kwargs`` key that has some."""
+    raw = slo.get("messages")
+    for key in fallbacks:
+        if raw is not None and raw != []:
+            break
+        raw = kwargs.get(key)
+    return raw
+
+
+def first_param(params: Mapping[str, Any], *keys: str) -> Any:
+    """The first of ``keys`` that is set (``max_tokens`` has another name on every API)."""
+    return next((params[key] for key in keys if params.get(key) is not None), None)
+
+
+def route_output(
+    response: Mapping[str, Any],
+    stop_reasons: Mapping[str, str],
+    native: Callable[[Mapping[str, Any]], tuple[list[Message], str]],
+) -> tuple[list[Message], str]:
+    """Output and stop reason of a response in the route's own shape (``native``), or of a chat
+    completion (LiteLLM logs bridged calls that way) with its finish reason in the route's words
+    (``stop_reasons``), as the route's client saw it."""
+    if "choices" not in response:
+        return native(response)
     output, finish = map_output(response)
     return output, stop_reasons.get(finish, finish)
 

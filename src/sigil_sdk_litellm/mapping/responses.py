@@ -23,7 +23,7 @@ from .._mapping import (
     map_input_messages,
     map_thinking_enabled,
 )
-from .content import RouteContent, block_text, chat_output, route_usage
+from .content import RouteContent, block_text, first_param, logged_input, route_output, route_usage
 
 # a bridged call's chat finish reason, in the Responses API's words (status or incomplete reason)
 STOP_REASONS: Mapping[str, str] = {
@@ -162,21 +162,12 @@ def map_content(
     system_prompt = ""
     messages: list[Message] = []
     if capture_inputs:
-        raw = slo.get("messages")
-        if raw is None or raw == []:
-            raw = kwargs.get("input") or kwargs.get("messages")
-        system_prompt, messages = map_input_items(raw)
+        system_prompt, messages = map_input_items(logged_input(kwargs, slo, "input", "messages"))
         instructions = block_text(params.get("instructions")) or block_text(response.get("instructions"))
         if not system_prompt:
             system_prompt = _system_from_input(kwargs)
         system_prompt = "\n\n".join(text for text in (instructions, system_prompt) if text.strip())
-    if "choices" in response:
-        output, stop = chat_output(response, STOP_REASONS)
-    else:
-        output, stop = map_output_items(response)
-    max_tokens = params.get("max_output_tokens")
-    if max_tokens is None:
-        max_tokens = params.get("max_tokens")
+    output, stop = route_output(response, STOP_REASONS, map_output_items)
     effort = as_str(as_dict(params.get("reasoning")).get("effort")).lower()
     return RouteContent(
         system_prompt=system_prompt,
@@ -184,7 +175,7 @@ def map_content(
         output=output,
         stop_reason=stop,
         usage=route_usage(response, slo, cache_outside_input=False),
-        max_tokens=max_tokens,
+        max_tokens=first_param(params, "max_output_tokens", "max_tokens"),
         thinking_enabled=map_thinking_enabled({"reasoning_effort": effort}),
     )
 
