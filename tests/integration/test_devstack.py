@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 
+import anthropic
 import openai
 import pytest
 from sigil_devstack.children import free_port
@@ -72,6 +73,23 @@ def test_make_run_stack_serves_records_and_stops_on_ctrl_c() -> None:
         assert reply.choices[0].message.content == "echo: hello from make run"
         [g] = SinkReader(f"http://127.0.0.1:{ports['http']}").wait_for(1, conversation_id=conv)
         assert g["agent_name"] == "litellm-proxy"
+        # the Anthropic model is served by the fake too, and a failed request leaves the model in service
+        claude_conv = new_conversation()
+        claude = anthropic.Anthropic(
+            base_url=f"http://127.0.0.1:{ports['proxy']}",
+            api_key=key.group(1),
+            max_retries=0,
+            default_headers={"x-litellm-session-id": claude_conv},
+        )
+        message = claude.messages.create(
+            model="claude-sonnet-4-5", max_tokens=32, messages=[{"role": "user", "content": "hello claude"}]
+        )
+        assert message.content[0].text == "echo: hello claude"  # type: ignore[union-attr]
+        [g] = SinkReader(f"http://127.0.0.1:{ports['http']}").wait_for(1, conversation_id=claude_conv)
+        assert g["model"] == {"provider": "anthropic", "name": "claude-sonnet-4-5"}
+        with pytest.raises(openai.NotFoundError):
+            client.responses.create(model="gpt-4o-mini", input="[fake:error-404]")
+        assert client.responses.create(model="gpt-4o-mini", input="still here").output_text == "echo: still here"
         with urllib.request.urlopen(f"http://127.0.0.1:{ports['http']}/", timeout=5) as page:
             assert page.status == 200
 
