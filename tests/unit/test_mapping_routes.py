@@ -406,6 +406,10 @@ CASES = {
         None,
     ),
     "responses object only in response_obj": (lambda: responses_event(response={}), responses_object()),
+    "responses input only in kwargs": (
+        lambda: {**responses_event(messages=None), "input": [{"role": "developer", "content": "d"}, "question"]},
+        None,
+    ),
     "anthropic": (anthropic_event, None),
     "anthropic system in litellm_params": (
         lambda: {**anthropic_event(system=None), "litellm_params": {"system": "from params", "metadata": {}}},

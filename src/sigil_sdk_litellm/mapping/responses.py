@@ -181,8 +181,12 @@ def map_content(
 
 
 def slim_extras(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """What the mapping reads beyond the usual slim event: the system messages of ``input``."""
+    """What the mapping reads beyond the usual slim event: the system messages of ``input`` — or all
+    of it when LiteLLM logged no messages (then the input items come from there)."""
     raw = kwargs.get("input")
+    logged = as_dict(kwargs.get("standard_logging_object")).get("messages")
+    if raw is not None and (logged is None or logged == []):
+        return {"input": raw}
     if not isinstance(raw, list):
         return {}
     system = [i for i in raw if isinstance(i, dict) and as_str(i.get("role")).lower() in _SYSTEM_ROLES]
