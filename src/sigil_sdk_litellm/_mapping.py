@@ -933,10 +933,9 @@ def slim_event(kwargs: Mapping[str, Any], response_obj: Any = None, *, redacted:
             holder.pop("messages", None)
         event.pop("input", None)
         as_dict(event.get("optional_params")).pop("system", None)
-        if "instructions" in as_dict(slim_slo.get("model_parameters")):  # a copy: LiteLLM's payload stays as is
-            slim_slo["model_parameters"] = {
-                k: v for k, v in slim_slo["model_parameters"].items() if k != "instructions"
-            }
+        parameters = as_dict(slim_slo.get("model_parameters"))
+        if any(key in parameters for key in _CONTENT_PARAMETERS):  # a copy: LiteLLM's payload stays as is
+            slim_slo["model_parameters"] = {k: v for k, v in parameters.items() if k not in _CONTENT_PARAMETERS}
         response = as_dict(slim_slo.get("response"))
         slim_slo["response"] = _pick(response, ("id", "model", "usage", "status", "incomplete_details", "stop_reason"))
         if "choices" in response:  # a Responses object has none, and its route tells the shapes apart by it
@@ -946,6 +945,8 @@ def slim_event(kwargs: Mapping[str, Any], response_obj: Any = None, *, redacted:
     return event
 
 
+# request parameters that are prompt text (Responses ``instructions``, Anthropic ``system``)
+_CONTENT_PARAMETERS = ("instructions", "system")
 _MODEL_PARAMETER_KEYS = (
     "temperature",
     "max_tokens",

@@ -430,6 +430,7 @@ def test_the_slim_event_maps_the_same(name: str, redacted: bool) -> None:
 def test_redacted_slim_event_has_no_content(make: Any) -> None:
     kwargs = make()
     kwargs["input"] = [{"role": "system", "content": "You are a bot."}]
+    kwargs["standard_logging_object"]["model_parameters"]["system"] = "You are a bot."
     before = pickle.dumps(kwargs)
     data = pickle.dumps(m.slim_event(kwargs, None, redacted=True))
     for secret in (b"You are a bot.", b"Be terse.", b"weather?", b"Sunny.", b"let me look", b"a cat"):
