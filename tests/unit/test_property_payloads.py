@@ -22,6 +22,23 @@ scalar_or_junk = st.one_of(junk, st.lists(junk, max_size=3), st.dictionaries(tex
 
 content_part = st.one_of(
     st.fixed_dictionaries({"type": st.just("text"), "text": st.one_of(text, junk)}),
+    # Responses input/output parts and Anthropic content blocks
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["input_text", "output_text", "refusal", "thinking"]), "text": st.one_of(text, junk)},
+        optional={"refusal": st.one_of(text, junk), "thinking": st.one_of(text, junk)},
+    ),
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["tool_use", "tool_result", "redacted_thinking", "image"])},
+        optional={
+            "id": junk,
+            "name": junk,
+            "input": scalar_or_junk,
+            "tool_use_id": junk,
+            "content": st.one_of(text, st.lists(scalar_or_junk, max_size=2), junk),
+            "is_error": junk,
+            "data": junk,
+        },
+    ),
     st.fixed_dictionaries({"type": st.just("image_url"), "image_url": st.fixed_dictionaries({"url": text})}),
     st.fixed_dictionaries({"type": st.just("input_audio"), "input_audio": st.fixed_dictionaries({"data": text})}),
     st.fixed_dictionaries({"type": text}),
@@ -63,8 +80,22 @@ structured_message = st.fixed_dictionaries(
         ),
     },
 )
+# Responses API input / output items
+response_item = st.fixed_dictionaries(
+    {"type": st.sampled_from(["message", "function_call", "function_call_output", "reasoning", "web_search_call"])},
+    optional={
+        "role": st.one_of(st.sampled_from(["user", "assistant", "system", "developer"]), junk),
+        "content": content,
+        "call_id": junk,
+        "name": junk,
+        "arguments": scalar_or_junk,
+        "output": st.one_of(text, st.lists(content_part, max_size=2), junk),
+        "summary": st.one_of(st.lists(st.one_of(st.fixed_dictionaries({"text": junk}), junk), max_size=2), junk),
+        "encrypted_content": junk,
+    },
+)
 # mostly well-formed shapes with junk inside (junk everywhere would rarely reach the deep paths)
-message = st.one_of(structured_message, structured_message, structured_message, junk)
+message = st.one_of(structured_message, structured_message, structured_message, response_item, junk)
 usage = st.one_of(
     st.fixed_dictionaries(
         {},
@@ -97,7 +128,26 @@ response = st.one_of(
                 ),
                 junk,
             ),
-            "usage": usage,
+            "usage": st.one_of(
+                usage,
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "input_tokens": junk,
+                        "output_tokens": junk,
+                        "input_tokens_details": scalar_or_junk,
+                        "output_tokens_details": scalar_or_junk,
+                        "cache_read_input_tokens": junk,
+                        "cache_creation_input_tokens": junk,
+                    },
+                ),
+            ),
+            "output": st.one_of(st.lists(response_item, max_size=3), junk),
+            "content": st.one_of(st.lists(content_part, max_size=3), junk),
+            "status": junk,
+            "incomplete_details": scalar_or_junk,
+            "stop_reason": junk,
+            "instructions": st.one_of(text, junk),
         },
     ),
     junk,
@@ -105,7 +155,7 @@ response = st.one_of(
 slo = st.fixed_dictionaries(
     {
         "call_type": st.sampled_from(
-            ["acompletion", "acompletion", "completion", "text_completion", "aembedding", "x"]
+            ["acompletion", "completion", "text_completion", "aembedding", "aresponses", "anthropic_messages", "x"]
         ),
         "messages": st.one_of(st.lists(message, min_size=1, max_size=6), st.lists(message, max_size=6), junk),
         "response": response,
@@ -124,6 +174,10 @@ slo = st.fixed_dictionaries(
                     "tools": st.one_of(st.lists(scalar_or_junk, max_size=2), junk),
                     "tool_choice": scalar_or_junk,
                     "thinking": scalar_or_junk,
+                    "instructions": scalar_or_junk,
+                    "system": scalar_or_junk,
+                    "reasoning": scalar_or_junk,
+                    "max_output_tokens": junk,
                 },
             ),
             junk,
@@ -146,7 +200,8 @@ kwargs_strategy = st.fixed_dictionaries(
     optional={
         "litellm_params": st.one_of(st.fixed_dictionaries({"metadata": scalar_or_junk}), junk),
         "model": st.one_of(text, junk),
-        "input": scalar_or_junk,
+        "input": st.one_of(scalar_or_junk, st.lists(response_item, max_size=3)),
+        "optional_params": st.one_of(st.fixed_dictionaries({}, optional={"system": scalar_or_junk}), junk),
         "user": junk,
     },
 )
