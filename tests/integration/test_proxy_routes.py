@@ -166,6 +166,12 @@ def test_responses_on_the_anthropic_model(stack: Stack) -> None:
     counts = usage(g)
     assert counts["input_tokens"] == reply.usage.input_tokens
     assert counts["cache_read_input_tokens"] > 0 and counts["cache_write_input_tokens"] > 0
+    conv = conversation()
+    with stack.openai(conv).responses.stream(model="claude-sonnet-4-5", input="stream claude") as stream:
+        final = stream.get_final_response()
+    g = stack.only(conv)
+    assert (g["mode"], g["model"]["provider"]) == ("GENERATION_MODE_STREAM", "anthropic")
+    assert texts(g["output"]) == [final.output_text] == ["echo: stream claude"]
 
 
 def test_responses_failure(stack: Stack) -> None:
