@@ -50,7 +50,9 @@ def build_transport(settings: Settings, headers: dict[str, str]) -> Transport:
     ca_file = str(settings.tls_ca_file) if settings.tls_ca_file is not None else None
     if settings.protocol == "http":
         return HttpTransport(settings.endpoint, headers, ca_file=ca_file)
-    return GrpcTransport(settings.endpoint, headers, insecure=settings.insecure, ca_file=ca_file)
+    return GrpcTransport(
+        settings.endpoint, headers, insecure=settings.insecure, ca_file=ca_file, schema=settings.grpc_schema
+    )
 
 
 def auth_headers(settings: Settings) -> dict[str, str]:

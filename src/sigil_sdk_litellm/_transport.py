@@ -33,7 +33,14 @@ from sigil_sdk.proto_mapping import generation_to_proto
 from sigil_sdk.version import user_agent
 
 EXPORT_PATH = "/api/v1/generations:export"
-GRPC_METHOD = "/sigil.v1.GenerationIngestService/ExportGenerations"
+# The ingest method per SIGIL_GRPC_SCHEMA. agento11y.v1 is the successor's canonical copy of sigil.v1: its
+# messages carry the same field numbers (tests/unit/test_grpc_schema_roundtrip.py proves it against the
+# agento11y package), so the request bytes are the same and only the service's name differs.
+GRPC_METHODS = {
+    "sigil": "/sigil.v1.GenerationIngestService/ExportGenerations",
+    "agento11y": "/agento11y.v1.GenerationIngestService/ExportGenerations",
+}
+GRPC_METHOD = GRPC_METHODS["sigil"]
 TIMEOUT_SECONDS = 10.0
 
 # HTTP statuses and gRPC codes that retrying cannot fix; everything else is retried.
@@ -250,8 +257,10 @@ class GrpcTransport:
         *,
         insecure: bool = False,
         ca_file: str | None = None,
+        schema: str = "sigil",
     ) -> None:
         target, plaintext = _grpc_target(endpoint)
+        self.method = GRPC_METHODS[schema]
         self.plaintext = plaintext or insecure
         self.endpoint = target
         agent = user_agent()
@@ -273,7 +282,7 @@ class GrpcTransport:
                     roots = handle.read()
             self._channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=roots), options)
         self._call = self._channel.unary_unary(
-            GRPC_METHOD,
+            self.method,
             request_serializer=None,  # the request arrives as bytes
             response_deserializer=pb.ExportGenerationsResponse.FromString,  # type: ignore[attr-defined]
         )

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -34,10 +34,12 @@ __all__ = [
     "AUTH_MODES",
     "CONTENT_CAPTURE_MODES",
     "DEFAULT_SECRETS_DIR",
+    "GRPC_SCHEMAS",
     "PROTOCOLS",
     "ConfigError",
     "Problem",
     "Settings",
+    "alias_of",
     "env_table_markdown",
     "unknown_variables",
     "update_readme",
@@ -45,11 +47,15 @@ __all__ = [
 
 DEFAULT_SECRETS_DIR = Path("/run/secrets/sigil")
 PROTOCOLS = ("grpc", "http")
+GRPC_SCHEMAS = ("sigil", "agento11y")
 AUTH_MODES = ("none", "tenant", "bearer", "basic")
 CONTENT_CAPTURE_MODES = ("default", "full", "no_tool_content", "metadata_only", "full_with_metadata_spans")
 
 SECRETS_DIR_VARIABLE = "SIGIL_SECRETS_DIR"
 FILE_SUFFIX = "_FILE"
+PREFIX = "SIGIL_"
+# The successor SDK's names (agento11y): read as aliases during the migration window.
+ALIAS_PREFIX = "AGENTO11Y_"
 README_START = "<!-- env-table:start -->"
 README_END = "<!-- env-table:end -->"
 
@@ -174,6 +180,14 @@ class Settings(BaseSettings):
         "Export transport: `grpc`, or `http` (JSON over HTTP). The default is the SDK's, so an environment "
         "written for `sigil-sdk` exports exactly as before.",
         accepted="accepted: " + ", ".join(PROTOCOLS),
+    )
+    grpc_schema: Literal["sigil", "agento11y"] = _var(
+        "SIGIL_GRPC_SCHEMA",
+        "sigil",
+        "`grpc` only: the ingest service spoken, `sigil` (`sigil.v1.GenerationIngestService`, what Sigil servers "
+        "accept) or `agento11y` (`agento11y.v1.GenerationIngestService`, the successor's canonical schema). The "
+        "messages are the same on the wire; only the service name differs. HTTP export is the same for both.",
+        accepted="accepted: " + ", ".join(GRPC_SCHEMAS),
     )
     insecure: bool = _var(
         "SIGIL_INSECURE",
@@ -424,6 +438,8 @@ class Settings(BaseSettings):
     # ----------------------------------------------------------------------------------------
     # Construction: the environment source, and pydantic's errors turned into ConfigError
 
+    _shadowed_aliases: tuple[str, ...] = PrivateAttr(default=())
+
     def __init__(self, *, _environ: Mapping[str, str] | None = None, **values: Any) -> None:
         load = _Load(os.environ if _environ is None else _environ)
         token = _LOAD.set(load)
@@ -438,6 +454,7 @@ class Settings(BaseSettings):
             # Raised outside the except block, so the ValidationError (which holds the raw input,
             # secrets included) is neither the cause nor the context of the ConfigError.
             raise ConfigError(problems)
+        self._shadowed_aliases = tuple(load.shadowed)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -461,12 +478,14 @@ class Settings(BaseSettings):
     # ----------------------------------------------------------------------------------------
     # Field validation
 
-    @field_validator("protocol", "auth_mode", "content_capture_mode", mode="before")
+    @field_validator("protocol", "grpc_schema", "auth_mode", "content_capture_mode", mode="before")
     @classmethod
     def _one_of(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):
             normalized = value.strip().lower()
-            allowed = {"protocol": PROTOCOLS, "auth_mode": AUTH_MODES}.get(info.field_name or "", CONTENT_CAPTURE_MODES)
+            allowed = {"protocol": PROTOCOLS, "grpc_schema": GRPC_SCHEMAS, "auth_mode": AUTH_MODES}.get(
+                info.field_name or "", CONTENT_CAPTURE_MODES
+            )
             if normalized not in allowed:
                 raise _invalid()
             return normalized
@@ -630,9 +649,12 @@ class Settings(BaseSettings):
 
     def notices(self) -> list[str]:
         """Harmless but probably unintended combinations, worth a warning at start."""
+        out = [
+            f"{variable} and {alias_of(variable)} are both set: {variable} is used"
+            for variable in self._shadowed_aliases
+        ]
         if not self.enabled:
-            return []
-        out: list[str] = []
+            return out
         if self.auth_mode == "tenant" and self.auth_token is not None:
             out.append("SIGIL_AUTH_TOKEN is ignored with SIGIL_AUTH_MODE=tenant (basic sends tenant and token)")
         if self.auth_mode == "bearer" and self.auth_tenant_id:
@@ -642,6 +664,8 @@ class Settings(BaseSettings):
             )
         if self.insecure and self.protocol == "http":
             out.append("SIGIL_INSECURE applies to grpc only: with http the endpoint's scheme decides")
+        if self.grpc_schema != "sigil" and self.protocol == "http":
+            out.append("SIGIL_GRPC_SCHEMA applies to grpc only: the HTTP export path is the same for both schemas")
         if self.hooks_enabled and self.protocol == "grpc" and not self.hooks_endpoint:
             out.append(
                 "SIGIL_HOOKS_ENDPOINT is not set: hooks are evaluated over HTTP at the gRPC SIGIL_ENDPOINT's host "
@@ -662,7 +686,8 @@ class Settings(BaseSettings):
 @dataclass
 class _Load:
     environ: Mapping[str, str]
-    origins: dict[str, str] = field(default_factory=dict)  # variable → the file its value came from
+    origins: dict[str, str] = field(default_factory=dict)  # variable → the file (or alias) its value came from
+    shadowed: list[str] = field(default_factory=list)  # variables whose AGENTO11Y_* alias was set too, unused
 
 
 _LOAD: ContextVar[_Load | None] = ContextVar("sigil_settings_load", default=None)
@@ -683,33 +708,53 @@ class _SigilSource(PydanticBaseSettingsSource):
     def __call__(self) -> dict[str, Any]:
         load = _LOAD.get() or _Load(os.environ)
         variables = [_meta(info)["env"] for info in self.settings_cls.model_fields.values()]
-        values, problems = _read_variables(load.environ, variables, load.origins)
+        values, problems = _read_variables(load.environ, variables, load.origins, load.shadowed)
         if problems:
             raise ConfigError(problems)
         return values
 
 
+def alias_of(variable: str) -> str:
+    """The successor SDK's name of a ``SIGIL_*`` variable: ``AGENTO11Y_*`` with the same suffix."""
+    return ALIAS_PREFIX + variable.removeprefix(PREFIX)
+
+
 def _read_variables(
-    environ: Mapping[str, str], variables: list[str], origins: dict[str, str]
+    environ: Mapping[str, str], variables: list[str], origins: dict[str, str], shadowed: list[str] | None = None
 ) -> tuple[dict[str, str], list[Problem]]:
     problems: list[Problem] = []
+    shadowed = [] if shadowed is None else shadowed
 
     def get(name: str) -> str | None:
         raw = environ.get(name)
         value = raw.strip() if isinstance(raw, str) else None
         return value or None
 
+    def name_in_use(variable: str) -> str:
+        """``variable``, or its AGENTO11Y_* alias when only the alias (or the alias's _FILE) is set.
+
+        The SIGIL_* name wins when both are set (noted in ``shadowed``, warned about at start)."""
+        alias = alias_of(variable)
+        own = get(variable) is not None or get(variable + FILE_SUFFIX) is not None
+        other = get(alias) is not None or get(alias + FILE_SUFFIX) is not None
+        if own and other:
+            shadowed.append(variable)
+        return alias if other and not own else variable
+
     values: dict[str, str] = {}
     secrets_dir: Path | None = None
-    named_dir = get(SECRETS_DIR_VARIABLE)
+    dir_name = name_in_use(SECRETS_DIR_VARIABLE)
+    named_dir = get(dir_name)
     if named_dir is not None:
         values[SECRETS_DIR_VARIABLE] = named_dir
+        if dir_name != SECRETS_DIR_VARIABLE:
+            origins[SECRETS_DIR_VARIABLE] = dir_name
         found, error = _probe(Path(named_dir).is_dir)
         if found:
             secrets_dir = Path(named_dir)
         else:
             accepted = "accepted: an existing directory" + (f" ({error})" if error else "")
-            problems.append(Problem.invalid(SECRETS_DIR_VARIABLE, named_dir, accepted))
+            problems.append(Problem.invalid(dir_name, named_dir, accepted))
     else:
         found, error = _probe(DEFAULT_SECRETS_DIR.is_dir)
         if found:
@@ -720,13 +765,16 @@ def _read_variables(
             )
 
     def resolve(variable: str) -> str | None:
-        direct = get(variable)
-        file_variable = variable + FILE_SUFFIX
+        name = name_in_use(variable)
+        direct = get(name)
+        file_variable = name + FILE_SUFFIX
         path = get(file_variable)
         if direct is not None and path is not None:
-            problems.append(Problem.invalid(file_variable, path, f"accepted: {variable} or {file_variable}, not both"))
+            problems.append(Problem.invalid(file_variable, path, f"accepted: {name} or {file_variable}, not both"))
             return None
         if direct is not None:
+            if name != variable:
+                origins[variable] = name
             return direct
         if path is not None:
             text, problem = _read_file(Path(path))
@@ -738,6 +786,8 @@ def _read_variables(
             return text
         if secrets_dir is not None:
             candidate = secrets_dir / variable
+            if not candidate.exists() and (secrets_dir / alias_of(variable)).exists():
+                candidate = secrets_dir / alias_of(variable)
             found, problem = _probe(candidate.is_file)
             text = None
             if found:
@@ -756,7 +806,9 @@ def _read_variables(
         values["SIGIL_ENABLED"] = enabled
         if enabled.lower() in _FALSE_WORDS:
             # Disabled: nothing else is read, so a half-provisioned setup (no token yet) still starts.
-            return {"SIGIL_ENABLED": enabled}, [p for p in problems if p.variable.startswith("SIGIL_ENABLED")]
+            return {"SIGIL_ENABLED": enabled}, [
+                p for p in problems if p.variable.startswith(("SIGIL_ENABLED", alias_of("SIGIL_ENABLED")))
+            ]
     for variable in variables:
         if variable in ("SIGIL_ENABLED", SECRETS_DIR_VARIABLE):
             continue
@@ -791,11 +843,13 @@ def _read_file(path: Path) -> tuple[str | None, str]:
 
 
 def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
-    """``SIGIL_*`` names in ``environ`` that are no setting (typos, or SDK variables the proxy does not use)."""
+    """``SIGIL_*`` and ``AGENTO11Y_*`` names in ``environ`` that are no setting (typos, or SDK variables the
+    proxy does not use)."""
     environ = os.environ if environ is None else environ
     known = set(Settings.variables())
     known |= {name + FILE_SUFFIX for name in known if name != SECRETS_DIR_VARIABLE}
-    return sorted(name for name in environ if name.startswith("SIGIL_") and name not in known)
+    known |= {alias_of(name) for name in known}
+    return sorted(name for name in environ if name.startswith((PREFIX, ALIAS_PREFIX)) and name not in known)
 
 
 # --------------------------------------------------------------------------------------------
@@ -945,6 +999,10 @@ def env_table_markdown() -> str:
         "`_FILE` is an error), or a file named like the variable lies in `SIGIL_SECRETS_DIR`. The "
         "environment wins over `_FILE`, which wins over the directory. Values are trimmed, and an empty "
         "value counts as unset.",
+        "",
+        "Every variable can also be named the way the successor SDK (agento11y) names it: `AGENTO11Y_` "
+        "instead of `SIGIL_` (e.g. `AGENTO11Y_ENDPOINT`, `AGENTO11Y_AUTH_TOKEN_FILE`). When both names of a "
+        "setting are set, the `SIGIL_*` one is used and the proxy warns at start naming the pair.",
         "",
         "A wrong value stops the proxy at start, before it serves, with one line naming the variable, "
         "its value (never a secret's) and what is accepted:",

@@ -82,6 +82,7 @@ EVERY_VARIABLE = {
     "SIGIL_ENABLED": "true",
     "SIGIL_ENDPOINT": "https://sigil.example.com/api/v1/generations:export",
     "SIGIL_PROTOCOL": "http",
+    "SIGIL_GRPC_SCHEMA": " Agento11y ",
     "SIGIL_INSECURE": "yes",
     "SIGIL_TLS_CA_FILE": str(EXAMPLE_CA),
     "SIGIL_HEADERS": f"X-Team=ml, X-Secret={HEADER_SECRET}",
@@ -125,6 +126,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
     assert settings.enabled is True
     assert settings.endpoint == "https://sigil.example.com/api/v1/generations:export"
     assert settings.protocol == "http"
+    assert settings.grpc_schema == "agento11y"
     assert settings.insecure is True
     assert settings.tls_ca_file == EXAMPLE_CA
     assert {k: v.get_secret_value() for k, v in settings.headers.items()} == {
@@ -654,3 +656,73 @@ def test_directories_that_cannot_be_looked_into(monkeypatch: pytest.MonkeyPatch,
     assert (
         f"SIGIL_SECRETS_DIR='{tmp_path / 'open'}' — cannot read SIGIL_AUTH_TOKEN in it (Permission denied)" in message
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The migration window: AGENTO11Y_* names are aliases of every SIGIL_* variable
+
+
+def as_agento11y(env: dict[str, str]) -> dict[str, str]:
+    return {"AGENTO11Y_" + name.removeprefix("SIGIL_"): value for name, value in env.items()}
+
+
+def test_every_variable_has_an_agento11y_alias(tmp_path: Path) -> None:
+    env = dict(EVERY_VARIABLE, SIGIL_SECRETS_DIR=str(tmp_path))
+    assert load(as_agento11y(env)) == load(env)
+    assert load(as_agento11y(env)).notices() == load(env).notices()
+    assert unknown_variables(as_agento11y(env)) == []
+
+
+def test_the_sigil_name_wins_and_the_pair_is_named() -> None:
+    settings = load({"SIGIL_PROTOCOL": "http", "AGENTO11Y_PROTOCOL": "grpc", "AGENTO11Y_AGENT_NAME": "a"})
+    assert (settings.protocol, settings.agent_name) == ("http", "a")
+    assert "SIGIL_PROTOCOL and AGENTO11Y_PROTOCOL are both set: SIGIL_PROTOCOL is used" in settings.notices()
+    assert not any("AGENT_NAME" in notice for notice in settings.notices())
+
+
+def test_alias_file_variables_and_secrets_directory(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text(TOKEN + "\n")
+    (tmp_path / "AGENTO11Y_AUTH_TENANT_ID").write_text("77")
+    settings = load(
+        {
+            "AGENTO11Y_AUTH_MODE": "basic",
+            "AGENTO11Y_AUTH_TOKEN_FILE": str(tmp_path / "token"),
+            "AGENTO11Y_SECRETS_DIR": str(tmp_path),
+        }
+    )
+    assert settings.auth_token is not None and settings.auth_token.get_secret_value() == TOKEN
+    assert (settings.auth_tenant_id, settings.secrets_dir) == ("77", tmp_path)
+    # SIGIL_AUTH_TOKEN_FILE wins over the alias's variable, and the pair is named
+    (tmp_path / "other").write_text("tok-other")
+    both = load(
+        {"AGENTO11Y_AUTH_TOKEN": TOKEN, "SIGIL_AUTH_TOKEN_FILE": str(tmp_path / "other"), "SIGIL_AUTH_MODE": "bearer"}
+    )
+    assert both.auth_token is not None and both.auth_token.get_secret_value() == "tok-other"
+    assert "SIGIL_AUTH_TOKEN and AGENTO11Y_AUTH_TOKEN are both set: SIGIL_AUTH_TOKEN is used" in both.notices()
+
+
+def test_a_bad_alias_value_names_both_names_in_one_line() -> None:
+    message = assert_clean(config_error({"AGENTO11Y_PROTOCOL": "grcp"}))
+    assert message == PREFIX + "SIGIL_PROTOCOL='grcp' (from AGENTO11Y_PROTOCOL) — accepted: grpc, http"
+    message = assert_clean(config_error({"AGENTO11Y_AUTH_MODE": "bearer", "AGENTO11Y_AUTH_TOKEN": "a\nb"}))
+    assert "SIGIL_AUTH_TOKEN (value hidden, from AGENTO11Y_AUTH_TOKEN)" in message
+
+
+def test_alias_disables_too() -> None:
+    assert load({"AGENTO11Y_ENABLED": "false", "AGENTO11Y_AUTH_MODE": "bearer"}).enabled is False
+
+
+def test_unknown_alias_names_are_reported() -> None:
+    assert unknown_variables({"AGENTO11Y_ENDPONT": "x", "AGENTO11Y_ENDPOINT": "y", "OTHER": "z"}) == [
+        "AGENTO11Y_ENDPONT"
+    ]
+
+
+def test_grpc_schema() -> None:
+    assert load({}).grpc_schema == "sigil"
+    assert load({"SIGIL_GRPC_SCHEMA": "AGENTO11Y"}).grpc_schema == "agento11y"
+    message = assert_clean(config_error({"SIGIL_GRPC_SCHEMA": "agento11y.v1"}))
+    assert message == PREFIX + "SIGIL_GRPC_SCHEMA='agento11y.v1' — accepted: sigil, agento11y"
+    assert load({"SIGIL_PROTOCOL": "http", "SIGIL_GRPC_SCHEMA": "agento11y"}).notices() == [
+        "SIGIL_GRPC_SCHEMA applies to grpc only: the HTTP export path is the same for both schemas"
+    ]

@@ -29,15 +29,17 @@ class Sink:
     def count(self, transport: str, outcome: str) -> None:
         self.store.stats.requests[(transport, outcome)] += 1
 
-    def take(self, transport: str, kind: str, tenant: str, messages: Any) -> list[str | None]:
-        """Keep a batch (per-item results: None or the rejection message) and log it if asked."""
+    def take(self, transport: str, kind: str, tenant: str, messages: Any, via: str = "") -> list[str | None]:
+        """Keep a batch (per-item results: None or the rejection message) and log it if asked.
+        ``via`` is how it came (``store.VIA_*``), default ``transport``."""
         reject = self.faults.reject_item if self.faults.reject_fraction else None
-        results = self.store.ingest(kind, tenant, messages, reject)
+        via = via or transport
+        results = self.store.ingest(kind, tenant, messages, reject, via)
         if self.log_requests:
             rejected = [r for r in results if r is not None]
             reasons = "; ".join(sorted(set(rejected)))
             print(
-                f"sigil-mock-sink: {transport} {kind} tenant={tenant} accepted={len(results) - len(rejected)}"
+                f"sigil-mock-sink: {via} {kind} tenant={tenant} accepted={len(results) - len(rejected)}"
                 f" rejected={len(rejected)}" + (f" ({reasons})" if reasons else ""),
                 file=self.log,
                 flush=True,

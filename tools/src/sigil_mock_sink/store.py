@@ -35,6 +35,10 @@ KINDS = {GENERATION: pb.Generation, WORKFLOW_STEP: pb.WorkflowStep}
 _NORMALIZE = {GENERATION: ingest.normalize_generation, WORKFLOW_STEP: ingest.normalize_workflow_step}
 _DUPLICATE = {GENERATION: ingest.ERR_DUPLICATE, WORKFLOW_STEP: ingest.ERR_STEP_DUPLICATE}
 RENDER_CACHE = 2_000
+# How an item reached the sink: the HTTP path is the same for both schemas; gRPC names its service.
+VIA_HTTP = "http"
+VIA_GRPC_SIGIL = "grpc sigil.v1"
+VIA_GRPC_AGENTO11Y = "grpc agento11y.v1"
 
 
 @dataclass
@@ -45,13 +49,15 @@ class Stored:
     tenant: str
     received_at: float
     message: Any  # pb.Generation or pb.WorkflowStep
+    via: str = ""  # how it came: "http", "grpc sigil.v1" or "grpc agento11y.v1" (see VIAS)
     cached_json: bytes | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        """Proto-JSON with proto field names, plus ``_tenant`` and ``_received_at``."""
+        """Proto-JSON with proto field names, plus ``_tenant``, ``_received_at`` and ``_via``."""
         data: dict[str, Any] = json_format.MessageToDict(self.message, preserving_proto_field_name=True)
         data["_tenant"] = self.tenant
         data["_received_at"] = self.received_at
+        data["_via"] = self.via
         return data
 
     def json_bytes(self) -> bytes:
@@ -67,6 +73,7 @@ class Stored:
             "id": g.id,
             "_tenant": self.tenant,
             "_received_at": self.received_at,
+            "_via": self.via,
             "started_at": g.started_at.ToJsonString() if g.HasField("started_at") else "",
             "agent_name": g.agent_name,
             "model": {"provider": g.model.provider, "name": g.model.name},
@@ -107,7 +114,12 @@ class Store:
     # -- ingest ----------------------------------------------------------------------------------
 
     def ingest(
-        self, kind: str, tenant: str, messages: Iterable[Any], reject: Callable[[], bool] | None = None
+        self,
+        kind: str,
+        tenant: str,
+        messages: Iterable[Any],
+        reject: Callable[[], bool] | None = None,
+        via: str = "",
     ) -> list[str | None]:
         """Normalise and keep a batch; one result per item: None (accepted) or the rejection message.
         ``reject`` is asked once per otherwise acceptable item (fault injection)."""
@@ -129,7 +141,7 @@ class Store:
                 if error is not None:
                     self.stats.rejected[(kind, error)] += 1
                     continue
-                stored = Stored(kind, tenant, now, message)
+                stored = Stored(kind, tenant, now, message, via)
                 items[key] = stored
                 added.append(stored)
                 self.stats.accepted[kind] += 1
@@ -261,23 +273,27 @@ class Store:
         db.execute(
             "CREATE TABLE IF NOT EXISTS sink_items (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
             " tenant TEXT NOT NULL, id TEXT NOT NULL, received_at REAL NOT NULL, body BLOB NOT NULL,"
-            " UNIQUE (kind, tenant, id))"
+            " via TEXT NOT NULL DEFAULT '', UNIQUE (kind, tenant, id))"
         )
+        columns = {row[1] for row in db.execute("PRAGMA table_info(sink_items)")}
+        if "via" not in columns:  # a database written before the column existed
+            db.execute("ALTER TABLE sink_items ADD COLUMN via TEXT NOT NULL DEFAULT ''")
         db.commit()
         for kind, message_class in KINDS.items():
             rows = db.execute(
-                "SELECT tenant, id, received_at, body FROM sink_items WHERE kind = ? ORDER BY seq DESC LIMIT ?",
+                "SELECT tenant, id, received_at, body, via FROM sink_items WHERE kind = ? ORDER BY seq DESC LIMIT ?",
                 (kind, self.max_items),
             ).fetchall()
-            for tenant, item_id, received_at, body in reversed(rows):
-                self._items[kind][(tenant, item_id)] = Stored(kind, tenant, received_at, message_class.FromString(body))
+            for tenant, item_id, received_at, body, via in reversed(rows):
+                message = message_class.FromString(body)
+                self._items[kind][(tenant, item_id)] = Stored(kind, tenant, received_at, message, via)
         self._db = db
 
     def _write(self, kind: str, added: list[Stored], evicted: list[tuple[str, str]]) -> None:
         assert self._db is not None
         self._db.executemany(
-            "INSERT OR REPLACE INTO sink_items (kind, tenant, id, received_at, body) VALUES (?, ?, ?, ?, ?)",
-            [(kind, s.tenant, s.message.id, s.received_at, s.message.SerializeToString()) for s in added],
+            "INSERT OR REPLACE INTO sink_items (kind, tenant, id, received_at, body, via) VALUES (?, ?, ?, ?, ?, ?)",
+            [(kind, s.tenant, s.message.id, s.received_at, s.message.SerializeToString(), s.via) for s in added],
         )
         self._db.executemany(
             "DELETE FROM sink_items WHERE kind = ? AND tenant = ? AND id = ?",
