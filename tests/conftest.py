@@ -13,8 +13,8 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _clear_sigil_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No test sees the developer's SIGIL_* variables: each sets what it needs."""
+    """No test sees the developer's SIGIL_* (or AGENTO11Y_*) variables: each sets what it needs."""
     for name in list(os.environ):
-        if name.startswith("SIGIL_"):
+        if name.startswith(("SIGIL_", "AGENTO11Y_")):
             monkeypatch.delenv(name, raising=False)
     yield
