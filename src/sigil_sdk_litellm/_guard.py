@@ -1,23 +1,22 @@
-"""Sigil hooks at the gateway: the proxy's pre-call hook evaluates Sigil's preflight rules.
+"""Sigil hooks at the gateway: the evaluation behind :class:`~sigil_sdk_litellm.guardrail.SigilGuardrail`.
 
-Only built when ``SIGIL_HOOKS_ENABLED=true``. Then the proxy's callback is one of the ``Guarded*``
-classes below, the only ones that define ``async_pre_call_hook``: LiteLLM's proxy looks the hook
-up on the callback's own class and skips its pre-call walk when no callback defines one, so with
-hooks off nothing at all is added to the request path.
-
-The SDK's evaluation (``sigil_sdk.hooks.evaluate_hook``, what ``Client.evaluate_hook`` calls) is
-blocking urllib I/O: it runs in a bounded thread pool, never on the event loop, and the wait for it
-(queueing for a thread included) is bounded by ``SIGIL_HOOKS_TIMEOUT``. The SDK is always called
-fail-closed so that every failure is seen here: fail-open lets the request through and logs once
-per interval (``sigil:`` prefix, :class:`ProblemLog`); fail-closed answers 503.
+:class:`HookGuard` judges a chat request before the model is called (preflight: deny, or transform the
+messages) and the model's answer before the client gets it (postflight: deny, or transform the text).
+Evaluations are blocking urllib I/O (the SDK's ``evaluate_hook`` for preflight, :mod:`._postflight_client`
+for postflight): they run in a bounded thread pool per phase, never on the event loop, and the wait
+(queueing for a thread included) is bounded by the phase's timeout. Every failure is seen here:
+fail-open lets the request or answer through and logs once per interval (``sigil:`` prefix,
+:class:`ProblemLog`); fail-closed answers 503. Decisions (deny, transform) are noted in the request's
+metadata (:func:`record_decision`) so the recorded generation carries them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from sigil_sdk.config import HooksConfig
@@ -26,20 +25,29 @@ from sigil_sdk.hooks import HookEvaluateRequest, HookEvaluateResponse
 from sigil_sdk.hooks import evaluate_hook as sdk_evaluate_hook
 
 from ._factory import auth_headers
-from ._hooks import CHAT_CALL_TYPES, HookDefaults, apply_transform, deny_message, preflight_request
+from ._hooks import (
+    CHAT_CALL_TYPES,
+    HookDefaults,
+    apply_output_transform,
+    apply_transform,
+    deny_message,
+    postflight_request,
+    preflight_request,
+    rewrite_stream,
+    stream_texts,
+)
+from ._mapping import GUARD_DECISIONS_KEY
+from ._postflight_client import PostflightAnswer, evaluate_postflight
 from ._problems import ProblemLog
-from .handler import SigilLiteLLMLogger
-from .offload import OffloadingSigilLogger, RecorderLink
 from .settings import Settings
 
 __all__ = [
     "DENY_STATUS",
     "UNAVAILABLE_STATUS",
-    "GuardedOffloadingSigilLogger",
-    "GuardedSigilLiteLLMLogger",
     "HookGuard",
+    "PhasePolicy",
     "build_guard",
-    "guarded",
+    "record_decision",
 ]
 
 logger = logging.getLogger("sigil_sdk_litellm.hooks")
@@ -49,6 +57,20 @@ UNAVAILABLE_STATUS = 503
 UNAVAILABLE_KEY = "hooks-unavailable"
 _MAX_DETAIL = 300
 Evaluate = Callable[[HookEvaluateRequest], HookEvaluateResponse]
+EvaluatePostflight = Callable[[HookEvaluateRequest], PostflightAnswer]
+
+
+def record_decision(data: dict[str, Any], phase: str, action: str, rule_id: str) -> None:
+    """Note a deny or transform in ``data["metadata"]`` (the request LiteLLM logs): the mapping copies the
+    decisions into the recorded generation's metadata (``sigil.guard.decisions``)."""
+    metadata = data.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = data["metadata"] = {} if metadata is None else metadata
+    if not isinstance(metadata, dict):
+        return
+    decisions = metadata.setdefault(GUARD_DECISIONS_KEY, [])
+    if isinstance(decisions, list):
+        decisions.append({"phase": phase, "action": action, "rule_id": rule_id})
 
 
 def hooks_base_url(settings: Settings) -> str:
@@ -71,8 +93,25 @@ def export_headers(settings: Settings) -> dict[str, str]:
     return auth_headers(settings)
 
 
+@dataclass(frozen=True)
+class PhasePolicy:
+    """How one phase is evaluated: its timeout, fail mode and evaluations in flight (a thread pool)."""
+
+    timeout: float = 2.0
+    fail_open: bool = True
+    max_concurrency: int = 32
+
+
+# The variables named in log lines and errors, per phase.
+_VARIABLES = {
+    "preflight": ("SIGIL_HOOKS_TIMEOUT", "SIGIL_HOOKS_FAIL_OPEN"),
+    "postflight": ("SIGIL_HOOKS_POSTFLIGHT_TIMEOUT", "SIGIL_HOOKS_POSTFLIGHT_FAIL_OPEN"),
+}
+
+
 class HookGuard:
-    """Evaluates the preflight rules of one request; what the pre-call hook delegates to."""
+    """Evaluates the preflight rules of a request and the postflight rules of its answer; what the
+    guardrail's hooks delegate to. Each phase has its own :class:`PhasePolicy` and thread pool."""
 
     def __init__(
         self,
@@ -83,24 +122,42 @@ class HookGuard:
         timeout: float = 2.0,
         fail_open: bool = True,
         max_concurrency: int = 32,
+        postflight: PhasePolicy | None = None,
         defaults: HookDefaults | None = None,
         evaluate: Evaluate | None = None,
+        evaluate_postflight: EvaluatePostflight | None = None,
         problems: ProblemLog | None = None,
     ) -> None:
         self.api_endpoint = api_endpoint
         self.insecure = insecure
-        self.timeout = timeout
-        self.fail_open = fail_open
+        self.policies = {
+            "preflight": PhasePolicy(timeout, fail_open, max_concurrency),
+            "postflight": postflight or PhasePolicy(timeout, fail_open, max_concurrency),
+        }
         self.defaults = defaults or HookDefaults()
         self.problems = problems or ProblemLog()
         self._headers = dict(headers or {})  # credentials: never shown (see __repr__)
         self._config = HooksConfig(enabled=True, phases=["preflight"], timeout_seconds=timeout, fail_open=False)
         self._evaluate: Evaluate = evaluate or self._evaluate_with_sdk
-        self._executor = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="sigil-hooks")
+        self._evaluate_postflight: EvaluatePostflight = evaluate_postflight or self._evaluate_postflight_over_http
+        self._executors = {
+            phase: ThreadPoolExecutor(max_workers=policy.max_concurrency, thread_name_prefix=f"sigil-{phase}")
+            for phase, policy in self.policies.items()
+        }
+
+    @property
+    def timeout(self) -> float:
+        return self.policies["preflight"].timeout
+
+    @property
+    def fail_open(self) -> bool:
+        return self.policies["preflight"].fail_open
 
     def __repr__(self) -> str:
+        post = self.policies["postflight"]
         return (
             f"HookGuard(api_endpoint={self.api_endpoint!r}, timeout={self.timeout:g}, fail_open={self.fail_open}, "
+            f"postflight_timeout={post.timeout:g}, postflight_fail_open={post.fail_open}, "
             f"headers=[{', '.join(sorted(self._headers))}])"
         )
 
@@ -113,6 +170,29 @@ class HookGuard:
             request=request,
         )
 
+    def _evaluate_postflight_over_http(self, request: HookEvaluateRequest) -> PostflightAnswer:
+        return evaluate_postflight(
+            base_url=self.api_endpoint,
+            headers=self._headers,
+            timeout=self.policies["postflight"].timeout,
+            request=request,
+        )
+
+    async def _run(self, phase: str, call: Callable[[HookEvaluateRequest], Any], request: HookEvaluateRequest) -> Any:
+        """``call(request)`` in the phase's pool within its timeout; None (fail-open) or an HTTPException
+        (fail-closed) when it cannot answer."""
+        policy = self.policies[phase]
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(self._executors[phase], call, request), policy.timeout)
+        except asyncio.TimeoutError:
+            self._unavailable(f"no answer within {_VARIABLES[phase][0]}={policy.timeout:g}s", phase)
+        except HookTransportError as exc:
+            self._unavailable(str(exc).removeprefix("sigil hook evaluation failed: "), phase)
+        except Exception as exc:  # noqa: BLE001 - a bug or an odd answer must not take the request down silently
+            self._unavailable(f"{type(exc).__name__}: {exc}", phase)
+        return None
+
     async def pre_call(self, data: dict[str, Any], call_type: str) -> dict[str, Any] | None:
         """None to let ``data`` through unchanged, the transformed ``data``, or an HTTPException."""
         if call_type not in CHAT_CALL_TYPES or not isinstance(data, dict):
@@ -120,25 +200,15 @@ class HookGuard:
         try:
             mapped = preflight_request(data, self.defaults)
         except Exception as exc:  # noqa: BLE001 - an odd request the mapping does not expect
-            self._unavailable(f"cannot map the request ({type(exc).__name__}: {exc})")
+            self._unavailable(f"cannot map the request ({type(exc).__name__}: {exc})", "preflight")
             return None
         if mapped is None:
             return None
-        loop = asyncio.get_running_loop()
-        try:
-            response = await asyncio.wait_for(
-                loop.run_in_executor(self._executor, self._evaluate, mapped.request), self.timeout
-            )
-        except asyncio.TimeoutError:
-            self._unavailable(f"no answer within SIGIL_HOOKS_TIMEOUT={self.timeout:g}s")
-            return None
-        except HookTransportError as exc:
-            self._unavailable(str(exc).removeprefix("sigil hook evaluation failed: "))
-            return None
-        except Exception as exc:  # noqa: BLE001 - a bug or an odd answer must not take the request down silently
-            self._unavailable(f"{type(exc).__name__}: {exc}")
+        response = await self._run("preflight", self._evaluate, mapped.request)
+        if response is None:
             return None
         if response.is_deny:
+            record_decision(data, "preflight", "deny", response.rule_id)
             raise _http_error(
                 DENY_STATUS,
                 deny_message(response),
@@ -148,32 +218,141 @@ class HookGuard:
             )
         if response.transformed_input is not None:
             try:
-                return apply_transform(data, mapped, response.transformed_input)
+                changed = apply_transform(data, mapped, response.transformed_input)
             except Exception as exc:  # noqa: BLE001 - the transformed input could not be put back
-                self._unavailable(f"cannot apply the transformed input ({type(exc).__name__}: {exc})")
+                self._unavailable(f"cannot apply the transformed input ({type(exc).__name__}: {exc})", "preflight")
+                return None
+            record_decision(changed, "preflight", "transform", _transforming_rule(response))
+            return changed
         return None
 
-    def _unavailable(self, detail: str) -> None:
-        """Fail open (log, once per interval, and let the request through) or closed (503)."""
+    async def post_call(self, data: dict[str, Any], response: Any) -> Any:
+        """Postflight: the model's answer judged before the client gets it. Returns ``response`` (its text
+        rewritten in place by a transform) or raises an HTTPException (deny; fail-closed when unavailable)."""
+        try:
+            body = response.model_dump() if hasattr(response, "model_dump") else dict(response)
+            request = postflight_request(data, body, self.defaults)
+        except Exception as exc:  # noqa: BLE001 - an odd response the mapping does not expect
+            self._unavailable(f"cannot map the response ({type(exc).__name__}: {exc})", "postflight")
+            return response
+        if request is None:
+            return response
+        answer: PostflightAnswer | None = await self._run("postflight", self._evaluate_postflight, request)
+        if answer is None:
+            return response
+        if answer.response.is_deny:
+            record_decision(data, "postflight", "deny", answer.response.rule_id)
+            raise _http_error(
+                DENY_STATUS,
+                deny_message(answer.response),
+                "sigil_hook_denied",
+                rule_id=answer.response.rule_id,
+                reason=answer.response.reason,
+                phase="postflight",
+            )
+        if answer.output is not None:
+            try:
+                changed = apply_output_transform(response, answer.output)
+            except Exception as exc:  # noqa: BLE001 - the transformed output could not be put back
+                self._unavailable(f"cannot apply the transformed output ({type(exc).__name__}: {exc})", "postflight")
+                return response
+            if changed:
+                record_decision(data, "postflight", "transform", _transforming_rule(answer.response))
+        return response
+
+    async def post_call_stream(self, data: dict[str, Any], chunks: list[Any]) -> AsyncIterator[Any]:
+        """Postflight of a whole stream (``chunks``, held back by the caller): the chunks to send, their
+        text rewritten by a transform; a deny (or fail-closed) raises before the first one."""
+        texts = stream_texts(chunks)
+        answer = {"choices": [{"message": {"role": "assistant", "content": text}} for text in texts]}
+        carrier = _StreamAnswer(texts)
+        await self.post_call(data, _AnswerProxy(answer, carrier))
+        if carrier.rewritten is not None:
+            rewrite_stream(chunks, carrier.rewritten)
+        for chunk in chunks:
+            yield chunk
+
+    def _unavailable(self, detail: str, phase: str = "preflight") -> None:
+        """Fail open (log, once per interval, and let the request or answer through) or closed (503)."""
         detail = " ".join(detail.split())
         if len(detail) > _MAX_DETAIL:  # an error page quoted by the SDK, say
             detail = detail[: _MAX_DETAIL - 1] + "…"
-        if self.fail_open:
+        variable = _VARIABLES[phase][1]
+        key = UNAVAILABLE_KEY if phase == "preflight" else f"{UNAVAILABLE_KEY}-{phase}"
+        what = "request" if phase == "preflight" else "answer"
+        where = "" if phase == "preflight" else " (postflight)"
+        if self.policies[phase].fail_open:
             self.problems.report(
-                UNAVAILABLE_KEY,
-                f"hook evaluation failed, request let through (SIGIL_HOOKS_FAIL_OPEN=true): {detail}",
+                key,
+                f"hook evaluation failed{where}, {what} let through ({variable}=true): {detail}",
             )
             return None
-        self.problems.report(UNAVAILABLE_KEY, f"hook evaluation failed, request refused with 503: {detail}")
-        raise _http_error(
-            UNAVAILABLE_STATUS,
-            "sigil hooks unavailable: the request was not evaluated against Sigil's guard rules and is refused "
-            "(SIGIL_HOOKS_FAIL_OPEN=false)",
-            "sigil_hooks_unavailable",
-        )
+        self.problems.report(key, f"hook evaluation failed{where}, {what} refused with 503: {detail}")
+        if phase == "preflight":
+            message = (
+                "sigil hooks unavailable: the request was not evaluated against Sigil's guard rules and is refused "
+                "(SIGIL_HOOKS_FAIL_OPEN=false)"
+            )
+        else:
+            message = (
+                "sigil hooks unavailable: the model's answer was not evaluated against Sigil's guard rules and is "
+                "withheld (SIGIL_HOOKS_POSTFLIGHT_FAIL_OPEN=false)"
+            )
+        raise _http_error(UNAVAILABLE_STATUS, message, "sigil_hooks_unavailable")
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        for executor in self._executors.values():
+            executor.shutdown(wait=False, cancel_futures=True)
+
+
+class _StreamAnswer:
+    """What a transform made of a stream's texts (None: unchanged)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.rewritten: list[str] | None = None
+
+
+class _AnswerProxy:
+    """A streamed answer in the shape :meth:`HookGuard.post_call` reads and rewrites (``model_dump`` and
+    ``choices[i].message.content``)."""
+
+    def __init__(self, body: dict[str, Any], carrier: _StreamAnswer) -> None:
+        self._body = body
+        self.choices = [_Choice(index, carrier) for index in range(len(carrier.texts))]
+
+    def model_dump(self) -> dict[str, Any]:
+        return self._body
+
+
+class _Choice:
+    def __init__(self, index: int, carrier: _StreamAnswer) -> None:
+        self.message = _Message(index, carrier)
+
+
+class _Message:
+    def __init__(self, index: int, carrier: _StreamAnswer) -> None:
+        self._index = index
+        self._carrier = carrier
+
+    @property
+    def content(self) -> str:
+        texts = self._carrier.rewritten or self._carrier.texts
+        return texts[self._index]
+
+    @content.setter
+    def content(self, text: str) -> None:
+        if self._carrier.rewritten is None:
+            self._carrier.rewritten = list(self._carrier.texts)
+        self._carrier.rewritten[self._index] = text
+
+
+def _transforming_rule(response: HookEvaluateResponse) -> str:
+    """The first rule that passed with an explanation (the one that rewrote the text), if the answer says."""
+    for evaluation in response.evaluations:
+        if evaluation.passed and evaluation.explanation:
+            return evaluation.rule_id
+    return response.rule_id
 
 
 def _http_error(status: int, message: str, code: str, **fields: str) -> Exception:
@@ -188,6 +367,12 @@ def _http_error(status: int, message: str, code: str, **fields: str) -> Exceptio
 
 def build_guard(settings: Settings) -> HookGuard:
     """The guard configured by ``settings`` (``SIGIL_HOOKS_*``, the export's auth and headers)."""
+    post_timeout, post_fail_open = settings.hooks_postflight_timeout, settings.hooks_postflight_fail_open
+    postflight = PhasePolicy(
+        timeout=settings.hooks_timeout if post_timeout is None else post_timeout,
+        fail_open=settings.hooks_fail_open if post_fail_open is None else post_fail_open,
+        max_concurrency=settings.hooks_postflight_max_concurrency or settings.hooks_max_concurrency,
+    )
     return HookGuard(
         api_endpoint=hooks_base_url(settings),
         insecure=settings.insecure,
@@ -195,58 +380,8 @@ def build_guard(settings: Settings) -> HookGuard:
         timeout=settings.hooks_timeout,
         fail_open=settings.hooks_fail_open,
         max_concurrency=settings.hooks_max_concurrency,
+        postflight=postflight,
         defaults=HookDefaults(
             agent_name=settings.agent_name, agent_version=settings.agent_version, tags=dict(settings.tags)
         ),
     )
-
-
-# The callbacks with the hook. LiteLLM checks for ``async_pre_call_hook`` in the callback's own class
-# (``vars(type(callback))``), so each class defines it itself rather than inheriting it from a mixin.
-# (A refusal reaches both failure hooks; the base classes record a call's failure once.)
-
-
-class GuardedOffloadingSigilLogger(OffloadingSigilLogger):
-    """:class:`OffloadingSigilLogger` (``SIGIL_RECORDER=process``) plus Sigil's preflight hooks."""
-
-    def __init__(self, *, link: RecorderLink, guard: HookGuard) -> None:
-        super().__init__(link=link)
-        self.guard = guard
-
-    async def async_pre_call_hook(
-        self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: str
-    ) -> dict[str, Any] | None:
-        return await self.guard.pre_call(data, call_type)
-
-
-class GuardedSigilLiteLLMLogger(SigilLiteLLMLogger):
-    """:class:`SigilLiteLLMLogger` (``SIGIL_RECORDER=inprocess``) plus Sigil's preflight hooks."""
-
-    def __init__(self, *, guard: HookGuard, **options: Any) -> None:
-        super().__init__(**options)
-        self.guard = guard
-
-    async def async_pre_call_hook(
-        self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: str
-    ) -> dict[str, Any] | None:
-        return await self.guard.pre_call(data, call_type)
-
-
-def guarded(handler: Any, guard: HookGuard) -> GuardedOffloadingSigilLogger | GuardedSigilLiteLLMLogger:
-    """The counterpart of ``handler`` (the bootstrap's callback) that evaluates hooks with ``guard``."""
-    if isinstance(handler, OffloadingSigilLogger):
-        return GuardedOffloadingSigilLogger(link=handler.link, guard=guard)
-    if isinstance(handler, SigilLiteLLMLogger):
-        o = handler.options
-        return GuardedSigilLiteLLMLogger(
-            client=handler.client,
-            guard=guard,
-            capture_inputs=o.capture_inputs,
-            capture_outputs=o.capture_outputs,
-            agent_name=o.agent_name,
-            agent_version=o.agent_version,
-            conversation_id=o.conversation_id,
-            extra_tags=dict(o.extra_tags),
-            extra_metadata=dict(o.extra_metadata),
-        )
-    raise TypeError(f"no hooks for a {type(handler).__name__}")

@@ -18,15 +18,19 @@ from sigil_sdk.hooks import HookContext, HookEvaluateRequest, HookEvaluateRespon
 from sigil_sdk.models import Message, MessageRole, PartKind
 
 from ._coerce import as_dict, as_list, as_str
-from ._mapping import content_text, map_input_messages, map_tools, split_request_tags
+from ._mapping import content_text, map_input_messages, map_output, map_tools, split_request_tags
 
 __all__ = [
     "CHAT_CALL_TYPES",
     "HookDefaults",
     "MappedRequest",
+    "apply_output_transform",
     "apply_transform",
     "deny_message",
+    "postflight_request",
     "preflight_request",
+    "rewrite_stream",
+    "stream_texts",
 ]
 
 # The proxy's call types of a chat completion (``/chat/completions``, streaming or not).
@@ -127,6 +131,42 @@ def preflight_request(data: Mapping[str, Any], defaults: HookDefaults | None = N
     return MappedRequest(request, tuple(origins), tuple(system_indices))
 
 
+def postflight_request(
+    data: Mapping[str, Any], response: Mapping[str, Any], defaults: HookDefaults | None = None
+) -> HookEvaluateRequest | None:
+    """The postflight evaluation of a chat completion: the request's input plus the model's answer
+    (``response`` as a dict: its choices' messages), or None when the answer has no output to judge."""
+    output, _ = map_output(response)
+    if not output:
+        return None
+    mapped = preflight_request(data, defaults)
+    request = (
+        mapped.request
+        if mapped is not None
+        else HookEvaluateRequest(phase="", context=HookContext(model=_model(data)), input=HookInput())
+    )
+    request.phase = HookPhase.POSTFLIGHT.value
+    request.input.output = output
+    return request
+
+
+def apply_output_transform(response: Any, output: list[Message]) -> bool:
+    """Put the texts of the transformed ``output`` into ``response`` (a LiteLLM ModelResponse), choice by
+    choice (tool calls and other fields kept); True when something changed."""
+    changed = False
+    choices = getattr(response, "choices", None) or []
+    for choice, message in zip(choices, output, strict=False):
+        texts = _texts(message)
+        target = getattr(choice, "message", None)
+        if target is None or not texts:
+            continue
+        text = "\n".join(texts)
+        if getattr(target, "content", None) != text:
+            target.content = text
+            changed = True
+    return changed
+
+
 def deny_message(response: HookEvaluateResponse) -> str:
     """``sigil hook denied by rule <id>: <reason>`` (the SDK's HookDeniedError text)."""
     from sigil_sdk.hooks import hook_denied_from_response
@@ -208,3 +248,43 @@ def apply_transform(data: Mapping[str, Any], mapped: MappedRequest, transformed:
             messages.insert(0, {"role": "system", "content": new_system})
     out["messages"] = messages
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Streams: the answer's text per choice, and rewriting it
+
+
+def _deltas(chunk: Any) -> list[tuple[int, Any]]:
+    out = []
+    for position, choice in enumerate(getattr(chunk, "choices", None) or []):
+        delta = getattr(choice, "delta", None)
+        if delta is not None:
+            out.append((_as_index(getattr(choice, "index", position)), delta))
+    return out
+
+
+def _as_index(value: Any) -> int:
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def stream_texts(chunks: list[Any]) -> list[str]:
+    """The text of each choice of a streamed answer (``choices[].delta.content`` joined)."""
+    texts: dict[int, list[str]] = {}
+    for chunk in chunks:
+        for index, delta in _deltas(chunk):
+            content = getattr(delta, "content", None)
+            if isinstance(content, str):
+                texts.setdefault(index, []).append(content)
+    return ["".join(texts.get(index, [])) for index in range(max(texts, default=-1) + 1)]
+
+
+def rewrite_stream(chunks: list[Any], texts: list[str]) -> None:
+    """Rewrite a streamed answer in place: each choice's whole new text goes in its first content delta,
+    its later content deltas become empty (roles, tool calls, finish reasons and usage kept)."""
+    seen: set[int] = set()
+    for chunk in chunks:
+        for index, delta in _deltas(chunk):
+            if index >= len(texts) or not isinstance(getattr(delta, "content", None), str):
+                continue
+            delta.content = texts[index] if index not in seen else ""
+            seen.add(index)

@@ -83,7 +83,18 @@ TAG_MODEL_GROUP = "litellm.model_group"
 
 # What the mapping reads from request metadata and from the proxy's logging metadata: the slim event
 # (below) carries exactly these, so the two can never drift apart.
-REQUEST_METADATA_KEYS = ("conversation_id", "session_id", "thread_id", "trace_id", "agent_name", "agent_version")
+# The guardrail's decisions (rule id, action, phase), noted in the request's metadata by _guard.record_decision.
+GUARD_DECISIONS_KEY = "sigil_guard_decisions"
+META_GUARD_DECISIONS = "sigil.guard.decisions"
+REQUEST_METADATA_KEYS = (
+    "conversation_id",
+    "session_id",
+    "thread_id",
+    "trace_id",
+    "agent_name",
+    "agent_version",
+    GUARD_DECISIONS_KEY,
+)
 PROXY_METADATA_KEYS = (
     "user_api_key_team_id",
     "user_api_key_team_alias",
@@ -669,6 +680,15 @@ def build_metadata(
     cache_hit = slo.get("cache_hit")
     if isinstance(cache_hit, bool):
         metadata[META_CACHE_HIT] = cache_hit
+    for source in request_metadata_sources(kwargs, slo):
+        decisions = [
+            {key: as_str(item.get(key)) for key in ("phase", "action", "rule_id")}
+            for item in as_list(source.get(GUARD_DECISIONS_KEY))
+            if isinstance(item, dict)
+        ]
+        if decisions:
+            metadata[META_GUARD_DECISIONS] = decisions
+            break
     return metadata
 
 

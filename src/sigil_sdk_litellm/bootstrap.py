@@ -38,6 +38,7 @@ __all__ = [
     "handler_options",
     "load_settings",
     "recorder_from_env",
+    "register_hooks_guardrail",
 ]
 
 logger = logging.getLogger("sigil_sdk_litellm.bootstrap")
@@ -114,12 +115,36 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         settings.auth_mode,
         settings.recorder,
     )
-    if settings.hooks_enabled:  # Sigil hooks at the gateway (docs/hooks.md); off: no pre-call hook at all
-        from ._guard import build_guard, guarded
-
-        handler = guarded(handler, build_guard(settings))
-        logger.info("sigil: evaluating preflight hooks before each chat completion: %r", handler.guard)
+    if settings.hooks_enabled:  # Sigil hooks at the gateway (docs/hooks.md); off: nothing is registered
+        register_hooks_guardrail(settings)
     return handler
+
+
+def register_hooks_guardrail(settings: Settings) -> CustomLogger:
+    """``SIGIL_HOOKS_ENABLED=true``: the ``sigil-hooks`` guardrail (on by default for SIGIL_HOOKS_PHASES)
+    joins LiteLLM's callbacks, beside the recording callback; returns it."""
+    import litellm
+
+    from .guardrail import hooks_guardrail
+
+    guardrail = hooks_guardrail(settings)
+
+    def add() -> None:  # add_litellm_callback keeps one entry per callback object
+        litellm.logging_callback_manager.add_litellm_callback(guardrail)
+
+    add()
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        # In the proxy this runs while LiteLLM resolves `callbacks:` from config.yaml, and a single
+        # callback is then assigned as the whole list (`litellm.callbacks = [handler]`), dropping what was
+        # added meanwhile. The proxy's startup goes on synchronously until its next await, so adding
+        # once more at the loop's next turn lands after that assignment.
+        loop.call_soon(add)
+    logger.info("sigil: evaluating hooks (%s) on each chat completion: %r", settings.hooks_phases, guardrail)
+    return guardrail
 
 
 def build_recorder_link(settings: Settings) -> RecorderLink:

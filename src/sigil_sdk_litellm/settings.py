@@ -388,9 +388,11 @@ class Settings(BaseSettings):
     hooks_enabled: bool = _var(
         "SIGIL_HOOKS_ENABLED",
         False,
-        "Evaluate Sigil's preflight hook rules before each chat completion (`POST /api/v1/hooks:evaluate`, "
-        "same auth and headers as the export): a deny answers the client with an error and the model is never "
-        "called, a transform changes the messages the model receives. `false` adds nothing to the request path.",
+        "Evaluate Sigil's hook rules on every chat completion (`POST /api/v1/hooks:evaluate`, same auth and "
+        "headers as the export), as a LiteLLM guardrail `sigil-hooks` that is on by default for the phases of "
+        "SIGIL_HOOKS_PHASES: a deny answers the client with an error, a transform changes the messages the model "
+        "receives (preflight) or the answer the client gets (postflight). `false` adds nothing to the request "
+        "path. (To choose per request, configure the guardrail in config.yaml instead: docs/hooks.md.)",
         accepted=f"accepted: {_BOOL}",
     )
     hooks_endpoint: str = _var(
@@ -404,9 +406,9 @@ class Settings(BaseSettings):
     hooks_phases: str = _var(
         "SIGIL_HOOKS_PHASES",
         "preflight",
-        "Hook phases the proxy evaluates, separated by commas. Only `preflight` (before the model is called) "
-        "is supported.",
-        accepted="accepted: preflight",
+        "Hook phases SIGIL_HOOKS_ENABLED evaluates, separated by commas: `preflight` (the request, before the "
+        "model is called) and `postflight` (the model's answer, before the client gets it; not for streams).",
+        accepted="accepted: preflight, postflight, or both separated by a comma",
     )
     hooks_timeout: float = _var(
         "SIGIL_HOOKS_TIMEOUT",
@@ -430,6 +432,30 @@ class Settings(BaseSettings):
         32,
         "Hook evaluations in flight per proxy worker (threads: the SDK's evaluation is blocking I/O, kept off "
         "the event loop); requests beyond it wait, within SIGIL_HOOKS_TIMEOUT.",
+        accepted="accepted: a whole number from 1 to 1024",
+        ge=1,
+        le=1024,
+    )
+    hooks_postflight_timeout: float | None = _var(
+        "SIGIL_HOOKS_POSTFLIGHT_TIMEOUT",
+        None,
+        "SIGIL_HOOKS_TIMEOUT for postflight evaluations (the model's answer); unset: SIGIL_HOOKS_TIMEOUT.",
+        accepted="accepted: a number of seconds > 0 and ≤ 60, e.g. 0.5",
+        gt=0,
+        le=60,
+        allow_inf_nan=False,
+    )
+    hooks_postflight_fail_open: bool | None = _var(
+        "SIGIL_HOOKS_POSTFLIGHT_FAIL_OPEN",
+        None,
+        "SIGIL_HOOKS_FAIL_OPEN for postflight: `true` lets the answer through when it cannot be evaluated, "
+        "`false` withholds it (503); unset: SIGIL_HOOKS_FAIL_OPEN.",
+        accepted=f"accepted: {_BOOL}",
+    )
+    hooks_postflight_max_concurrency: int | None = _var(
+        "SIGIL_HOOKS_POSTFLIGHT_MAX_CONCURRENCY",
+        None,
+        "SIGIL_HOOKS_MAX_CONCURRENCY for postflight evaluations (a pool of their own); unset: the same number.",
         accepted="accepted: a whole number from 1 to 1024",
         ge=1,
         le=1024,
@@ -538,9 +564,7 @@ class Settings(BaseSettings):
             phases = [item.strip().lower() for item in value.split(",") if item.strip()]
             if not phases:
                 raise _invalid()
-            if "postflight" in phases:
-                raise _invalid("postflight is not evaluated by the proxy")
-            if any(phase != "preflight" for phase in phases):
+            if any(phase not in ("preflight", "postflight") for phase in phases):
                 raise _invalid()
             return ",".join(dict.fromkeys(phases))
         return value

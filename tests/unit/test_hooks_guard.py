@@ -1,5 +1,6 @@
-"""The proxy's pre-call hook (_guard.py): allow / deny / transform, timeouts and failures in both fail
-modes, the event loop never blocked, nothing on the request path with hooks off, no secret shown."""
+"""The guard (_guard.py) behind the Sigil guardrail: preflight allow / deny / transform, timeouts and
+failures in both fail modes, the event loop never blocked, nothing on the request path with hooks off,
+no secret shown. (Postflight: tests/unit/test_hooks_postflight.py.)"""
 
 from __future__ import annotations
 
@@ -17,17 +18,10 @@ from sigil_sdk.errors import HookTransportError
 from sigil_sdk.hooks import HookEvaluateRequest, HookEvaluateResponse, HookInput
 from sigil_sdk.models import Message, MessageRole, Part, PartKind
 
-from sigil_sdk_litellm._guard import (
-    GuardedOffloadingSigilLogger,
-    GuardedSigilLiteLLMLogger,
-    HookGuard,
-    build_guard,
-    export_headers,
-    guarded,
-    hooks_base_url,
-)
+from sigil_sdk_litellm._guard import HookGuard, build_guard, export_headers, hooks_base_url
 from sigil_sdk_litellm._problems import ProblemLog
-from sigil_sdk_litellm.bootstrap import SigilDisabledLogger, build_handler
+from sigil_sdk_litellm.bootstrap import SigilDisabledLogger, build_handler, register_hooks_guardrail
+from sigil_sdk_litellm.guardrail import SigilGuardrail
 from sigil_sdk_litellm.handler import SigilLiteLLMLogger
 from sigil_sdk_litellm.offload import OffloadingSigilLogger
 from sigil_sdk_litellm.settings import Settings
@@ -207,9 +201,9 @@ async def test_the_pool_is_bounded_and_queueing_counts_against_the_timeout() -> 
 # Wiring: hooks off adds nothing; hooks on adds the pre-call hook; settings → guard
 
 
-def capabilities(callback: Any) -> Any:
+def capabilities(*callbacks: Any) -> Any:
     saved = list(litellm.callbacks)
-    litellm.callbacks = [callback]
+    litellm.callbacks = list(callbacks)
     try:
         return ProxyLogging.callback_capabilities()
     finally:
@@ -220,16 +214,20 @@ def test_hooks_off_no_callback_class_defines_a_pre_call_hook() -> None:
     for cls in (OffloadingSigilLogger, SigilLiteLLMLogger, SigilDisabledLogger):
         assert "async_pre_call_hook" not in vars(cls), cls
     client, _ = capturing_client()
+    saved = list(litellm.callbacks)
     try:
         handler = build_handler(Settings.from_env({}), client)
         assert capabilities(handler).has_pre_call_override is False, "the proxy skips its pre-call walk"
-        hooked = guarded(handler, build_guard(Settings.from_env({"SIGIL_HOOKS_ENABLED": "true"})))
-        assert isinstance(hooked, GuardedSigilLiteLLMLogger)
-        assert capabilities(hooked).has_pre_call_override is True
+        litellm.callbacks = [handler]
+        guardrail = register_hooks_guardrail(Settings.from_env({"SIGIL_HOOKS_ENABLED": "true"}))
+        assert litellm.callbacks == [handler, guardrail], "hooks on: the guardrail joins the recording callback"
+        assert isinstance(guardrail, SigilGuardrail) and guardrail.default_on is True
+        assert (guardrail.guardrail_name, guardrail.event_hook) == ("sigil-hooks", ["pre_call"])
+        assert capabilities(handler, guardrail).has_pre_call_override is True
     finally:
+        litellm.callbacks = saved
         client.shutdown()
-    for cls in (GuardedOffloadingSigilLogger, GuardedSigilLiteLLMLogger):
-        assert "async_pre_call_hook" in vars(cls)
+    assert "async_pre_call_hook" in vars(SigilGuardrail)
 
 
 def settings(**env: str) -> Settings:
@@ -298,9 +296,10 @@ async def test_a_refusal_is_recorded_once_not_by_both_failure_hooks() -> None:
         def deny(request: HookEvaluateRequest) -> HookEvaluateResponse:
             return HookEvaluateResponse(action="deny", rule_id="r", reason="no")
 
-        handler = GuardedSigilLiteLLMLogger(client=client, guard=guard(deny))
+        handler = SigilLiteLLMLogger(client=client)
+        guardrail = SigilGuardrail(guard=guard(deny), default_on=True)
         with pytest.raises(HTTPException) as raised:
-            await handler.async_pre_call_hook(None, None, dict(DATA), "acompletion")
+            await guardrail.async_pre_call_hook(None, None, dict(DATA), "acompletion")
         recorded: list[bool] = []
         handler.record = lambda kwargs, response_obj, *, failed: recorded.append(failed)  # type: ignore[method-assign]
         # LiteLLM hands both failure hooks the same call: recorded once, whichever comes first

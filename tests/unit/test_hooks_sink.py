@@ -251,6 +251,26 @@ def test_evaluate_runs_rules_in_order_over_redacted_text() -> None:
     assert evaluate(rules, postflight) == {"action": "allow", "evaluations": []}
 
 
+def test_postflight_rules_judge_and_redact_the_answer() -> None:
+    rules = parse_rules(
+        [
+            {"id": "cards", "action": "redact", "pattern": "4111", "replacement": "[CARD]", "phases": ["postflight"]},
+            {"id": "no-sql", "pattern": "DROP TABLE", "reason": "no SQL", "phases": ["postflight"]},
+        ]
+    )
+    question = {"role": "user", "parts": [{"text": "my card?"}]}
+    reply = {"role": "assistant", "parts": [{"text": "it is 4111"}]}
+    body = check_request({"phase": "postflight", "input": {"messages": [question], "output": [reply]}})
+    answer = evaluate(rules, body)
+    assert answer["action"] == "allow"
+    assert answer["transformed_input"]["output"] == [{"role": "assistant", "parts": [{"text": "it is [CARD]"}]}]
+    denied = dict(
+        body, input={"messages": [question], "output": [{"role": "assistant", "parts": [{"text": "DROP TABLE x"}]}]}
+    )
+    assert evaluate(rules, check_request(denied))["rule_id"] == "no-sql"
+    assert evaluate(rules, dict(body, phase="preflight")) == {"action": "allow", "evaluations": []}
+
+
 def test_check_request_rejects_bad_base64() -> None:
     bad = {"phase": "preflight", "input": {"tools": [{"name": "f", "input_schema_json": "!!"}]}}
     with pytest.raises(HookRequestError, match="base64"):

@@ -112,10 +112,13 @@ EVERY_VARIABLE = {
     # Sigil hooks at the gateway
     "SIGIL_HOOKS_ENABLED": "true",
     "SIGIL_HOOKS_ENDPOINT": "https://sigil-api.example.com:8443",
-    "SIGIL_HOOKS_PHASES": " Preflight ",
+    "SIGIL_HOOKS_PHASES": " Preflight , POSTFLIGHT",
     "SIGIL_HOOKS_TIMEOUT": "0.75",
     "SIGIL_HOOKS_FAIL_OPEN": "false",
     "SIGIL_HOOKS_MAX_CONCURRENCY": "8",
+    "SIGIL_HOOKS_POSTFLIGHT_TIMEOUT": "1.5",
+    "SIGIL_HOOKS_POSTFLIGHT_FAIL_OPEN": "true",
+    "SIGIL_HOOKS_POSTFLIGHT_MAX_CONCURRENCY": "4",
 }
 
 
@@ -156,8 +159,13 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
     assert settings.shutdown_grace == 12.5
     assert settings.hooks_enabled is True
     assert settings.hooks_endpoint == "https://sigil-api.example.com:8443"
-    assert settings.hooks_phases == "preflight"
+    assert settings.hooks_phases == "preflight,postflight"
     assert (settings.hooks_timeout, settings.hooks_fail_open, settings.hooks_max_concurrency) == (0.75, False, 8)
+    assert (
+        settings.hooks_postflight_timeout,
+        settings.hooks_postflight_fail_open,
+        settings.hooks_postflight_max_concurrency,
+    ) == (1.5, True, 4)
 
 
 def test_values_are_trimmed_case_folded_and_empty_means_unset() -> None:
@@ -355,7 +363,7 @@ INVALID: list[tuple[str, dict[str, str], str, str]] = [
         "SIGIL_HOOKS_ENDPOINT",
         "value hidden",
     ),
-    ("hooks-phases-postflight", {"SIGIL_HOOKS_PHASES": "preflight,postflight"}, "SIGIL_HOOKS_PHASES", "postflight"),
+    ("hooks-phases-unknown", {"SIGIL_HOOKS_PHASES": "preflight,afterwards"}, "SIGIL_HOOKS_PHASES", "postflight"),
     ("hooks-phases-typo", {"SIGIL_HOOKS_PHASES": "preflite"}, "SIGIL_HOOKS_PHASES", "accepted: preflight"),
     ("hooks-phases-empty-list", {"SIGIL_HOOKS_PHASES": ",,"}, "SIGIL_HOOKS_PHASES", "accepted: preflight"),
     ("hooks-timeout-zero", {"SIGIL_HOOKS_TIMEOUT": "0"}, "SIGIL_HOOKS_TIMEOUT", "> 0 and ≤ 60"),

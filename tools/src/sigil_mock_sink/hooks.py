@@ -420,7 +420,9 @@ def evaluate(rules: list[Rule], request: dict[str, Any]) -> dict[str, Any]:
     answer: dict[str, Any] = {"action": "allow", "evaluations": evaluations}
     if transformed:
         answer["transformed_input"] = {
-            key: current[key] for key in ("messages", "system_prompt", "conversation_preview") if key in current
+            key: current[key]
+            for key in ("messages", "output", "system_prompt", "conversation_preview")
+            if key in current
         }
     return answer
 

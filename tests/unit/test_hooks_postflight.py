@@ -1,0 +1,244 @@
+"""Postflight (the model's answer judged before the client gets it) and the guardrail around the guard:
+answer → hook input, deny / transform of complete and streamed answers, the per-phase fail modes, timeouts
+and pools, the decisions noted for the recording, the answer parser, and LiteLLM's guardrail selection."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from fastapi import HTTPException
+from litellm.types.guardrails import GuardrailEventHooks
+from litellm.types.utils import Delta, ModelResponse, ModelResponseStream, StreamingChoices
+from sigil_sdk.errors import HookTransportError
+from sigil_sdk.hooks import HookEvaluateRequest, HookEvaluateResponse, HookEvaluation
+from sigil_sdk.models import Message, MessageRole, Part, PartKind
+
+from sigil_sdk_litellm._guard import HookGuard, PhasePolicy, build_guard
+from sigil_sdk_litellm._hooks import postflight_request, rewrite_stream, stream_texts
+from sigil_sdk_litellm._mapping import META_GUARD_DECISIONS, MappingOptions, build_metadata, slim_event
+from sigil_sdk_litellm._postflight_client import PostflightAnswer, parse_answer
+from sigil_sdk_litellm._problems import ProblemLog
+from sigil_sdk_litellm.guardrail import SigilGuardrail, hooks_guardrail
+from sigil_sdk_litellm.settings import Settings
+
+DATA = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "my card"}]}
+
+
+def answer(text: str = "card 4111-1111") -> ModelResponse:
+    return ModelResponse(choices=[{"index": 0, "message": {"role": "assistant", "content": text}}])
+
+
+def assistant(text: str) -> Message:
+    return Message(role=MessageRole.ASSISTANT, parts=[Part(kind=PartKind.TEXT, text=text)])
+
+
+def guard(post: Any, **options: Any) -> HookGuard:
+    def no_preflight(request: HookEvaluateRequest) -> HookEvaluateResponse:
+        raise AssertionError("preflight is not evaluated here")
+
+    return HookGuard(
+        api_endpoint="http://sigil.invalid",
+        evaluate=no_preflight,
+        evaluate_postflight=post,
+        problems=ProblemLog(),
+        **options,
+    )
+
+
+def redact(request: HookEvaluateRequest) -> PostflightAnswer:
+    assert request.phase == "postflight"
+    evaluation = HookEvaluation(
+        rule_id="cards", evaluator_id="regex:cards", evaluator_kind="regex", passed=True, explanation="redacted"
+    )
+    return PostflightAnswer(HookEvaluateResponse(action="allow", evaluations=[evaluation]), [assistant("card [CARD]")])
+
+
+def deny(request: HookEvaluateRequest) -> PostflightAnswer:
+    return PostflightAnswer(HookEvaluateResponse(action="deny", rule_id="no-cards", reason="no card numbers"), None)
+
+
+def test_postflight_request_carries_input_and_output() -> None:
+    request = postflight_request(DATA, answer().model_dump())
+    assert request is not None and request.phase == "postflight"
+    assert [p.text for m in request.input.messages for p in m.parts] == ["my card"]
+    assert [p.text for m in request.input.output for p in m.parts] == ["card 4111-1111"]
+    assert request.context.model.name == "gpt-4o-mini"
+    assert postflight_request(DATA, {"choices": []}) is None, "no answer, nothing to judge"
+
+
+async def test_transform_rewrites_the_answer_and_notes_the_decision() -> None:
+    data: dict[str, Any] = {**DATA, "metadata": {}}
+    response = await guard(redact).post_call(data, answer())
+    assert response.choices[0].message.content == "card [CARD]"
+    assert data["metadata"]["sigil_guard_decisions"] == [
+        {"phase": "postflight", "action": "transform", "rule_id": "cards"}
+    ]
+
+
+async def test_deny_is_a_400_naming_rule_reason_and_phase() -> None:
+    data: dict[str, Any] = dict(DATA)
+    with pytest.raises(HTTPException) as raised:
+        await guard(deny).post_call(data, answer())
+    assert raised.value.status_code == 400
+    assert raised.value.detail == {
+        "error": "sigil hook denied by rule no-cards: no card numbers",
+        "code": "sigil_hook_denied",
+        "rule_id": "no-cards",
+        "reason": "no card numbers",
+        "phase": "postflight",
+    }
+    assert data["metadata"]["sigil_guard_decisions"] == [
+        {"phase": "postflight", "action": "deny", "rule_id": "no-cards"}
+    ]
+
+
+def unreachable(request: HookEvaluateRequest) -> PostflightAnswer:
+    raise HookTransportError("sigil hook evaluation failed: connection refused")
+
+
+async def test_fail_modes_are_per_phase() -> None:
+    # preflight fail-open, postflight fail-closed
+    g = guard(unreachable, fail_open=True, postflight=PhasePolicy(timeout=1, fail_open=False))
+    with pytest.raises(HTTPException) as raised:
+        await g.post_call(dict(DATA), answer())
+    assert raised.value.status_code == 503
+    assert "SIGIL_HOOKS_POSTFLIGHT_FAIL_OPEN=false" in raised.value.detail["error"]
+    assert g.problems.count("hooks-unavailable-postflight") == 1
+    # and the other way round: the answer goes out unchanged, logged once per interval
+    g = guard(unreachable, fail_open=False, postflight=PhasePolicy(timeout=1, fail_open=True))
+    response = answer()
+    assert await g.post_call(dict(DATA), response) is response
+    assert response.choices[0].message.content == "card 4111-1111"
+    assert g.problems.count("hooks-unavailable-postflight") == 1
+
+
+async def test_postflight_timeout_is_its_own() -> None:
+    def slow(request: HookEvaluateRequest) -> PostflightAnswer:
+        time.sleep(0.5)
+        return redact(request)
+
+    g = guard(slow, timeout=5, postflight=PhasePolicy(timeout=0.1, fail_open=True))
+    started = time.monotonic()
+    response = await g.post_call(dict(DATA), answer())
+    assert time.monotonic() - started < 0.4
+    assert response.choices[0].message.content == "card 4111-1111", "too slow: let through unchanged"
+
+
+def test_settings_give_each_phase_its_policy() -> None:
+    inherited = build_guard(Settings.from_env({"SIGIL_HOOKS_TIMEOUT": "0.7", "SIGIL_HOOKS_FAIL_OPEN": "false"}))
+    assert inherited.policies["postflight"] == PhasePolicy(timeout=0.7, fail_open=False, max_concurrency=32)
+    own = build_guard(
+        Settings.from_env(
+            {
+                "SIGIL_HOOKS_FAIL_OPEN": "false",
+                "SIGIL_HOOKS_POSTFLIGHT_TIMEOUT": "3",
+                "SIGIL_HOOKS_POSTFLIGHT_FAIL_OPEN": "true",
+                "SIGIL_HOOKS_POSTFLIGHT_MAX_CONCURRENCY": "5",
+            }
+        )
+    )
+    assert own.policies["preflight"] == PhasePolicy(timeout=2.0, fail_open=False, max_concurrency=32)
+    assert own.policies["postflight"] == PhasePolicy(timeout=3.0, fail_open=True, max_concurrency=5)
+    assert own._executors["postflight"]._max_workers == 5
+
+
+def chunk(text: str | None, role: str | None = None, finish: str | None = None) -> ModelResponseStream:
+    return ModelResponseStream(
+        choices=[StreamingChoices(index=0, delta=Delta(content=text, role=role), finish_reason=finish)]
+    )
+
+
+def test_stream_texts_and_rewrite() -> None:
+    chunks = [chunk("", role="assistant"), chunk("card "), chunk("4111-1111"), chunk(None, finish="stop")]
+    assert stream_texts(chunks) == ["card 4111-1111"]
+    rewrite_stream(chunks, ["card [CARD]"])
+    assert [c.choices[0].delta.content for c in chunks] == ["card [CARD]", "", "", None]
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+async def collect(stream: Any) -> list[Any]:
+    return [item async for item in stream]
+
+
+async def test_a_streamed_answer_is_held_back_judged_then_sent() -> None:
+    chunks = [chunk("card "), chunk("4111-1111"), chunk(None, finish="stop")]
+    data: dict[str, Any] = dict(DATA, stream=True)
+    sent = await collect(guard(redact).post_call_stream(data, chunks))
+    assert stream_texts(sent) == ["card [CARD]"]
+    assert data["metadata"]["sigil_guard_decisions"][0]["action"] == "transform"
+    with pytest.raises(HTTPException):
+        await collect(guard(deny).post_call_stream(dict(DATA, stream=True), [chunk("card 4111-1111")]))
+
+
+async def test_the_guardrail_runs_only_where_litellm_selects_it() -> None:
+    calls: list[str] = []
+
+    def counting(request: HookEvaluateRequest) -> PostflightAnswer:
+        calls.append(request.phase)
+        return redact(request)
+
+    on_request = SigilGuardrail(guard=guard(counting), guardrail_name="sigil", default_on=False)
+    assert on_request.should_run_guardrail(dict(DATA), GuardrailEventHooks.post_call) is False
+    unchanged = await on_request.async_post_call_success_hook(dict(DATA), None, answer())
+    assert unchanged.choices[0].message.content == "card 4111-1111" and calls == []
+    chosen = dict(DATA, guardrails=["sigil"])
+    changed = await on_request.async_post_call_success_hook(chosen, None, answer())
+    assert changed.choices[0].message.content == "card [CARD]" and calls == ["postflight"]
+
+    # a stream the guardrail is not selected for passes through untouched, chunk by chunk
+    async def upstream() -> Any:
+        for item in [chunk("card 4111-1111")]:
+            yield item
+
+    passed = await collect(on_request.async_post_call_streaming_iterator_hook(None, upstream(), dict(DATA)))
+    assert stream_texts(passed) == ["card 4111-1111"]
+
+
+def test_the_env_guardrail_follows_sigil_hooks_phases() -> None:
+    only_post = hooks_guardrail(Settings.from_env({"SIGIL_HOOKS_ENABLED": "true", "SIGIL_HOOKS_PHASES": "postflight"}))
+    assert only_post.event_hook == ["post_call"] and only_post.default_on is True
+    assert only_post.should_run_guardrail(dict(DATA), GuardrailEventHooks.pre_call) is False
+    assert only_post.should_run_guardrail(dict(DATA), GuardrailEventHooks.post_call) is True
+
+
+def test_parse_answer_keeps_the_transformed_output() -> None:
+    parsed = parse_answer(
+        {
+            "action": "allow",
+            "transformed_input": {"output": [{"role": "assistant", "parts": [{"text": "[CARD]"}]}]},
+        }
+    )
+    assert parsed.output is not None and parsed.output[0].parts[0].text == "[CARD]"
+    assert parse_answer({"action": "deny", "rule_id": "r"}).response.is_deny
+    assert parse_answer({"action": "allow"}).output is None
+
+
+def test_decisions_reach_the_recorded_generations_metadata() -> None:
+    decisions = [{"phase": "preflight", "action": "transform", "rule_id": "cards"}]
+    kwargs = {"litellm_params": {"metadata": {"sigil_guard_decisions": decisions}}, "call_type": "acompletion"}
+    assert build_metadata(kwargs, {}, MappingOptions(), "")[META_GUARD_DECISIONS] == decisions
+    slim = slim_event(kwargs)
+    assert build_metadata(slim, {}, MappingOptions(), "")[META_GUARD_DECISIONS] == decisions
+    assert META_GUARD_DECISIONS not in build_metadata({"litellm_params": {"metadata": {}}}, {}, MappingOptions(), "")
+
+
+async def test_the_event_loop_keeps_running_during_postflight() -> None:
+    def slow(request: HookEvaluateRequest) -> PostflightAnswer:
+        time.sleep(0.3)
+        return redact(request)
+
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    await guard(slow).post_call(dict(DATA), answer())
+    task.cancel()
+    assert ticks >= 10
