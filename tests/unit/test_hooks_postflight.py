@@ -4,7 +4,6 @@ and pools, the decisions noted for the recording, the answer parser, and LiteLLM
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -223,22 +222,3 @@ def test_decisions_reach_the_recorded_generations_metadata() -> None:
     slim = slim_event(kwargs)
     assert build_metadata(slim, {}, MappingOptions(), "")[META_GUARD_DECISIONS] == decisions
     assert META_GUARD_DECISIONS not in build_metadata({"litellm_params": {"metadata": {}}}, {}, MappingOptions(), "")
-
-
-async def test_the_event_loop_keeps_running_during_postflight() -> None:
-    def slow(request: HookEvaluateRequest) -> PostflightAnswer:
-        time.sleep(0.3)
-        return redact(request)
-
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    task = asyncio.create_task(ticker())
-    await guard(slow).post_call(dict(DATA), answer())
-    task.cancel()
-    assert ticks >= 10
