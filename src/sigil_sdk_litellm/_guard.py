@@ -31,6 +31,7 @@ from ._hooks import (
     apply_output_transform,
     apply_transform,
     deny_message,
+    output_text,
     postflight_request,
     preflight_request,
     rewrite_stream,
@@ -226,21 +227,18 @@ class HookGuard:
             return changed
         return None
 
-    async def post_call(self, data: dict[str, Any], response: Any) -> Any:
-        """Postflight: the model's answer judged before the client gets it. Returns ``response`` (its text
-        rewritten in place by a transform) or raises an HTTPException (deny; fail-closed when unavailable)."""
+    async def _judge_answer(self, data: dict[str, Any], body: Mapping[str, Any]) -> PostflightAnswer | None:
+        """The postflight answer for ``body`` (the model's answer as a dict), None when there is nothing
+        to do (no output, or unavailable and fail-open); raises on deny (or unavailable and fail-closed)."""
         try:
-            body = response.model_dump() if hasattr(response, "model_dump") else dict(response)
             request = postflight_request(data, body, self.defaults)
         except Exception as exc:  # noqa: BLE001 - an odd response the mapping does not expect
             self._unavailable(f"cannot map the response ({type(exc).__name__}: {exc})", "postflight")
-            return response
+            return None
         if request is None:
-            return response
+            return None
         answer: PostflightAnswer | None = await self._run("postflight", self._evaluate_postflight, request)
-        if answer is None:
-            return response
-        if answer.response.is_deny:
+        if answer is not None and answer.response.is_deny:
             record_decision(data, "postflight", "deny", answer.response.rule_id)
             raise _http_error(
                 DENY_STATUS,
@@ -250,25 +248,40 @@ class HookGuard:
                 reason=answer.response.reason,
                 phase="postflight",
             )
-        if answer.output is not None:
-            try:
-                changed = apply_output_transform(response, answer.output)
-            except Exception as exc:  # noqa: BLE001 - the transformed output could not be put back
-                self._unavailable(f"cannot apply the transformed output ({type(exc).__name__}: {exc})", "postflight")
-                return response
-            if changed:
-                record_decision(data, "postflight", "transform", _transforming_rule(answer.response))
+        return answer
+
+    async def post_call(self, data: dict[str, Any], response: Any) -> Any:
+        """Postflight: the model's answer judged before the client gets it. Returns ``response`` (its text
+        rewritten in place by a transform) or raises an HTTPException (deny; fail-closed when unavailable)."""
+        try:
+            body = response.model_dump() if hasattr(response, "model_dump") else dict(response)
+        except Exception as exc:  # noqa: BLE001 - not a response the proxy should hand us
+            self._unavailable(f"cannot read the response ({type(exc).__name__}: {exc})", "postflight")
+            return response
+        answer = await self._judge_answer(data, body)
+        if answer is None or answer.output is None:
+            return response
+        try:
+            changed = apply_output_transform(response, answer.output)
+        except Exception as exc:  # noqa: BLE001 - the transformed output could not be put back
+            self._unavailable(f"cannot apply the transformed output ({type(exc).__name__}: {exc})", "postflight")
+            return response
+        if changed:
+            record_decision(data, "postflight", "transform", _transforming_rule(answer.response))
         return response
 
     async def post_call_stream(self, data: dict[str, Any], chunks: list[Any]) -> AsyncIterator[Any]:
         """Postflight of a whole stream (``chunks``, held back by the caller): the chunks to send, their
         text rewritten by a transform; a deny (or fail-closed) raises before the first one."""
         texts = stream_texts(chunks)
-        answer = {"choices": [{"message": {"role": "assistant", "content": text}} for text in texts]}
-        carrier = _StreamAnswer(texts)
-        await self.post_call(data, _AnswerProxy(answer, carrier))
-        if carrier.rewritten is not None:
-            rewrite_stream(chunks, carrier.rewritten)
+        body = {"choices": [{"message": {"role": "assistant", "content": text}} for text in texts]}
+        answer = await self._judge_answer(data, body)
+        if answer is not None and answer.output is not None:
+            rewritten = [output_text(message) for message in answer.output[: len(texts)]]
+            rewritten += texts[len(rewritten) :]
+            if rewritten != texts:
+                rewrite_stream(chunks, rewritten)
+                record_decision(data, "postflight", "transform", _transforming_rule(answer.response))
         for chunk in chunks:
             yield chunk
 
@@ -303,48 +316,6 @@ class HookGuard:
     def close(self) -> None:
         for executor in self._executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
-
-
-class _StreamAnswer:
-    """What a transform made of a stream's texts (None: unchanged)."""
-
-    def __init__(self, texts: list[str]) -> None:
-        self.texts = texts
-        self.rewritten: list[str] | None = None
-
-
-class _AnswerProxy:
-    """A streamed answer in the shape :meth:`HookGuard.post_call` reads and rewrites (``model_dump`` and
-    ``choices[i].message.content``)."""
-
-    def __init__(self, body: dict[str, Any], carrier: _StreamAnswer) -> None:
-        self._body = body
-        self.choices = [_Choice(index, carrier) for index in range(len(carrier.texts))]
-
-    def model_dump(self) -> dict[str, Any]:
-        return self._body
-
-
-class _Choice:
-    def __init__(self, index: int, carrier: _StreamAnswer) -> None:
-        self.message = _Message(index, carrier)
-
-
-class _Message:
-    def __init__(self, index: int, carrier: _StreamAnswer) -> None:
-        self._index = index
-        self._carrier = carrier
-
-    @property
-    def content(self) -> str:
-        texts = self._carrier.rewritten or self._carrier.texts
-        return texts[self._index]
-
-    @content.setter
-    def content(self, text: str) -> None:
-        if self._carrier.rewritten is None:
-            self._carrier.rewritten = list(self._carrier.texts)
-        self._carrier.rewritten[self._index] = text
 
 
 def _transforming_rule(response: HookEvaluateResponse) -> str:

@@ -27,6 +27,7 @@ __all__ = [
     "apply_output_transform",
     "apply_transform",
     "deny_message",
+    "output_text",
     "postflight_request",
     "preflight_request",
     "rewrite_stream",
@@ -150,17 +151,21 @@ def postflight_request(
     return request
 
 
+def output_text(message: Message) -> str:
+    """The text of a transformed output message (its text parts joined by newlines)."""
+    return "\n".join(_texts(message))
+
+
 def apply_output_transform(response: Any, output: list[Message]) -> bool:
     """Put the texts of the transformed ``output`` into ``response`` (a LiteLLM ModelResponse), choice by
     choice (tool calls and other fields kept); True when something changed."""
     changed = False
     choices = getattr(response, "choices", None) or []
     for choice, message in zip(choices, output, strict=False):
-        texts = _texts(message)
+        text = output_text(message)
         target = getattr(choice, "message", None)
-        if target is None or not texts:
+        if target is None or not text:
             continue
-        text = "\n".join(texts)
         if getattr(target, "content", None) != text:
             target.content = text
             changed = True
