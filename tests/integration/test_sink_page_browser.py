@@ -105,8 +105,8 @@ def test_page_lists_generations_refreshes_and_shows_one_in_detail(tmp_path: Path
         assert [g["id"] for g in sink.generations()] == ["late", "page-2", "page-1"]
     seen = json.loads(run.stdout.strip().splitlines()[-1])
     assert seen["errors"] == []
-    # newest first: time, tenant, agent, model, mode, tokens, conversation, error
-    assert [row[1:8] for row in seen["rows"]] == [
+    # newest first: time, tenant, agent, model, mode, tokens, conversation, via (how it came), error
+    assert [row[1:9] for row in seen["rows"]] == [
         [
             "acme",
             "weather-bot",
@@ -114,9 +114,10 @@ def test_page_lists_generations_refreshes_and_shows_one_in_detail(tmp_path: Path
             "STREAM",
             "0 / 0",
             "conv-page",
+            "http",
             "upstream returned 529 overloaded",
         ],
-        ["acme", "weather-bot", "openai/gpt-4o-mini", "SYNC", "42 / 7", "conv-page", ""],
+        ["acme", "weather-bot", "openai/gpt-4o-mini", "SYNC", "42 / 7", "conv-page", "http", ""],
     ]
     assert all(row[0] for row in seen["rows"]), "every row shows a time"
     assert seen["summary"].startswith("2 generations stored · 3 received · 1 rejected")
