@@ -47,8 +47,14 @@ class SigilGuardrail(CustomGuardrail):  # type: ignore[misc]
         super().__init__(supported_event_hooks=list(_SUPPORTED), **options)
         if guard is None:  # built by LiteLLM from config.yaml: the SIGIL_* settings say where and how
             from ._factory import load_settings
+            from .bootstrap import _exit
+            from .settings import ConfigError
 
-            guard = build_guard(load_settings())
+            try:
+                settings = load_settings()
+            except ConfigError as error:  # one line and the proxy stops, as for the callback
+                _exit(error, None)
+            guard = build_guard(settings)
         self.guard = guard
 
     def __repr__(self) -> str:

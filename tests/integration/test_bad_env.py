@@ -27,6 +27,11 @@ CASES = [
         "sigil: invalid configuration: SIGIL_AUTH_MODE is not set (so none)",
     ),
     ("ca-file", {"SIGIL_TLS_CA_FILE": "/nonexistent/ca.pem"}, "sigil: invalid configuration: SIGIL_TLS_CA_FILE="),
+    (
+        "agento11y-alias",
+        {"AGENTO11Y_PROTOCOL": "grcp"},
+        "sigil: invalid configuration: SIGIL_PROTOCOL='grcp' (from AGENTO11Y_PROTOCOL) — accepted: grpc, http",
+    ),
 ]
 CONFIG = """\
 model_list:
@@ -61,5 +66,35 @@ def test_a_bad_setting_stops_the_proxy_with_one_line(tmp_path: Path, env: dict[s
         assert output.count("sigil: invalid configuration") == 1
         assert "Traceback" not in output
         assert TOKEN not in output
+    finally:
+        proxy.stop()
+
+
+GUARDRAIL_ONLY = """\
+model_list:
+  - model_name: m
+    litellm_params: {model: openai/m, api_base: "http://127.0.0.1:9/v1", api_key: x}
+guardrails:
+  - guardrail_name: sigil
+    litellm_params: {guardrail: sigil_sdk_litellm.guardrail.SigilGuardrail, mode: [pre_call], default_on: true}
+general_settings:
+  master_key: os.environ/LITELLM_MASTER_KEY
+"""
+
+
+def test_the_guardrail_alone_stops_the_proxy_with_one_line_too(tmp_path: Path) -> None:
+    """The Sigil guardrail in config.yaml without the Sigil callback reads the same settings, and stops the
+    proxy the same way on a wrong value."""
+    config = tmp_path / "config.yaml"
+    config.write_text(GUARDRAIL_ONLY)
+    proxy = ProxyProcess(config=config, env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "SIGIL_HOOKS_TIMEOUT": "500ms"})
+    try:
+        proxy.start(wait=False)
+        status = proxy.wait_exit(timeout=120)
+        output = proxy.output()
+        assert status == 3, output[-3000:]
+        lines = [line for line in output.splitlines() if line.strip()]
+        assert lines[-1].startswith("sigil: invalid configuration: SIGIL_HOOKS_TIMEOUT='500ms'"), output[-3000:]
+        assert "Traceback" not in output
     finally:
         proxy.stop()
