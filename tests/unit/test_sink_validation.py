@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from sigil_mock_sink import ingest
 from sigil_mock_sink.auth import Authenticator, AuthError, tenant_id_error, valid_tenant_id
 from sigil_mock_sink.faults import Faults
 from sigil_mock_sink.protojson import ProtoJSONError, parse, valid_base64
-from sigil_mock_sink.store import Store
+from sigil_mock_sink.store import VIA_GRPC_AGENTO11Y, VIA_GRPC_SIGIL, Store
 from sigil_sdk.internal.gen.sigil.v1 import generation_ingest_pb2 as pb
 
 
@@ -185,6 +186,34 @@ def test_store_sqlite_keeps_the_bounded_history(tmp_path: Path) -> None:
     again.clear()
     again.close()
     assert Store(db_path=db).count() == 0
+
+
+def test_store_keeps_how_each_item_came_across_restarts(tmp_path: Path) -> None:
+    db = tmp_path / "sink.db"
+    # a database written before the via column existed opens, its items with an empty via
+    old = sqlite3.connect(db)
+    old.execute(
+        "CREATE TABLE sink_items (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, tenant TEXT NOT NULL,"
+        " id TEXT NOT NULL, received_at REAL NOT NULL, body BLOB NOT NULL, UNIQUE (kind, tenant, id))"
+    )
+    old.execute(
+        "INSERT INTO sink_items (kind, tenant, id, received_at, body) VALUES (?, ?, ?, ?, ?)",
+        ("generation", "t", "old", 1.0, gen(id="old").SerializeToString()),
+    )
+    old.commit()
+    old.close()
+    store = Store(db_path=str(db))
+    store.ingest("generation", "t", [gen(id="a")], via=VIA_GRPC_AGENTO11Y)
+    store.ingest("generation", "t", [gen(id="s")], via=VIA_GRPC_SIGIL)
+    store.close()
+    again = Store(db_path=str(db))
+    assert [(s.message.id, s.via) for s in again.query()] == [
+        ("s", VIA_GRPC_SIGIL),
+        ("a", VIA_GRPC_AGENTO11Y),
+        ("old", ""),
+    ]
+    assert again.query()[0].to_json()["_via"] == again.query()[0].summary()["_via"] == "grpc sigil.v1"
+    again.close()
 
 
 def test_store_renders_lazily_and_caches_a_bounded_number(monkeypatch: pytest.MonkeyPatch) -> None:
