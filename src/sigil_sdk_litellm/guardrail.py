@@ -21,14 +21,20 @@ async_post_call_streaming_iterator_hook`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from typing import Any
+import contextlib
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 from litellm.integrations.custom_guardrail import CustomGuardrail
 from litellm.types.guardrails import GuardrailEventHooks
 
-from ._guard import HookGuard, build_guard
+from ._coerce import as_dict, as_list
+from ._guard import DENY_STATUS, HookGuard, build_guard
+from ._mapping import GUARD_DECISIONS_KEY
 from .settings import Settings
+
+T = TypeVar("T")
 
 __all__ = ["HOOKS_GUARDRAIL_NAME", "SigilGuardrail", "hooks_guardrail"]
 
@@ -68,12 +74,12 @@ class SigilGuardrail(CustomGuardrail):  # type: ignore[misc]
     ) -> dict[str, Any] | None:
         if self.should_run_guardrail(data=data, event_type=GuardrailEventHooks.pre_call) is not True:
             return None
-        return await self.guard.pre_call(data, call_type)
+        return await self._logged(data, GuardrailEventHooks.pre_call, self.guard.pre_call(data, call_type))
 
     async def async_post_call_success_hook(self, data: dict[str, Any], user_api_key_dict: Any, response: Any) -> Any:
         if self.should_run_guardrail(data=data, event_type=GuardrailEventHooks.post_call) is not True:
             return response
-        return await self.guard.post_call(data, response)
+        return await self._logged(data, GuardrailEventHooks.post_call, self.guard.post_call(data, response))
 
     async def async_post_call_streaming_iterator_hook(
         self, user_api_key_dict: Any, response: Any, request_data: dict[str, Any]
@@ -88,8 +94,51 @@ class SigilGuardrail(CustomGuardrail):  # type: ignore[misc]
                 yield chunk
             return
         chunks = [chunk async for chunk in response]
-        async for chunk in self.guard.post_call_stream(request_data, chunks):
+        judged = await self._logged(
+            request_data, GuardrailEventHooks.post_call, _collect(self.guard.post_call_stream(request_data, chunks))
+        )
+        for chunk in judged:
             yield chunk
+
+    async def _logged(self, data: dict[str, Any], event: GuardrailEventHooks, work: Awaitable[T]) -> T:
+        """``await work``, then the outcome in LiteLLM's guardrail information of the request (what its own
+        loggers, e.g. Langfuse or OTEL, report): the decisions taken, or allow."""
+        started = time.time()
+        before = len(_decisions(data))
+        status = "success"
+        try:
+            return await work
+        except Exception as exc:
+            status = (
+                "guardrail_intervened"
+                if getattr(exc, "status_code", 0) == DENY_STATUS
+                else "guardrail_failed_to_respond"
+            )
+            raise
+        finally:
+            taken = _decisions(data)[before:]
+            if taken and status == "success":
+                status = "guardrail_intervened"
+            ended = time.time()
+            with contextlib.suppress(Exception):  # LiteLLM's bookkeeping must never fail the request
+                self.add_standard_logging_guardrail_information_to_request_data(
+                    guardrail_json_response=taken or [{"action": "allow"}],
+                    request_data=data,
+                    guardrail_status=status,
+                    start_time=started,
+                    end_time=ended,
+                    duration=ended - started,
+                    guardrail_provider="sigil",
+                    event_type=event,
+                )
+
+
+async def _collect(stream: AsyncIterator[Any]) -> list[Any]:
+    return [item async for item in stream]
+
+
+def _decisions(data: dict[str, Any]) -> list[Any]:
+    return as_list(as_dict(data.get("metadata")).get(GUARD_DECISIONS_KEY))
 
 
 def hooks_guardrail(settings: Settings) -> SigilGuardrail:

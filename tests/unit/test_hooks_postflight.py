@@ -222,3 +222,34 @@ def test_decisions_reach_the_recorded_generations_metadata() -> None:
     slim = slim_event(kwargs)
     assert build_metadata(slim, {}, MappingOptions(), "")[META_GUARD_DECISIONS] == decisions
     assert META_GUARD_DECISIONS not in build_metadata({"litellm_params": {"metadata": {}}}, {}, MappingOptions(), "")
+
+
+def guardrail_information(data: dict[str, Any]) -> list[Any]:
+    for key in ("metadata", "litellm_metadata"):
+        found = (data.get(key) or {}).get("standard_logging_guardrail_information")
+        if found:
+            return list(found)
+    return []
+
+
+async def test_litellms_guardrail_information_carries_the_outcome() -> None:
+    def allow(request: HookEvaluateRequest) -> PostflightAnswer:
+        return PostflightAnswer(HookEvaluateResponse(action="allow"), None)
+
+    data: dict[str, Any] = dict(DATA, metadata={})
+    await SigilGuardrail(guard=guard(allow), default_on=True).async_post_call_success_hook(data, None, answer())
+    await SigilGuardrail(guard=guard(redact), default_on=True).async_post_call_success_hook(data, None, answer())
+    with pytest.raises(HTTPException):
+        await SigilGuardrail(guard=guard(deny), default_on=True).async_post_call_success_hook(data, None, answer())
+    with pytest.raises(HTTPException):
+        closed = guard(unreachable, postflight=PhasePolicy(timeout=1, fail_open=False))
+        await SigilGuardrail(guard=closed, default_on=True).async_post_call_success_hook(data, None, answer())
+    info = guardrail_information(data)
+    assert [(i["guardrail_name"], i["guardrail_provider"], i["guardrail_status"]) for i in info] == [
+        ("sigil", "sigil", "success"),
+        ("sigil", "sigil", "guardrail_intervened"),
+        ("sigil", "sigil", "guardrail_intervened"),
+        ("sigil", "sigil", "guardrail_failed_to_respond"),
+    ]
+    assert info[1]["guardrail_response"] == [{"phase": "postflight", "action": "transform", "rule_id": "cards"}]
+    assert info[2]["guardrail_response"] == [{"phase": "postflight", "action": "deny", "rule_id": "no-cards"}]
