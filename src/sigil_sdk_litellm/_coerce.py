@@ -107,9 +107,15 @@ def as_bool(value: Any) -> bool | None:
 
 
 def as_datetime(value: Any) -> datetime | None:
-    """Epoch seconds (LiteLLM's ``startTime``) or a datetime, as an aware UTC datetime."""
+    """Epoch seconds (LiteLLM's ``startTime``) or a datetime, as an aware UTC datetime.
+
+    A naive datetime is local time: LiteLLM makes its times with ``datetime.now()``.
+    """
     if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+        try:
+            return value.astimezone(timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
         try:
             return datetime.fromtimestamp(float(value), tz=timezone.utc)

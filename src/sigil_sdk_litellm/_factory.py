@@ -148,6 +148,7 @@ def handler_options(settings: Settings) -> dict[str, Any]:
         "agent_version": settings.agent_version,
         "conversation_id": settings.conversation_id,
         "extra_metadata": dict(settings.extra_metadata),
+        "agent_name_metadata_keys": settings.agent_name_metadata_keys,
     }
 
 

@@ -353,6 +353,9 @@ def build_guard(settings: Settings) -> HookGuard:
         max_concurrency=settings.hooks_max_concurrency,
         postflight=postflight,
         defaults=HookDefaults(
-            agent_name=settings.agent_name, agent_version=settings.agent_version, tags=dict(settings.tags)
+            agent_name=settings.agent_name,
+            agent_version=settings.agent_version,
+            tags=dict(settings.tags),
+            agent_name_metadata_keys=settings.agent_name_metadata_keys,
         ),
     )

@@ -18,7 +18,14 @@ from sigil_sdk.hooks import HookContext, HookEvaluateRequest, HookEvaluateRespon
 from sigil_sdk.models import Message, MessageRole, PartKind
 
 from ._coerce import as_dict, as_list, as_str
-from ._mapping import content_text, map_input_messages, map_output, map_tools, split_request_tags
+from ._mapping import (
+    DEFAULT_AGENT_NAME_METADATA_KEYS,
+    content_text,
+    map_input_messages,
+    map_output,
+    map_tools,
+    split_request_tags,
+)
 
 __all__ = [
     "CHAT_CALL_TYPES",
@@ -46,6 +53,7 @@ class HookDefaults:
     agent_name: str = ""
     agent_version: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
+    agent_name_metadata_keys: tuple[str, ...] = DEFAULT_AGENT_NAME_METADATA_KEYS
 
 
 @dataclass(frozen=True)
@@ -66,11 +74,12 @@ def _metadata_sources(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _first(sources: list[dict[str, Any]], key: str) -> str:
-    for source in sources:
-        value = as_str(source.get(key)).strip()
-        if value:
-            return value
+def _first(sources: list[dict[str, Any]], *keys: str) -> str:
+    for key in keys:
+        for source in sources:
+            value = as_str(source.get(key)).strip()
+            if value:
+                return value
     return ""
 
 
@@ -117,7 +126,7 @@ def preflight_request(data: Mapping[str, Any], defaults: HookDefaults | None = N
         phase=HookPhase.PREFLIGHT.value,
         context=HookContext(
             model=_model(data),
-            agent_name=_first(sources, "agent_name") or defaults.agent_name,
+            agent_name=_first(sources, *defaults.agent_name_metadata_keys) or defaults.agent_name,
             agent_version=_first(sources, "agent_version") or defaults.agent_version,
             tags=_tags(data, defaults),
         ),

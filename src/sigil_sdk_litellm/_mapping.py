@@ -95,6 +95,11 @@ REQUEST_METADATA_KEYS = (
     "agent_version",
     GUARD_DECISIONS_KEY,
 )
+# Request metadata keys naming the agent, first found wins. ``agent_id`` is where LiteLLM's proxy puts
+# the ``x-litellm-agent-id`` header and a virtual key's agent (``litellm_params.metadata`` /
+# ``litellm_metadata``).
+DEFAULT_AGENT_NAME_METADATA_KEYS = ("agent_name", "agent_id")
+DEFAULT_USER_PLACEHOLDER = "default_user_id"  # LiteLLM's user of the master key: no one in particular
 PROXY_METADATA_KEYS = (
     "user_api_key_team_id",
     "user_api_key_team_alias",
@@ -251,6 +256,7 @@ class MappingOptions:
     conversation_id: str = ""
     extra_tags: Mapping[str, str] = field(default_factory=dict)
     extra_metadata: Mapping[str, Any] = field(default_factory=dict)
+    agent_name_metadata_keys: tuple[str, ...] = DEFAULT_AGENT_NAME_METADATA_KEYS
 
 
 @dataclass(slots=True)
@@ -271,6 +277,9 @@ class EmbeddingRecord:
 
 
 def classify_call(call_type: Any) -> Literal["generation", "embedding"] | None:
+    """What one call type is recorded as; a payload without a call type (older LiteLLM) is a chat."""
+    if not call_type:
+        return "generation"
     name = as_str(call_type)
     if name in GENERATION_CALL_TYPES or name in ROUTE_CALL_TYPES:
         return "generation"
@@ -366,10 +375,11 @@ def _thinking_parts(message: Mapping[str, Any]) -> list[Part]:
     for block in as_list(message.get("thinking_blocks")):
         data = as_dict(block)
         if as_str(data.get("type")) == "redacted_thinking":
+            # opaque ciphertext, kept as the thinking text (as the incumbents record it)
             parts.append(
                 Part(
                     kind=PartKind.THINKING,
-                    thinking="[redacted thinking]",
+                    thinking=as_str(data.get("data")) or "[redacted thinking]",
                     metadata=PartMetadata(provider_type="redacted_thinking"),
                 )
             )
@@ -546,23 +556,44 @@ def map_thinking_enabled(params: Mapping[str, Any]) -> bool | None:
     return None
 
 
-def map_usage(response: Mapping[str, Any], slo: Mapping[str, Any]) -> TokenUsage:
-    usage = as_dict(response.get("usage"))
+def _usage_details(usage: Mapping[str, Any]) -> tuple[int, int, int]:
+    """(cache read, cache write, reasoning) tokens of one OpenAI-style ``usage`` value."""
     prompt_details = as_dict(usage.get("prompt_tokens_details"))
     completion_details = as_dict(usage.get("completion_tokens_details"))
+    return (
+        as_int(prompt_details.get("cached_tokens")) or as_int(usage.get("cache_read_input_tokens")),
+        as_int(usage.get("cache_creation_input_tokens")) or as_int(prompt_details.get("cache_creation_tokens")),
+        as_int(completion_details.get("reasoning_tokens")),
+    )
+
+
+def map_usage(response: Mapping[str, Any], slo: Mapping[str, Any], fallback_usage: Any = None) -> TokenUsage:
+    """Token counts of the response, else of the logging payload; the cache and reasoning details
+    of the response, else of ``fallback_usage`` (``response_obj.usage`` when the payload lacks them)."""
+    usage = as_dict(response.get("usage"))
     input_tokens = as_int(usage.get("prompt_tokens")) or as_int(slo.get("prompt_tokens"))
     output_tokens = as_int(usage.get("completion_tokens")) or as_int(slo.get("completion_tokens"))
     total = as_int(usage.get("total_tokens")) or as_int(slo.get("total_tokens"))
+    cache_read, cache_write, reasoning = _usage_details(usage)
+    if fallback_usage is not None and not (cache_read or cache_write or reasoning):
+        cache_read, cache_write, reasoning = _usage_details(as_dict(fallback_usage))
     return TokenUsage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         total_tokens=max(total, input_tokens + output_tokens) if total else 0,
-        cache_read_input_tokens=as_int(prompt_details.get("cached_tokens"))
-        or as_int(usage.get("cache_read_input_tokens")),
-        cache_write_input_tokens=as_int(usage.get("cache_creation_input_tokens"))
-        or as_int(prompt_details.get("cache_creation_tokens")),
-        reasoning_tokens=as_int(completion_details.get("reasoning_tokens")),
+        cache_read_input_tokens=cache_read,
+        cache_write_input_tokens=cache_write,
+        reasoning_tokens=reasoning,
     )
+
+
+def _object_usage(kwargs: Mapping[str, Any], response_obj: Any) -> Any:
+    """``response_obj.usage`` (or the slim event's copy of it)."""
+    if "response_usage" in kwargs:
+        return kwargs["response_usage"]
+    if isinstance(response_obj, dict):
+        return response_obj.get("usage")
+    return getattr(response_obj, "usage", None)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -595,10 +626,8 @@ def resolve_conversation_id(
 ) -> str:
     """Request metadata (``conversation_id``, ``session_id``, ``thread_id``), then LiteLLM's session id
     (``litellm_session_id``), then a ``trace_id`` the caller put in the request metadata, then the
-    handler default.
-
-    LiteLLM's own ``litellm_trace_id`` is not used: the proxy generates one per request, which
-    would make every request a conversation of its own. It is kept as ``litellm.trace_id`` metadata.
+    handler default, then LiteLLM's ``litellm_trace_id`` (as the incumbent package; the proxy makes
+    one per request unless the caller sends one, so a configured default comes before it).
     """
     litellm_params = as_dict(kwargs.get("litellm_params"))
     return (
@@ -607,22 +636,29 @@ def resolve_conversation_id(
         or as_str(litellm_params.get("litellm_session_id")).strip()
         or _first(sources, "trace_id")
         or default
+        or as_str(litellm_params.get("litellm_trace_id")).strip()
+        or as_str(kwargs.get("litellm_trace_id")).strip()
     )
 
 
 def resolve_user_id(kwargs: Mapping[str, Any], slo: Mapping[str, Any]) -> str:
-    """The end user (OpenAI ``user`` / proxy end-user id), else the user owning the proxy key."""
+    """The end user (OpenAI ``user`` / proxy end-user id), else the user owning the proxy key; never
+    LiteLLM's ``default_user_id`` placeholder (the master key's user)."""
     metadata = as_dict(slo.get("metadata"))
-    return (
-        as_str(slo.get("end_user")).strip()
-        or as_str(kwargs.get("user")).strip()
-        or as_str(metadata.get("user_api_key_end_user_id")).strip()
-        or as_str(metadata.get("user_api_key_user_id")).strip()
-    )
+    for value in (
+        slo.get("end_user"),
+        kwargs.get("user"),
+        metadata.get("user_api_key_end_user_id"),
+        metadata.get("user_api_key_user_id"),
+    ):
+        text = as_str(value).strip()
+        if text and text != DEFAULT_USER_PLACEHOLDER:
+            return text
+    return ""
 
 
 def split_request_tags(raw: Any) -> tuple[dict[str, str], str]:
-    """``request_tags`` → ``litellm.tag.<value>`` tags, plus the user agent the proxy adds as a tag."""
+    """``request_tags`` → ``litellm.tag.<value> = <value>`` tags, plus the user agent the proxy adds as a tag."""
     tags: dict[str, str] = {}
     user_agent = ""
     for item in as_list(raw):
@@ -632,7 +668,7 @@ def split_request_tags(raw: Any) -> tuple[dict[str, str], str]:
         if value.lower().startswith(_USER_AGENT_TAG_PREFIX):
             user_agent = user_agent or value[len(_USER_AGENT_TAG_PREFIX) :].strip()
             continue
-        tags[REQUEST_TAG_PREFIX + value] = "true"
+        tags[REQUEST_TAG_PREFIX + value] = value
     return tags, user_agent
 
 
@@ -710,8 +746,10 @@ def error_text(kwargs: Mapping[str, Any], slo: Mapping[str, Any]) -> str:
 
 
 def _times(kwargs: Mapping[str, Any], slo: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
-    started = as_datetime(slo.get("startTime")) or as_datetime(kwargs.get("start_time"))
-    completed = as_datetime(slo.get("endTime")) or as_datetime(kwargs.get("end_time"))
+    """The callback's ``start_time`` / ``end_time`` (LiteLLM passes the same values in ``kwargs``),
+    else the logging payload's epoch times."""
+    started = as_datetime(kwargs.get("start_time")) or as_datetime(slo.get("startTime"))
+    completed = as_datetime(kwargs.get("end_time")) or as_datetime(slo.get("endTime"))
     if started is not None and completed is not None and completed < started:
         completed = started
     return started, completed
@@ -721,7 +759,11 @@ def _response_dict(slo: Mapping[str, Any], response_obj: Any) -> dict[str, Any]:
     response = slo.get("response")
     if isinstance(response, dict) and response:
         return response
-    return as_dict(response_obj)
+    from_object = as_dict(response_obj)
+    if not from_object and isinstance(response, str) and response:
+        # a plain-string response (some providers, older LiteLLM) is the output text
+        return {"choices": [{"message": {"role": "assistant", "content": response}}]}
+    return from_object
 
 
 def _model_parameters(kwargs: Mapping[str, Any], slo: Mapping[str, Any]) -> dict[str, Any]:
@@ -771,7 +813,7 @@ def map_generation(
                 raw_messages = kwargs.get("messages") or kwargs.get("input")
             system_prompt, input_messages = map_input_messages(raw_messages)
         output_messages, stop_reason = map_output(response)
-        usage = map_usage(response, slo)
+        usage = map_usage(response, slo, None if failed else _object_usage(kwargs, response_obj))
         max_tokens = params.get("max_tokens")
         if max_tokens is None:
             max_tokens = params.get("max_completion_tokens")
@@ -781,10 +823,12 @@ def map_generation(
     tags, user_agent = build_tags(slo, options)
     model = resolve_model(kwargs, slo)
 
+    generation_id = generation_id_of(kwargs, slo)
     generation = SharedGeneration(
+        id=generation_id,
         conversation_id=resolve_conversation_id(kwargs, slo, sources, options.conversation_id),
         user_id=resolve_user_id(kwargs, slo),
-        agent_name=_first(sources, "agent_name") or options.agent_name,
+        agent_name=_first(sources, *options.agent_name_metadata_keys) or options.agent_name,
         agent_version=_first(sources, "agent_version") or options.agent_version,
         mode=mode,
         model=model,
@@ -807,6 +851,7 @@ def map_generation(
         metadata=build_metadata(kwargs, slo, options, user_agent),
     )
     start = SharedGenerationStart(
+        id=generation_id,
         model=ModelRef(provider=model.provider, name=model.name),
         conversation_id=generation.conversation_id,
         user_id=generation.user_id,
@@ -824,17 +869,34 @@ def map_generation(
     )
 
 
+def generation_id_of(kwargs: Mapping[str, Any], slo: Mapping[str, Any]) -> str:
+    """LiteLLM's call id: unique per call (a provider's response id repeats on cache hits, and Sigil
+    refuses a duplicate id) and the key of LiteLLM's own logs. '' lets the SDK make a random id."""
+    return as_str(slo.get("litellm_call_id")).strip() or as_str(kwargs.get("litellm_call_id")).strip()
+
+
 def _route_mapper(call_type: str) -> Any:
     from .mapping import ROUTES  # the route modules build on this one
 
     return ROUTES.get(call_type)
 
 
-def _embedding_inputs(kwargs: Mapping[str, Any]) -> list[str]:
-    raw = kwargs.get("input")
+def _embedding_inputs(raw: Any) -> list[str]:
+    """The input texts; LiteLLM empties the input to "" when message logging is off."""
     if isinstance(raw, str):
-        return [raw]
+        return [raw] if raw else []
     return [item for item in as_list(raw) if isinstance(item, str)]
+
+
+def embedding_input_count(raw: Any) -> int:
+    """A string is one input ("" none), a list of token ids one, any other list one per item."""
+    if isinstance(raw, str):
+        return 1 if raw else 0
+    if isinstance(raw, (list, tuple)):
+        if raw and all(isinstance(item, int) and not isinstance(item, bool) for item in raw):
+            return 1
+        return len(raw)
+    return 0
 
 
 def map_embedding(
@@ -853,26 +915,27 @@ def map_embedding(
     tags, user_agent = build_tags(slo, options)
     started_at, _ = _times(kwargs, slo)
     model = resolve_model(kwargs, slo)
-    inputs = _embedding_inputs(kwargs)
     raw_input = kwargs.get("input")
     data = as_list(response.get("data"))
     first_vector = as_list(as_dict(data[0]).get("embedding")) if data else []
+    # the request's dimensions, else the length of the returned vector
+    dimensions = as_opt_int(params.get("dimensions")) or len(first_vector) or None
     start = EmbeddingStart(
         model=model,
-        agent_name=_first(sources, "agent_name") or options.agent_name,
+        agent_name=_first(sources, *options.agent_name_metadata_keys) or options.agent_name,
         agent_version=_first(sources, "agent_version") or options.agent_version,
-        dimensions=as_opt_int(params.get("dimensions")) or None,
+        dimensions=dimensions,
         encoding_format=as_str(params.get("encoding_format")).strip(),
         tags=tags,
         metadata=build_metadata(kwargs, slo, options, user_agent),
         started_at=started_at,
     )
     result = EmbeddingResult(
-        input_count=len(as_list(raw_input)) if isinstance(raw_input, (list, tuple)) else int(raw_input is not None),
+        input_count=embedding_input_count(raw_input),
         input_tokens=as_int(as_dict(response.get("usage")).get("prompt_tokens")) or as_int(slo.get("prompt_tokens")),
-        input_texts=inputs if options.capture_inputs and not redacted else [],
+        input_texts=_embedding_inputs(raw_input) if options.capture_inputs and not redacted else [],
         response_model=as_str(response.get("model")),
-        dimensions=len(first_vector) or None,
+        dimensions=dimensions,
     )
     return EmbeddingRecord(start=start, result=result, call_error=error_text(kwargs, slo) if failed else "")
 
@@ -886,29 +949,37 @@ def _pick(data: Any, keys: tuple[str, ...]) -> dict[str, Any]:
     return {key: source[key] for key in keys if key in source}
 
 
-def _request_metadata(data: Any) -> dict[str, Any]:
+def _request_metadata(data: Any, keys: tuple[str, ...]) -> dict[str, Any]:
     source = as_dict(data)
-    slim = _pick(source, REQUEST_METADATA_KEYS)
-    requester = _pick(source.get("requester_metadata"), REQUEST_METADATA_KEYS)
+    slim = _pick(source, keys)
+    requester = _pick(source.get("requester_metadata"), keys)
     if requester:
         slim["requester_metadata"] = requester
     return slim
 
 
-def slim_event(kwargs: Mapping[str, Any], response_obj: Any = None, *, redacted: bool = False) -> dict[str, Any]:
+def slim_event(
+    kwargs: Mapping[str, Any],
+    response_obj: Any = None,
+    *,
+    redacted: bool = False,
+    agent_name_metadata_keys: tuple[str, ...] = DEFAULT_AGENT_NAME_METADATA_KEYS,
+) -> dict[str, Any]:
     """The part of LiteLLM's callback ``kwargs`` the mapping reads, as plain picklable data.
 
     ``map_generation(slim_event(kw), None, ...)`` equals ``map_generation(kw, response, ...)`` (tested),
     so an event can be mapped in another process. What is never read is never copied: request
     headers, API keys and key hashes, tracebacks, LiteLLM's model map. With ``redacted``, message
-    content is left out here already (map the slim event with ``redacted=True`` too).
+    content is left out here already (map the slim event with ``redacted=True`` too). The agent keys
+    must be the recorder's ``agent_name_metadata_keys``.
     """
+    metadata_keys = tuple(dict.fromkeys((*REQUEST_METADATA_KEYS, *agent_name_metadata_keys)))
     slo = as_dict(kwargs.get("standard_logging_object"))
     litellm_params = as_dict(kwargs.get("litellm_params"))
     slim_slo = _pick(slo, SLO_KEYS)
     proxy = as_dict(slo.get("metadata"))
     slim_slo["metadata"] = _pick(proxy, PROXY_METADATA_KEYS)
-    requester = _pick(proxy.get("requester_metadata"), REQUEST_METADATA_KEYS)
+    requester = _pick(proxy.get("requester_metadata"), metadata_keys)
     if requester:
         slim_slo["metadata"]["requester_metadata"] = requester
     hidden = as_dict(slo.get("hidden_params"))
@@ -916,8 +987,13 @@ def slim_event(kwargs: Mapping[str, Any], response_obj: Any = None, *, redacted:
         slim_slo["hidden_params"] = {"model_id": hidden["model_id"]}
     if slo.get("error_information") is not None:
         slim_slo["error_information"] = _pick(slo.get("error_information"), ERROR_INFORMATION_KEYS)
-    if not (isinstance(slo.get("response"), dict) and slo.get("response")):
-        slim_slo["response"] = as_dict(response_obj)
+    response_usage: dict[str, Any] = {}
+    if isinstance(slo.get("response"), dict) and slo.get("response"):
+        response_usage = as_dict(_object_usage(kwargs, response_obj))
+    else:
+        from_object = as_dict(response_obj)
+        if from_object or not isinstance(slo.get("response"), str):
+            slim_slo["response"] = from_object
 
     event = _pick(kwargs, KWARGS_KEYS)
     for key in ("start_time", "end_time"):  # epoch seconds pickle far cheaper than datetimes
@@ -926,10 +1002,12 @@ def slim_event(kwargs: Mapping[str, Any], response_obj: Any = None, *, redacted:
             event[key] = moment.timestamp()
     event["standard_logging_object"] = slim_slo
     event["litellm_params"] = {
-        "metadata": _request_metadata(litellm_params.get("metadata")),
-        "litellm_metadata": _request_metadata(litellm_params.get("litellm_metadata")),
-        **_pick(litellm_params, ("custom_llm_provider", "litellm_session_id")),
+        "metadata": _request_metadata(litellm_params.get("metadata"), metadata_keys),
+        "litellm_metadata": _request_metadata(litellm_params.get("litellm_metadata"), metadata_keys),
+        **_pick(litellm_params, ("custom_llm_provider", "litellm_session_id", "litellm_trace_id")),
     }
+    if response_usage:  # the cache / reasoning details the payload may lack (see map_usage)
+        event["response_usage"] = response_usage
     if not slim_slo.get("messages"):
         event.update(_pick(kwargs, ("messages",)))
     call_type = call_type_of(kwargs)

@@ -103,7 +103,7 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
     if settings.recorder == "process":
         link = build_recorder_link(settings)
         _flush_at_exit(link)
-        handler = OffloadingSigilLogger(link=link)
+        handler = OffloadingSigilLogger(link=link, agent_name_metadata_keys=settings.agent_name_metadata_keys)
     else:
         client = build_client(settings)
         _flush_at_exit(client)

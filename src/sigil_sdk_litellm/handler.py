@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from litellm.integrations.custom_logger import CustomLogger
 from sigil_sdk import Client
 
 from ._entry import EventEntryPoints
-from ._mapping import MappingOptions
+from ._mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, MappingOptions
 from ._problems import ProblemLog
 from ._recording import Recorder
 from ._redaction import content_redacted
@@ -39,6 +39,7 @@ class SigilLiteLLMLogger(EventEntryPoints, CustomLogger):  # type: ignore[misc]
         conversation_id: str = "",
         extra_tags: Mapping[str, str] | None = None,
         extra_metadata: Mapping[str, Any] | None = None,
+        agent_name_metadata_keys: Iterable[str] = DEFAULT_AGENT_NAME_METADATA_KEYS,
     ) -> None:
         if client is None:
             raise TypeError("SigilLiteLLMLogger needs a sigil_sdk.Client: SigilLiteLLMLogger(client=Client())")
@@ -52,6 +53,7 @@ class SigilLiteLLMLogger(EventEntryPoints, CustomLogger):  # type: ignore[misc]
             conversation_id=conversation_id or "",
             extra_tags=dict(extra_tags or {}),
             extra_metadata=dict(extra_metadata or {}),
+            agent_name_metadata_keys=agent_name_keys(agent_name_metadata_keys),
         )
         self._recorder = Recorder(client, self.options)
 
@@ -68,7 +70,8 @@ class SigilLiteLLMLogger(EventEntryPoints, CustomLogger):  # type: ignore[misc]
         o = self.options
         return (
             f"SigilLiteLLMLogger(capture_inputs={o.capture_inputs}, capture_outputs={o.capture_outputs}, "
-            f"agent_name={o.agent_name!r}, agent_version={o.agent_version!r})"
+            f"agent_name={o.agent_name!r}, agent_version={o.agent_version!r}, "
+            f"agent_name_metadata_keys={o.agent_name_metadata_keys!r})"
         )
 
     # LiteLLM's entry points (async for the proxy and async SDK calls, sync for sync SDK calls) come
@@ -83,6 +86,16 @@ class SigilLiteLLMLogger(EventEntryPoints, CustomLogger):  # type: ignore[misc]
         self._recorder.record(kwargs, response_obj, failed=failed, redacted=redacted)
 
 
+def agent_name_keys(keys: Iterable[str]) -> tuple[str, ...]:
+    """The agent keys as a tuple of distinct names (a single string is one key, not its letters)."""
+    if isinstance(keys, str):
+        keys = (keys,)
+    names = tuple(dict.fromkeys(str(key).strip() for key in keys if str(key).strip()))
+    if not names:
+        raise ValueError("agent_name_metadata_keys needs at least one metadata key, e.g. ('agent_name', 'agent_id')")
+    return names
+
+
 def create_sigil_litellm_logger(
     *,
     client: Client,
@@ -93,6 +106,7 @@ def create_sigil_litellm_logger(
     conversation_id: str = "",
     extra_tags: Mapping[str, str] | None = None,
     extra_metadata: Mapping[str, Any] | None = None,
+    agent_name_metadata_keys: Iterable[str] = DEFAULT_AGENT_NAME_METADATA_KEYS,
 ) -> SigilLiteLLMLogger:
     """Factory with the same keyword-only options as :class:`SigilLiteLLMLogger`."""
     return SigilLiteLLMLogger(
@@ -104,4 +118,5 @@ def create_sigil_litellm_logger(
         conversation_id=conversation_id,
         extra_tags=extra_tags,
         extra_metadata=extra_metadata,
+        agent_name_metadata_keys=agent_name_metadata_keys,
     )

@@ -32,7 +32,7 @@ from typing import IO, Any
 from litellm.integrations.custom_logger import CustomLogger
 
 from ._entry import EventEntryPoints
-from ._mapping import call_type_of, classify_call, slim_event
+from ._mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, call_type_of, classify_call, slim_event
 from ._problems import ProblemLog
 from ._redaction import content_redacted
 
@@ -216,9 +216,13 @@ class OffloadingSigilLogger(EventEntryPoints, CustomLogger):  # type: ignore[mis
     own shutdown): closing drains what is queued and lets the recorder export it.
     """
 
-    def __init__(self, *, link: RecorderLink) -> None:
+    def __init__(
+        self, *, link: RecorderLink, agent_name_metadata_keys: tuple[str, ...] = DEFAULT_AGENT_NAME_METADATA_KEYS
+    ) -> None:
         super().__init__()
         self.link = link
+        # the recorder's keys (same settings): the slim event carries these metadata keys
+        self.agent_name_metadata_keys = agent_name_metadata_keys
         self.problems = link.problems
 
     def __repr__(self) -> str:
@@ -233,7 +237,9 @@ class OffloadingSigilLogger(EventEntryPoints, CustomLogger):  # type: ignore[mis
             if not isinstance(kwargs, dict) or classify_call(call_type_of(kwargs)) is None:
                 return
             redacted = content_redacted(self, kwargs)
-            event = slim_event(kwargs, response_obj, redacted=redacted)
+            event = slim_event(
+                kwargs, response_obj, redacted=redacted, agent_name_metadata_keys=self.agent_name_metadata_keys
+            )
             self.link.submit(encode_frame(failed, redacted, event))
         except Exception as exc:  # noqa: BLE001 - telemetry never breaks the host
             self.problems.report(

@@ -246,6 +246,13 @@ class Settings(BaseSettings):
         "Agent name of generations whose request metadata names none (`metadata.agent_name`).",
         accepted="accepted: any text",
     )
+    agent_name_metadata_keys: tuple[str, ...] = _var(
+        "SIGIL_AGENT_NAME_METADATA_KEYS",
+        ("agent_name", "agent_id"),
+        "Request metadata keys that name the agent, separated by commas, the first found wins. `agent_id` is "
+        "where LiteLLM puts the `x-litellm-agent-id` header and a virtual key's agent.",
+        accepted="accepted: metadata keys separated by commas, e.g. agent_name,agent_id",
+    )
     agent_version: str = _var(
         "SIGIL_AGENT_VERSION",
         "",
@@ -567,6 +574,16 @@ class Settings(BaseSettings):
             if any(phase not in ("preflight", "postflight") for phase in phases):
                 raise _invalid()
             return ",".join(dict.fromkeys(phases))
+        return value
+
+    @field_validator("agent_name_metadata_keys", mode="before")
+    @classmethod
+    def _agent_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            keys = tuple(dict.fromkeys(item.strip() for item in value.split(",") if item.strip()))
+            if not keys:
+                raise _invalid()
+            return keys
         return value
 
     @field_validator("tags", mode="before")
@@ -1006,6 +1023,8 @@ def _default_text(info: FieldInfo) -> str:
         return "`true`" if default else "`false`"
     if isinstance(default, float):
         return f"`{default:g}`"
+    if isinstance(default, tuple):
+        return f"`{','.join(default)}`"
     return f"`{default}`"
 
 

@@ -84,10 +84,17 @@ def test_agent_and_tags_from_request_metadata_else_defaults() -> None:
     data = chat(metadata={"agent_name": "planner", "agent_version": "2.1", "tags": ["team-a"]})
     context = wire(data, defaults)["context"]
     assert (context["agent_name"], context["agent_version"]) == ("planner", "2.1")
-    assert context["tags"] == {"env": "prod", "litellm.tag.team-a": "true"}
+    assert context["tags"] == {"env": "prod", "litellm.tag.team-a": "team-a"}
 
     via_requester = chat(metadata={"requester_metadata": {"agent_name": "from-requester"}})
     assert wire(via_requester)["context"]["agent_name"] == "from-requester"
+
+    # LiteLLM puts the x-litellm-agent-id header (or the key's agent) in metadata.agent_id
+    assert wire(chat(metadata={"agent_id": "support-bot"}), defaults)["context"]["agent_name"] == "support-bot"
+    both = chat(metadata={"agent_id": "key-agent", "agent_name": "named"})
+    assert wire(both, defaults)["context"]["agent_name"] == "named"
+    only_id = HookDefaults(agent_name_metadata_keys=("agent_id",))
+    assert wire(both, only_id)["context"]["agent_name"] == "key-agent"
 
 
 def test_provider_prefix_of_the_model_name() -> None:

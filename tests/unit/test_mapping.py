@@ -34,8 +34,8 @@ def generation(slo: dict | None = None, options: m.MappingOptions | None = None,
         ("aembedding", "embedding"),
         ("image_generation", None),
         ("arerank", None),
-        ("", None),
-        (None, None),
+        ("", "generation"),  # no call type (older LiteLLM): a chat, as the incumbent records it
+        (None, "generation"),
         (42, None),
     ],
 )
@@ -164,7 +164,7 @@ def test_thinking_blocks_including_redacted_come_first() -> None:
     assert [p.kind for p in parts] == [PartKind.THINKING, PartKind.THINKING, PartKind.TEXT]
     assert parts[0].thinking == "2+2 is 4"
     assert parts[1].metadata.provider_type == "redacted_thinking"
-    assert "opaque" not in parts[1].thinking
+    assert parts[1].thinking == "opaque"  # the ciphertext, as both incumbents keep it
 
 
 def test_reasoning_content_is_thinking_when_there_are_no_blocks() -> None:
@@ -353,7 +353,7 @@ def test_tags_framework_request_tags_and_user_agent() -> None:
         "sigil.framework.name": "litellm",
         "sigil.framework.source": "handler",
         "sigil.framework.language": "python",
-        "litellm.tag.team-a": "true",
+        "litellm.tag.team-a": "team-a",
         "litellm.model_group": "gpt-4o-mini",
         "env": "prod",
     }

@@ -90,6 +90,7 @@ EVERY_VARIABLE = {
     "SIGIL_AUTH_TENANT_ID": "123456",
     "SIGIL_AUTH_TOKEN": TOKEN,
     "SIGIL_AGENT_NAME": "gateway",
+    "SIGIL_AGENT_NAME_METADATA_KEYS": " agent, agent_id ,agent ",
     "SIGIL_AGENT_VERSION": "1.2.3",
     "SIGIL_USER_ID": "service-user",
     "SIGIL_CONVERSATION_ID": "conv-default",
@@ -141,6 +142,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
     assert settings.auth_token is not None and settings.auth_token.get_secret_value() == TOKEN
     assert settings.secrets_dir == tmp_path
     assert (settings.agent_name, settings.agent_version) == ("gateway", "1.2.3")
+    assert settings.agent_name_metadata_keys == ("agent", "agent_id")
     assert settings.user_id == "service-user"
     assert settings.conversation_id == "conv-default"
     assert settings.tags == {"team": "ml", "env": "prod", "empty": ""}
@@ -366,6 +368,7 @@ INVALID: list[tuple[str, dict[str, str], str, str]] = [
     ("hooks-phases-unknown", {"SIGIL_HOOKS_PHASES": "preflight,afterwards"}, "SIGIL_HOOKS_PHASES", "postflight"),
     ("hooks-phases-typo", {"SIGIL_HOOKS_PHASES": "preflite"}, "SIGIL_HOOKS_PHASES", "accepted: preflight"),
     ("hooks-phases-empty-list", {"SIGIL_HOOKS_PHASES": ",,"}, "SIGIL_HOOKS_PHASES", "accepted: preflight"),
+    ("agent-keys-empty", {"SIGIL_AGENT_NAME_METADATA_KEYS": ","}, "SIGIL_AGENT_NAME_METADATA_KEYS", "metadata keys"),
     ("hooks-timeout-zero", {"SIGIL_HOOKS_TIMEOUT": "0"}, "SIGIL_HOOKS_TIMEOUT", "> 0 and ≤ 60"),
     ("hooks-timeout-large", {"SIGIL_HOOKS_TIMEOUT": "120"}, "SIGIL_HOOKS_TIMEOUT", "> 0 and ≤ 60"),
     ("hooks-timeout-unit", {"SIGIL_HOOKS_TIMEOUT": "500ms"}, "SIGIL_HOOKS_TIMEOUT", "SIGIL_HOOKS_TIMEOUT='500ms'"),
