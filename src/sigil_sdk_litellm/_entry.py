@@ -44,6 +44,21 @@ def call_id(kwargs: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def with_callback_times(kwargs: Any, start_time: Any, end_time: Any) -> Any:
+    """``kwargs`` whose ``start_time`` / ``end_time`` are the callback's arguments (the generation's
+    timestamps; LiteLLM's ``kwargs`` may hold earlier ones). A shallow copy: LiteLLM's dict is shared."""
+    if not isinstance(kwargs, dict) or not (isinstance(start_time, datetime) or isinstance(end_time, datetime)):
+        return kwargs
+    if kwargs.get("start_time") is start_time and kwargs.get("end_time") is end_time:
+        return kwargs
+    timed = dict(kwargs)
+    if isinstance(start_time, datetime):
+        timed["start_time"] = start_time
+    if isinstance(end_time, datetime):
+        timed["end_time"] = end_time
+    return timed
+
+
 class EventEntryPoints:
     """Mixin (before ``CustomLogger`` in the bases): LiteLLM's four hooks → ``handle_event``."""
 
@@ -65,19 +80,19 @@ class EventEntryPoints:
     async def async_log_success_event(
         self, kwargs: dict[str, Any], response_obj: Any, start_time: datetime, end_time: datetime
     ) -> None:
-        self.handle_event(kwargs, response_obj, failed=False)
+        self.handle_event(with_callback_times(kwargs, start_time, end_time), response_obj, failed=False)
 
     async def async_log_failure_event(
         self, kwargs: dict[str, Any], response_obj: Any, start_time: datetime, end_time: datetime
     ) -> None:
-        self._failure(kwargs, response_obj)
+        self._failure(with_callback_times(kwargs, start_time, end_time), response_obj)
 
     def log_success_event(
         self, kwargs: dict[str, Any], response_obj: Any, start_time: datetime, end_time: datetime
     ) -> None:
-        self.handle_event(kwargs, response_obj, failed=False)
+        self.handle_event(with_callback_times(kwargs, start_time, end_time), response_obj, failed=False)
 
     def log_failure_event(
         self, kwargs: dict[str, Any], response_obj: Any, start_time: datetime, end_time: datetime
     ) -> None:
-        self._failure(kwargs, response_obj)
+        self._failure(with_callback_times(kwargs, start_time, end_time), response_obj)

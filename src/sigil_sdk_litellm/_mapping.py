@@ -658,7 +658,8 @@ def resolve_user_id(kwargs: Mapping[str, Any], slo: Mapping[str, Any]) -> str:
 
 
 def split_request_tags(raw: Any) -> tuple[dict[str, str], str]:
-    """``request_tags`` → ``litellm.tag.<value> = <value>`` tags, plus the user agent the proxy adds as a tag."""
+    """``request_tags`` → ``litellm.tag.<value> = <value>`` tags (the incumbent's representation, the
+    proxy's ``User-Agent: …`` tags included), plus the user agent read from those."""
     tags: dict[str, str] = {}
     user_agent = ""
     for item in as_list(raw):
@@ -667,7 +668,6 @@ def split_request_tags(raw: Any) -> tuple[dict[str, str], str]:
             continue
         if value.lower().startswith(_USER_AGENT_TAG_PREFIX):
             user_agent = user_agent or value[len(_USER_AGENT_TAG_PREFIX) :].strip()
-            continue
         tags[REQUEST_TAG_PREFIX + value] = value
     return tags, user_agent
 
