@@ -243,7 +243,7 @@ class Settings(BaseSettings):
     agent_name: str = _var(
         "SIGIL_AGENT_NAME",
         "",
-        "Agent name of generations whose request metadata names none (`metadata.agent_name`).",
+        "Agent name of generations whose request metadata names none (see `SIGIL_AGENT_NAME_METADATA_KEYS`).",
         accepted="accepted: any text",
     )
     agent_name_metadata_keys: tuple[str, ...] = _var(
