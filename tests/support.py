@@ -7,6 +7,9 @@ import threading
 import time
 from typing import Any
 
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sigil_sdk import Client, ClientConfig, GenerationExportConfig
 from sigil_sdk.models import (
     ExportGenerationResult,
@@ -60,6 +63,20 @@ def capturing_client(**export: Any) -> tuple[Client, CapturingExporter]:
         generation_exporter=exporter,
     )
     return Client(config), exporter
+
+
+def span_capturing_client() -> tuple[Client, CapturingExporter, InMemorySpanExporter]:
+    """:func:`capturing_client` whose SDK spans (embeddings are only spans) land in memory too."""
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    exporter = CapturingExporter()
+    config = ClientConfig(
+        generation_export=GenerationExportConfig(protocol="none", endpoint="localhost:1", batch_size=1000),
+        generation_exporter=exporter,
+        tracer=provider.get_tracer("test"),
+    )
+    return Client(config), exporter, spans
 
 
 def flushed(client: Client, exporter: CapturingExporter) -> list[Generation]:

@@ -20,6 +20,7 @@ from sigil_sdk.models import Message, MessageRole, PartKind
 from ._coerce import as_dict, as_list, as_str
 from ._mapping import (
     DEFAULT_AGENT_NAME_METADATA_KEYS,
+    _first,
     content_text,
     map_input_messages,
     map_output,
@@ -72,15 +73,6 @@ def _metadata_sources(data: Mapping[str, Any]) -> list[dict[str, Any]]:
         as_dict(data.get("litellm_metadata")),
         as_dict(metadata.get("requester_metadata")),
     ]
-
-
-def _first(sources: list[dict[str, Any]], *keys: str) -> str:
-    for key in keys:
-        for source in sources:
-            value = as_str(source.get(key)).strip()
-            if value:
-                return value
-    return ""
 
 
 def _model(data: Mapping[str, Any]) -> HookModel:

@@ -30,6 +30,7 @@ from fake_llm.testing import FakeLLMProcess
 from sigil_devstack.proxy import ProxyProcess
 
 from bench.micro_compare import ensure_peer_venv
+from tests.scenarios import TOOLS
 
 pytestmark = pytest.mark.integration
 
@@ -55,16 +56,6 @@ general_settings:
   master_key: os.environ/LITELLM_MASTER_KEY
 """
 
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Weather for a city",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-        },
-    }
-]
 USER = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 2+2?"}]
 
 

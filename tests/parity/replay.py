@@ -20,14 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import litellm
 from google.protobuf.json_format import MessageToDict
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from sigil_sdk import Client, ClientConfig, GenerationExportConfig
 from sigil_sdk.proto_mapping import generation_to_proto
 
 from sigil_sdk_litellm import SigilLiteLLMLogger
-from tests.support import CapturingExporter
+from tests.support import span_capturing_client
 
 
 def decode(value: Any) -> Any:
@@ -51,17 +47,7 @@ def decode(value: Any) -> Any:
 
 
 async def replay(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    spans = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(spans))
-    exporter = CapturingExporter()
-    client = Client(
-        ClientConfig(
-            generation_export=GenerationExportConfig(protocol="none", endpoint="localhost:1", batch_size=1000),
-            generation_exporter=exporter,
-            tracer=provider.get_tracer("parity"),
-        )
-    )
+    client, exporter, spans = span_capturing_client()
     handler = SigilLiteLLMLogger(client=client)
     out = []
     for event in events:

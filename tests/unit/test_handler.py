@@ -8,9 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sigil_sdk import Client, ClientConfig, ContentCaptureMode, GenerationExportConfig, GenerationMode
 
 import sigil_sdk_litellm
@@ -21,6 +18,7 @@ from tests.support import (
     capturing_client,
     failure_slo,
     flushed,
+    span_capturing_client,
     standard_logging_object,
 )
 
@@ -127,17 +125,7 @@ async def test_other_call_types_are_skipped(call_type: str) -> None:
 
 
 async def test_embeddings_become_embedding_spans_not_generations() -> None:
-    spans = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(spans))
-    exporter = CapturingExporter()
-    client = Client(
-        ClientConfig(
-            generation_export=GenerationExportConfig(protocol="none", endpoint="localhost:1"),
-            generation_exporter=exporter,
-            tracer=provider.get_tracer("test"),
-        )
-    )
+    client, exporter, spans = span_capturing_client()
     slo = standard_logging_object(
         call_type="aembedding",
         model="text-embedding-3-small",
