@@ -126,7 +126,9 @@ def assert_common(generation: dict[str, Any], target: Target, *, mode: str = "SY
     assert generation["tags"]["sigil.framework.name"] == "litellm"
     assert generation["tags"]["sigil.framework.source"] == "handler"
     assert generation["tags"]["sigil.framework.language"] == "python"
-    assert not any(key.lower().startswith("litellm.tag.user-agent") for key in generation["tags"])
+    # the proxy's User-Agent request tags, as the incumbent package records them: value = the tag
+    agent_tags = {k: v for k, v in generation["tags"].items() if k.lower().startswith("litellm.tag.user-agent")}
+    assert all(key == f"litellm.tag.{value}" for key, value in agent_tags.items())
     assert generation["id"]
     if not target.capture_inputs:
         assert generation.get("input", []) == [] and not generation.get("system_prompt")
@@ -140,7 +142,7 @@ def assert_common(generation: dict[str, Any], target: Target, *, mode: str = "SY
 def scenario_sync_chat(target: Target) -> None:
     conv = new_conversation()
     prompt = f"Say hello to {conv}"
-    reply = target.client().chat.completions.create(
+    raw = target.client().chat.completions.with_raw_response.create(
         model="gpt-4o-mini",
         messages=[{"role": "system", "content": "You are terse."}, {"role": "user", "content": prompt}],
         temperature=0.25,
@@ -148,13 +150,16 @@ def scenario_sync_chat(target: Target) -> None:
         user="end-user-7",
         extra_body=metadata(conv, agent_version="1.2.3", tags=["scenario"]),
     )
+    reply = raw.parse()
     assert reply.choices[0].message.content
     [g] = target.sink.wait_for(1, conversation_id=conv, settle=0.5)
     assert_common(g, target)
+    # the generation id is LiteLLM's call id: it joins LiteLLM's own logs
+    assert g["id"] == raw.headers["x-litellm-call-id"] == g["metadata"]["litellm.call_id"]
     assert g["model"] == {"provider": "openai", "name": "gpt-4o-mini"}
     assert (g["agent_name"], g["agent_version"], g["conversation_id"]) == ("scenario-agent", "1.2.3", conv)
     assert g["metadata"]["sigil.user.id"] == "end-user-7"  # the proto has no user field: the SDK keeps it here
-    assert g["tags"]["litellm.tag.scenario"] == "true"
+    assert g["tags"]["litellm.tag.scenario"] == "scenario"
     assert g["tags"]["litellm.model_group"] == "gpt-4o-mini"
     assert g["metadata"]["litellm.model_group"] == "gpt-4o-mini" and g["metadata"]["litellm.model_id"]
     assert g["metadata"]["litellm.user_agent"].startswith("OpenAI/Python")
@@ -175,10 +180,14 @@ def scenario_sync_chat(target: Target) -> None:
 async def scenario_async_chat(target: Target) -> None:
     conv = new_conversation()
     reply = await target.async_client().chat.completions.create(
-        model="gpt-4o", messages=[{"role": "user", "content": "async hello"}], extra_body=metadata(conv)
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "async hello"}],
+        extra_body={"metadata": {"conversation_id": conv}},
+        extra_headers={"x-litellm-agent-id": "support-bot"},  # LiteLLM's own agent identity
     )
     [g] = target.sink.wait_for(1, conversation_id=conv)
     assert_common(g, target)
+    assert g["agent_name"] == "support-bot"
     assert g["model"]["name"] == "gpt-4o" and g["response_id"] == reply.id
 
 

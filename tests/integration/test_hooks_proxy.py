@@ -196,7 +196,7 @@ def test_the_rules_see_messages_system_prompt_tools_model_agent_and_tags(open_st
     assert request["phase"] == "preflight"
     assert request["context"]["model"]["name"] == "gpt-4o-mini"
     assert (request["context"]["agent_name"], request["context"]["agent_version"]) == ("planner", "3.2")
-    assert request["context"]["tags"] == {"env": "test", "litellm.tag.team-a": "true"}
+    assert request["context"]["tags"] == {"env": "test", "litellm.tag.team-a": "team-a"}
     assert request["input"]["system_prompt"] == "Be brief."
     assert request["input"]["messages"] == [{"role": "user", "parts": [{"text": f"context {tag}"}]}]
     assert request["input"]["tools"][0]["name"] == "lookup"
