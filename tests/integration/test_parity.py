@@ -285,12 +285,17 @@ def differences(theirs: dict[str, Any], ours: dict[str, Any]) -> list[tuple[str,
 
 
 def _matches(pattern: str, event: str, path: str) -> bool:
-    """``*`` matches anything (brackets are literal); ``event: path`` limits a pattern to one event."""
+    """``*`` matches anything (brackets are literal); ``events: path`` limits a pattern to the events
+    whose name matches ``events``."""
     if ": " in pattern:
-        only, pattern = pattern.split(": ", 1)
-        if only != event:
+        events, pattern = pattern.split(": ", 1)
+        if not _glob(events, event):
             return False
-    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*"), path) is not None
+    return _glob(pattern, path)
+
+
+def _glob(pattern: str, text: str) -> bool:
+    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*"), text) is not None
 
 
 def documented() -> list[str]:
