@@ -370,19 +370,22 @@ def content_text(content: Any) -> str:
     return "\n\n".join(p.text for p in content_parts(content) if not p.metadata.provider_type)
 
 
+def redacted_thinking_part(block: Mapping[str, Any]) -> Part:
+    """A ``redacted_thinking`` block: its opaque ``data`` (ciphertext) is the thinking text, as both
+    incumbent packages record it, marked by its provider type."""
+    return Part(
+        kind=PartKind.THINKING,
+        thinking=as_str(block.get("data")) or "[redacted thinking]",
+        metadata=PartMetadata(provider_type="redacted_thinking"),
+    )
+
+
 def _thinking_parts(message: Mapping[str, Any]) -> list[Part]:
     parts: list[Part] = []
     for block in as_list(message.get("thinking_blocks")):
         data = as_dict(block)
         if as_str(data.get("type")) == "redacted_thinking":
-            # opaque ciphertext, kept as the thinking text (as the incumbents record it)
-            parts.append(
-                Part(
-                    kind=PartKind.THINKING,
-                    thinking=as_str(data.get("data")) or "[redacted thinking]",
-                    metadata=PartMetadata(provider_type="redacted_thinking"),
-                )
-            )
+            parts.append(redacted_thinking_part(data))
             continue
         thinking = as_str(data.get("thinking"))
         if thinking.strip():

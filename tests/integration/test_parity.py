@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import openai
 import pytest
 from fake_llm.testing import FakeLLMProcess
@@ -42,6 +43,11 @@ REPLAY_TZ = "Europe/Berlin"
 
 CONFIG = """\
 model_list:
+  - model_name: claude-sonnet-4-5
+    litellm_params:
+      model: anthropic/claude-sonnet-4-5
+      api_base: {root_url}
+      api_key: fake-key
   - model_name: "*"
     litellm_params:
       model: "openai/*"
@@ -61,6 +67,10 @@ USER = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": 
 
 def openai_client(proxy: ProxyProcess) -> openai.OpenAI:
     return openai.OpenAI(base_url=proxy.base_url, api_key=proxy.master_key, max_retries=0)
+
+
+def anthropic_client(proxy: ProxyProcess) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=proxy.base_url, api_key=proxy.master_key, max_retries=0)
 
 
 def _chat(proxy: ProxyProcess) -> None:
@@ -125,6 +135,30 @@ def _failure(proxy: ProxyProcess) -> None:
         client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "[fake:error-500]"}])
 
 
+def _responses(proxy: ProxyProcess) -> None:
+    openai_client(proxy).responses.create(model="gpt-4o-mini", instructions="Be brief.", input="What is 2+2?")
+
+
+def _responses_stream(proxy: ProxyProcess) -> None:
+    with openai_client(proxy).responses.stream(model="gpt-4o-mini", input="What is 2+2?") as stream:
+        for _ in stream:
+            pass
+
+
+def _messages(proxy: ProxyProcess) -> None:
+    anthropic_client(proxy).messages.create(
+        model="claude-sonnet-4-5", max_tokens=64, system="Be brief.", messages=[{"role": "user", "content": "2+2?"}]
+    )
+
+
+def _messages_stream(proxy: ProxyProcess) -> None:
+    with anthropic_client(proxy).messages.stream(
+        model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "2+2?"}]
+    ) as stream:
+        for _ in stream:
+            pass
+
+
 # name → a request through the proxy that makes exactly one LiteLLM event. A new route (e.g. the
 # Responses API or Anthropic Messages) is one more entry; where the incumbent does not record it,
 # that difference is a row of docs/compatibility.md.
@@ -136,6 +170,10 @@ SCENARIOS: dict[str, Callable[[ProxyProcess], None]] = {
     "text-completion": _text_completion,
     "embedding": _embedding,
     "embedding-dimensions": _embedding_dimensions,
+    "responses": _responses,
+    "responses-stream": _responses_stream,
+    "messages": _messages,
+    "messages-stream": _messages_stream,
     "failure": _failure,
 }
 
@@ -144,7 +182,7 @@ def _capture(tmp: Path) -> dict[str, dict[str, Any]]:
     capture_file = tmp / "events.jsonl"
     with FakeLLMProcess() as fake:
         config = tmp / "config.yaml"
-        config.write_text(CONFIG.format(api_base=fake.base_url), encoding="utf-8")
+        config.write_text(CONFIG.format(api_base=fake.base_url, root_url=fake.root_url), encoding="utf-8")
         env = {"PARITY_CAPTURE_FILE": str(capture_file), "PYTHONPATH": str(PARITY)}
         with ProxyProcess(config=config, env=env) as proxy:
             events: dict[str, dict[str, Any]] = {}

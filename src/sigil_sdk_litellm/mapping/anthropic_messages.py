@@ -16,7 +16,7 @@ from typing import Any
 from sigil_sdk import Message, MessageRole, Part, PartKind, PartMetadata, ToolCall, ToolDefinition, ToolResult
 
 from .._coerce import as_dict, as_list, as_str, json_bytes
-from .._mapping import UNKNOWN, SharedMessage, map_tools
+from .._mapping import UNKNOWN, SharedMessage, map_tools, redacted_thinking_part
 from .content import RouteContent, block_text, first_param, logged_input, route_output, route_usage
 
 # a chat finish reason (LiteLLM's logged form) in the Messages API's words, as the client saw it
@@ -53,13 +53,7 @@ def block_parts(content: Any) -> tuple[list[Part], list[Message]]:
             if thinking.strip():
                 parts.append(Part(kind=PartKind.THINKING, thinking=thinking))
         elif kind == "redacted_thinking":
-            parts.append(
-                Part(
-                    kind=PartKind.THINKING,
-                    thinking="[redacted thinking]",
-                    metadata=PartMetadata(provider_type="redacted_thinking"),
-                )
-            )
+            parts.append(redacted_thinking_part(data))
         elif kind in ("tool_use", "server_tool_use"):
             call = ToolCall(
                 name=as_str(data.get("name")) or UNKNOWN,
