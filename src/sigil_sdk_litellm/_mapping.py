@@ -1033,7 +1033,9 @@ def slim_event(
         for holder in (slim_slo, event):
             holder.pop("messages", None)
         event.pop("input", None)
-        as_dict(event.get("optional_params")).pop("system", None)
+        params = as_dict(event.get("optional_params"))
+        for key in _CONTENT_PARAMETERS:
+            params.pop(key, None)
         parameters = as_dict(slim_slo.get("model_parameters"))
         if any(key in parameters for key in _CONTENT_PARAMETERS):  # a copy: LiteLLM's payload stays as is
             slim_slo["model_parameters"] = {k: v for k, v in parameters.items() if k not in _CONTENT_PARAMETERS}
@@ -1059,4 +1061,8 @@ _MODEL_PARAMETER_KEYS = (
     "reasoning_effort",
     "dimensions",
     "encoding_format",
+    # the Responses API's own names (mapping/responses.py reads them as it reads the chat ones)
+    "instructions",
+    "max_output_tokens",
+    "reasoning",
 )

@@ -410,6 +410,18 @@ CASES = {
         lambda: {**responses_event(messages=None), "input": [{"role": "developer", "content": "d"}, "question"]},
         None,
     ),
+    "responses params only in kwargs": (
+        lambda: {
+            **responses_event(model_parameters={}),
+            "optional_params": {
+                "instructions": "Be terse.",
+                "max_output_tokens": 50,
+                "reasoning": {"effort": "low"},
+                "tools": [TOOL],
+            },
+        },
+        None,
+    ),
     "anthropic": (anthropic_event, None),
     "anthropic system in litellm_params": (
         lambda: {**anthropic_event(system=None), "litellm_params": {"system": "from params", "metadata": {}}},
@@ -426,7 +438,11 @@ def test_the_slim_event_maps_the_same(name: str, redacted: bool) -> None:
     assert_slim_event_maps_the_same(make(), response, failed="failure" in name, redacted=redacted)
 
 
-@pytest.mark.parametrize("make", [responses_event, anthropic_event])
+def responses_event_params_in_kwargs() -> dict[str, Any]:
+    return {**responses_event(model_parameters={}), "optional_params": {"instructions": "Be terse.", "system": "x"}}
+
+
+@pytest.mark.parametrize("make", [responses_event, anthropic_event, responses_event_params_in_kwargs])
 def test_redacted_slim_event_has_no_content(make: Any) -> None:
     kwargs = make()
     kwargs["input"] = [{"role": "system", "content": "You are a bot."}]
