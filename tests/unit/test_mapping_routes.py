@@ -181,6 +181,15 @@ def test_responses_event() -> None:
     assert g.metadata[m.META_CALL_TYPE] == "aresponses"
 
 
+def test_responses_instructions_given_as_input_messages() -> None:
+    instructions = [
+        {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "Be terse."}]},
+        {"role": "system", "content": "Answer in French."},
+    ]
+    record = m.map_generation(responses_event(model_parameters={"instructions": instructions}), None, OPTIONS)
+    assert record.generation.system_prompt == "Be terse.\n\nAnswer in French."
+
+
 def test_responses_input_items() -> None:
     items = [
         {"role": "developer", "content": "Prefer metric."},

@@ -152,6 +152,15 @@ def _system_from_input(kwargs: Mapping[str, Any]) -> str:
     return "\n\n".join(text for text in (content_text(i.get("content")) for i in items) if text.strip())
 
 
+def _instructions_text(value: Any) -> str:
+    """``instructions``: a string, or (as the API also accepts) a list of input messages."""
+    if not isinstance(value, list):
+        return block_text(value)
+    items = [as_dict(item) for item in value]
+    texts = (content_text(i["content"]) if "content" in i else as_str(i.get("text")) for i in items)
+    return "\n\n".join(text for text in texts if text.strip())
+
+
 def map_content(
     kwargs: Mapping[str, Any],
     slo: Mapping[str, Any],
@@ -163,7 +172,9 @@ def map_content(
     messages: list[Message] = []
     if capture_inputs:
         system_prompt, messages = map_input_items(logged_input(kwargs, slo, "input", "messages"))
-        instructions = block_text(params.get("instructions")) or block_text(response.get("instructions"))
+        instructions = _instructions_text(params.get("instructions")) or _instructions_text(
+            response.get("instructions")
+        )
         if not system_prompt:
             system_prompt = _system_from_input(kwargs)
         system_prompt = "\n\n".join(text for text in (instructions, system_prompt) if text.strip())
