@@ -49,7 +49,9 @@ RUN PIP_CERT=${PIP_CERT} /tmp/build/install-into-litellm-env.sh /tmp/build/handl
     && rm -rf /tmp/build \
     # LiteLLM restructures its admin UI files on first import; do it now, as it cannot on a read-only root
     && python -c "import litellm.proxy.proxy_server, sigil_sdk_litellm.bootstrap" \
-    && rm -rf /tmp/* /root/.cache
+    && rm -rf /tmp/* /root/.cache \
+    # the disk spool's directory (SIGIL_SPOOL_DIR): a named volume mounted here starts with this owner
+    && mkdir -p /var/lib/sigil-spool && chown 65532:65532 /var/lib/sigil-spool
 
 COPY sigil_callback.py config/config.yaml /app/
 

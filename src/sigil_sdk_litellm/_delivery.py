@@ -59,6 +59,7 @@ class DeliveryExporter:
         drain_timeout: float = 20.0,
         problems: ProblemLog | None = None,
         clock: Callable[[], float] = time.monotonic,
+        spooled: bool = False,
     ) -> None:
         self.transport = transport
         self.max_items = max_items
@@ -70,6 +71,7 @@ class DeliveryExporter:
         self.drain_timeout = drain_timeout
         self.problems = problems or ProblemLog()
         self._clock = clock
+        self.spooled = spooled  # a copy of everything buffered is on disk (SIGIL_SPOOL_DIR)
         self._buffer: deque[tuple[str, bytes]] = deque()
         self._bytes = 0
         self._in_flight = 0
@@ -161,10 +163,11 @@ class DeliveryExporter:
             dropped = self._stats["dropped_shutdown"]
         if dropped:
             logger.warning(
-                "sigil: %d generations not delivered to %s within SIGIL_SHUTDOWN_GRACE (%g s); dropped",
+                "sigil: %d generations not delivered to %s within SIGIL_SHUTDOWN_GRACE (%g s); %s",
                 dropped,
                 self.transport.endpoint,
                 self.drain_timeout,
+                "they stay in SIGIL_SPOOL_DIR for the next start" if self.spooled else "dropped",
             )
         with contextlib.suppress(Exception):  # closing is best effort
             self.transport.close()

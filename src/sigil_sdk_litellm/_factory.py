@@ -85,10 +85,13 @@ def build_delivery(settings: Settings, *, drain_timeout: float | None = None) ->
         initial_backoff=settings.initial_backoff,
         max_backoff=settings.max_backoff,
         drain_timeout=settings.shutdown_grace if drain_timeout is None else drain_timeout,
+        spooled=settings.spool_dir is not None,
     )
 
 
-def build_client(settings: Settings, *, drain_timeout: float | None = None) -> Client:
+def build_client(
+    settings: Settings, *, drain_timeout: float | None = None, delivery: DeliveryExporter | None = None
+) -> Client:
     """A ``sigil_sdk.Client`` configured by ``settings`` alone, exporting through the delivery buffer.
 
     Every field the SDK would otherwise fill from ``SIGIL_*`` variables is set explicitly. (One the
@@ -124,7 +127,7 @@ def build_client(settings: Settings, *, drain_timeout: float | None = None) -> C
     )
     config = ClientConfig(
         generation_export=export,
-        generation_exporter=build_delivery(settings, drain_timeout=drain_timeout),
+        generation_exporter=delivery or build_delivery(settings, drain_timeout=drain_timeout),
         api=ApiConfig(endpoint=settings.endpoint),
         content_capture=ContentCaptureMode(settings.content_capture_mode),
         agent_name=settings.agent_name,
@@ -158,7 +161,14 @@ def recorder_from_env() -> Recorder:
     settings = load_settings()
     # finish (and exit) a little before the proxy worker stops waiting for this process
     drain = max(1.0, settings.shutdown_grace - 2.0)
-    return Recorder(build_client(settings, drain_timeout=drain), MappingOptions(**handler_options(settings)))
+    return build_recorder(settings, drain_timeout=drain)
+
+
+def build_recorder(settings: Settings, *, drain_timeout: float | None = None) -> Recorder:
+    """A Recorder with a real client exporting through the delivery buffer it keeps a handle on."""
+    delivery = build_delivery(settings, drain_timeout=drain_timeout)
+    client = build_client(settings, drain_timeout=drain_timeout, delivery=delivery)
+    return Recorder(client, MappingOptions(**handler_options(settings)), delivery=delivery)
 
 
 def _ensure_log_output() -> None:

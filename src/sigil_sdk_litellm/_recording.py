@@ -5,13 +5,16 @@ Kept free of LiteLLM imports so it also runs in the out-of-process recorder, whi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sigil_sdk import Client, GenerationMode
 
 from ._limits import TRUNCATED_KEY, fit_generation
 from ._mapping import MappingOptions, call_type_of, classify_call, map_embedding, map_generation
 from ._problems import ProblemLog
+
+if TYPE_CHECKING:
+    from ._delivery import DeliveryExporter
 
 
 class CallFailed(Exception):
@@ -34,10 +37,17 @@ def _status_code(value: Any) -> int | None:
 class Recorder:
     """Maps one LiteLLM event and records it through the SDK client. ``record`` never raises."""
 
-    def __init__(self, client: Client, options: MappingOptions, problems: ProblemLog | None = None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        options: MappingOptions,
+        problems: ProblemLog | None = None,
+        delivery: DeliveryExporter | None = None,
+    ) -> None:
         self.client = client
         self.options = options
         self.problems = problems or ProblemLog()
+        self.delivery = delivery  # the client's exporter when it is the delivery buffer (the spool waits on it)
 
     def record(self, kwargs: Any, response_obj: Any, *, failed: bool, redacted: bool) -> None:
         try:

@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 from litellm.integrations.custom_logger import CustomLogger
 from sigil_sdk import Client
 
-from ._factory import _ensure_log_output, build_client, handler_options, load_settings, recorder_from_env
+from ._factory import (
+    _ensure_log_output,
+    build_client,
+    build_recorder,
+    handler_options,
+    load_settings,
+    recorder_from_env,
+)
+from ._spool_link import SpoolLink
 from .offload import OffloadingSigilLogger, RecorderLink, recorder_command
 from .settings import ConfigError, Settings
 
@@ -35,6 +43,7 @@ __all__ = [
     "build_client",
     "build_handler",
     "build_recorder_link",
+    "build_spool_link",
     "handler_options",
     "load_settings",
     "recorder_from_env",
@@ -100,7 +109,11 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         logger.warning("sigil: SIGIL_ENABLED=false: the proxy runs without Sigil telemetry")
         return SigilDisabledLogger()
     handler: CustomLogger
-    if settings.recorder == "process":
+    if settings.spool_dir is not None:
+        spool = build_spool_link(settings)
+        _flush_at_exit(spool)
+        handler = OffloadingSigilLogger(link=spool, agent_name_metadata_keys=settings.agent_name_metadata_keys)
+    elif settings.recorder == "process":
         link = build_recorder_link(settings)
         _flush_at_exit(link)
         handler = OffloadingSigilLogger(link=link, agent_name_metadata_keys=settings.agent_name_metadata_keys)
@@ -161,6 +174,17 @@ def build_recorder_link(settings: Settings) -> RecorderLink:
         max_bytes=settings.buffer_max_bytes,
         shutdown_grace=settings.shutdown_grace,
     )
+
+
+def build_spool_link(settings: Settings) -> SpoolLink:
+    """This worker's disk spool and its consumer (a thread here, or the recorder process)."""
+    if settings.recorder == "process":
+        return SpoolLink(
+            settings,
+            command=recorder_command("sigil_sdk_litellm._factory:recorder_from_env"),
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
+    return SpoolLink(settings, recorder=build_recorder(settings))
 
 
 def _exit(error: ConfigError, hard_exit: bool | None) -> NoReturn:

@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from litellm.integrations.custom_logger import CustomLogger
 
@@ -209,6 +209,15 @@ class RecorderLink:
         self._writer.join(timeout if timeout is not None else self.shutdown_grace + 10)
 
 
+class EventLink(Protocol):
+    """Where the callback's frames go: a recorder process's pipe, or the disk spool."""
+
+    command: list[str]
+    problems: ProblemLog
+
+    def submit(self, frame: bytes) -> bool: ...
+
+
 class OffloadingSigilLogger(EventEntryPoints, CustomLogger):  # type: ignore[misc]
     """The proxy-side callback of out-of-process recording (see the module docstring).
 
@@ -217,7 +226,7 @@ class OffloadingSigilLogger(EventEntryPoints, CustomLogger):  # type: ignore[mis
     """
 
     def __init__(
-        self, *, link: RecorderLink, agent_name_metadata_keys: tuple[str, ...] = DEFAULT_AGENT_NAME_METADATA_KEYS
+        self, *, link: EventLink, agent_name_metadata_keys: tuple[str, ...] = DEFAULT_AGENT_NAME_METADATA_KEYS
     ) -> None:
         super().__init__()
         self.link = link

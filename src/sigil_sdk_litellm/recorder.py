@@ -9,6 +9,10 @@ SIGTERM and SIGINT are ignored: they reach the whole process group when a contai
 stops the proxy, and this process must outlive its parent's shutdown long enough to flush. It never
 outlives it for long: stdin closes when the parent goes, however it goes.
 
+With ``--spool FILE`` (``SIGIL_SPOOL_DIR``) the events come from the worker's spool file instead and
+are deleted from it once delivered (:mod:`._spool_sender`); stdin then only tells when the worker is
+gone. The worker passes its lock on the file as ``--spool-lock-fd``, which this process keeps open.
+
 This module does not import LiteLLM.
 """
 
@@ -22,6 +26,7 @@ import signal
 import struct
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import BinaryIO
 
 from ._recording import Recorder
@@ -68,15 +73,32 @@ def serve(recorder: Recorder, stream: BinaryIO) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sigil_sdk_litellm.recorder", description=__doc__)
     parser.add_argument("--factory", required=True, help="module:function returning a Recorder")
+    parser.add_argument("--spool", type=Path, help="deliver from this spool file instead of stdin")
+    parser.add_argument("--spool-lock-fd", type=int, help="the worker's locked descriptor of the spool (kept open)")
+    parser.add_argument("--grace", type=float, default=18.0, help="seconds to deliver after stdin closes")
+    parser.add_argument("--batch", type=int, default=100, help="spooled events per export batch")
     args = parser.parse_args(argv)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     recorder = load_factory(args.factory)()
+    if args.spool is not None:
+        return deliver_spool(recorder, args.spool, grace=args.grace, batch=args.batch)
     try:
         serve(recorder, sys.stdin.buffer)
     finally:
         recorder.client.shutdown()
+    return 0
+
+
+def deliver_spool(recorder: Recorder, spool: Path, *, grace: float, batch: int) -> int:
+    from ._spool_sender import SpoolSender
+
+    sender = SpoolSender(spool, recorder, recorder.delivery, batch_items=batch)
+    sender.start()
+    while sys.stdin.buffer.read(65536):  # nothing is sent: EOF means the worker is gone or closing
+        pass
+    sender.close(grace)
     return 0
 
 

@@ -376,6 +376,22 @@ class Settings(BaseSettings):
         accepted="accepted: a whole number of bytes ≥ 1024",
         ge=1024,
     )
+    spool_dir: Path | None = _var(
+        "SIGIL_SPOOL_DIR",
+        None,
+        "Directory of the disk spool (off when unset): each generation is written to an SQLite file there "
+        "before it counts as accepted and removed once Sigil acknowledged it, so a crash or restart loses "
+        "nothing; a restarted proxy delivers what an earlier run left. Must be local to the machine (not NFS).",
+        accepted="accepted: a writable directory (created if missing)",
+    )
+    spool_max_bytes: int = _var(
+        "SIGIL_SPOOL_MAX_BYTES",
+        256 << 20,
+        "Bytes of events each proxy worker's spool may hold; beyond it (or when the disk is full) new "
+        "generations are dropped, counted and logged.",
+        accepted="accepted: a whole number of bytes ≥ 65536",
+        ge=65536,
+    )
     shutdown_grace: float = _var(
         "SIGIL_SHUTDOWN_GRACE",
         20.0,
@@ -545,6 +561,23 @@ class Settings(BaseSettings):
                 raise _invalid(f"cannot read it ({exc.strerror or type(exc).__name__})") from None
             if "-----BEGIN CERTIFICATE-----" not in text:
                 raise _invalid("no PEM certificate in it") from None
+            return path
+        return value
+
+    @field_validator("spool_dir", mode="before")
+    @classmethod
+    def _spool_dir(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            path = Path(value)
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _invalid(f"cannot create it ({exc.strerror or type(exc).__name__})") from None
+            if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+                raise _invalid("not a writable directory") from None
             return path
         return value
 

@@ -42,6 +42,7 @@ PROXY_CONTAINER = "litellm"
 SINK = "sigil-mock-sink"
 SECRET = "litellm-sigil-secrets"
 SECRET_VARIABLES = ("LITELLM_MASTER_KEY", "SIGIL_AUTH_TOKEN", "OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+SPOOL_DIR = "/var/lib/sigil-spool"  # SIGIL_SPOOL_DIR in base/litellm-sigil.env
 REQUIRED_SECRETS = ("LITELLM_MASTER_KEY",)  # in every build; SIGIL_AUTH_TOKEN depends on the auth mode
 PROVIDER_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")  # optional: a config with other providers needs others
 HEALTH_SOURCE = Path("proxy") / "health_endpoints" / "_health_endpoints.py"
@@ -405,6 +406,8 @@ def proxy_settings(path: str, tmp_path: Path) -> tuple[Settings, dict[str, str]]
         token = tmp_path / "token"
         token.write_text("placeholder-token\n")
         env["SIGIL_AUTH_TOKEN_FILE"] = str(token)
+    assert env.get("SIGIL_SPOOL_DIR") == SPOOL_DIR, f"{path}: the disk spool is off or not on its volume"
+    env["SIGIL_SPOOL_DIR"] = str(tmp_path / "spool")  # the emptyDir's stand-in
     try:
         return Settings.from_env(env), env
     except ConfigError as exc:
@@ -488,7 +491,9 @@ def test_pods_are_locked_down(path: str) -> None:
             assert "sizeLimit" in volumes[tmp[0]["name"]]["emptyDir"], (name, c["name"])
             assert c["imagePullPolicy"] == "IfNotPresent", (name, c["name"])
             for mount in c["volumeMounts"]:
-                if mount["mountPath"] != "/tmp":
+                if mount["mountPath"] == SPOOL_DIR:  # the disk spool: the other writable place
+                    assert "sizeLimit" in volumes[mount["name"]]["emptyDir"], (name, c["name"])
+                elif mount["mountPath"] != "/tmp":
                     assert mount.get("readOnly") is True, f"{name}/{c['name']}: {mount['mountPath']} is writable"
 
 

@@ -124,7 +124,8 @@ EVERY_VARIABLE = {
 
 
 def test_every_variable_is_parsed(tmp_path: Path) -> None:
-    env = dict(EVERY_VARIABLE, SIGIL_SECRETS_DIR=str(tmp_path))
+    env = dict(EVERY_VARIABLE, SIGIL_SECRETS_DIR=str(tmp_path), SIGIL_SPOOL_DIR=f" {tmp_path}/spool/new ")
+    env["SIGIL_SPOOL_MAX_BYTES"] = "1048576"
     assert set(env) == set(Settings.variables()), "the test sets every variable of Settings"
     settings = load(env)
     assert settings.enabled is True
@@ -159,6 +160,8 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
     assert settings.recorder == "inprocess"
     assert (settings.buffer_max_items, settings.buffer_max_bytes) == (500, 1 << 20)
     assert settings.shutdown_grace == 12.5
+    assert settings.spool_dir == tmp_path / "spool" / "new" and settings.spool_dir.is_dir()  # created
+    assert settings.spool_max_bytes == 1 << 20
     assert settings.hooks_enabled is True
     assert settings.hooks_endpoint == "https://sigil-api.example.com:8443"
     assert settings.hooks_phases == "preflight,postflight"
@@ -737,3 +740,13 @@ def test_grpc_schema() -> None:
     assert load({"SIGIL_PROTOCOL": "http", "SIGIL_GRPC_SCHEMA": "agento11y"}).notices() == [
         "SIGIL_GRPC_SCHEMA applies to grpc only: the HTTP export path is the same for both schemas"
     ]
+
+
+def test_a_spool_directory_that_cannot_be_made_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError) as error:
+        load({"SIGIL_SPOOL_DIR": str(blocker / "spool")})
+    message = str(error.value)
+    assert "SIGIL_SPOOL_DIR" in message and "cannot create it" in message and "\n" not in message
+    assert load({"SIGIL_SPOOL_DIR": "  "}).spool_dir is None

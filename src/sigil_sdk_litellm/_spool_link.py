@@ -1,0 +1,165 @@
+"""The proxy worker's side of the disk spool (``SIGIL_SPOOL_DIR``).
+
+The callback's frame (the same hand-off frame as :mod:`.offload`'s) is committed to this worker's
+spool on the event loop — one SQLite transaction, tens of microseconds — and only then counts as
+accepted. Its consumer delivers from the file: a thread of this worker (``SIGIL_RECORDER=inprocess``)
+or the recorder process (``process``), which gets the spool's locked descriptor so that the file
+stays leased while either of them lives. A recorder that dies is restarted and resumes from the file;
+a worker that dies leaves the file to be adopted by another process (see :mod:`._spool_sender`).
+
+A full spool (``SIGIL_SPOOL_MAX_BYTES``) or a full disk drops the new frame, counted and logged at
+most once a minute; the request is never affected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+
+from ._problems import ProblemLog
+from ._recording import Recorder
+from ._spool import SpoolFile, SpoolReader, SpoolWriter
+from ._spool_sender import SpoolSender
+from .settings import Settings
+
+
+class SpoolLink:
+    """Frames → this worker's spool file; a consumer thread or recorder process delivers them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        recorder: Recorder | None = None,
+        command: Sequence[str] | None = None,
+        env: dict[str, str] | None = None,
+        problems: ProblemLog | None = None,
+    ) -> None:
+        """Exactly one of ``recorder`` (deliver from a thread here) or ``command`` (the recorder
+        process's command line, to which the spool options are appended)."""
+        assert settings.spool_dir is not None
+        self.problems = problems or ProblemLog()
+        self.max_bytes = settings.spool_max_bytes
+        self.grace = settings.shutdown_grace
+        self.dropped = 0
+        self.spool = SpoolFile.create(settings.spool_dir)
+        self.command = [str(self.spool.path)] if command is None else list(command)
+        self._writer = SpoolWriter(self.spool.path, self.max_bytes)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._sender: SpoolSender | None = None
+        self._process: RecorderSupervisor | None = None
+        if recorder is not None:
+            self._sender = SpoolSender(
+                self.spool.path, recorder, recorder.delivery, batch_items=settings.batch_size, problems=self.problems
+            )
+            self._sender.start()
+        else:
+            assert command is not None
+            options = ["--spool", str(self.spool.path), "--spool-lock-fd", str(self.spool.lock_fd)]
+            options += ["--grace", f"{max(1.0, self.grace - 2.0):g}", "--batch", str(settings.batch_size)]
+            self._process = RecorderSupervisor([*command, *options], env=env, pass_fds=(self.spool.lock_fd,))
+            self._process.problems = self.problems
+
+    def submit(self, frame: bytes) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+            try:
+                if self._writer.append(frame):
+                    return True
+                reason = f"the spool holds SIGIL_SPOOL_MAX_BYTES ({self.max_bytes} bytes)"
+            except sqlite3.Error as exc:
+                reason = f"the spool cannot be written ({exc})"
+            self.dropped += 1
+            dropped = self.dropped
+        self.problems.report(
+            "spool:full",
+            f"{reason} while Sigil is unreachable or slow: new generations are dropped, {dropped} so far; "
+            "requests are not affected",
+        )
+        return False
+
+    def shutdown(self) -> None:
+        """Same as :meth:`close` (the interface the bootstrap's exit hooks call)."""
+        self.close()
+
+    def close(self) -> None:
+        """Let the consumer deliver within the grace time; what is left stays in the file."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._writer.close()
+        if self._sender is not None:
+            self._sender.close(self.grace)
+        if self._process is not None:
+            self._process.close(self.grace)
+        if self._empty():
+            self.spool.remove()
+        else:
+            self.spool.release()
+
+    def _empty(self) -> bool:
+        try:
+            reader = SpoolReader(self.spool.path)
+            try:
+                return reader.count() == 0
+            finally:
+                reader.close()
+        except sqlite3.Error:
+            return False
+
+
+class RecorderSupervisor:
+    """A recorder process delivering from the spool, restarted (with a back-off) when it dies.
+
+    Its stdin carries nothing: it closes when this worker goes, however it goes, which tells the
+    recorder to finish."""
+
+    def __init__(self, command: list[str], *, env: dict[str, str] | None, pass_fds: tuple[int, ...]) -> None:
+        self.command = command
+        self.env = env
+        self.pass_fds = pass_fds
+        self.problems = ProblemLog()
+        self.restarts = 0
+        self._closing = threading.Event()
+        self._child = self._spawn()
+        self._watcher = threading.Thread(target=self._watch, name="sigil-recorder-watch", daemon=True)
+        self._watcher.start()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self.command, stdin=subprocess.PIPE, env=self.env, pass_fds=self.pass_fds)
+
+    def _watch(self) -> None:
+        while True:
+            code = self._child.wait()
+            if self._closing.is_set():
+                return
+            self.problems.report("offload:restart", f"recorder process exited ({code}); restarting it")
+            if self._closing.wait(min(5.0, 0.2 * (2**self.restarts))):
+                return
+            try:
+                self._child = self._spawn()
+            except OSError as exc:
+                self.problems.report("offload:spawn", f"could not restart the recorder process: {exc}")
+                time.sleep(5.0)
+                continue
+            self.restarts += 1
+
+    def close(self, grace: float) -> None:
+        self._closing.set()
+        child = self._child
+        if child.stdin is not None:
+            with contextlib.suppress(OSError):
+                child.stdin.close()
+        try:
+            child.wait(grace)
+        except subprocess.TimeoutExpired:
+            self.problems.report("offload:grace", f"recorder did not finish within {grace}s; stopping it")
+            child.kill()
+            child.wait(5)
