@@ -39,6 +39,15 @@ _SCHEMA = (
 )
 
 
+# Appends stop while the file system has less free space than this, so that deleting what was
+# delivered (which writes a few pages to the WAL first) still works on a disk filled by the spool.
+DISK_HEADROOM = 256 << 10
+
+
+class DiskFull(Exception):
+    """The spool's file system is (nearly) full: the frame was not written."""
+
+
 class NotASpool(Exception):
     """A file in the spool directory that is not a readable spool of this package."""
 
@@ -143,13 +152,19 @@ def check_format(path: Path) -> None:
 class SpoolWriter:
     """Appends frames to a spool, bounded by the bytes of frames it holds."""
 
-    def __init__(self, path: Path, max_bytes: int) -> None:
+    def __init__(self, path: Path, max_bytes: int, headroom: int = DISK_HEADROOM) -> None:
+        self.path = path
         self.max_bytes = max_bytes
+        self.headroom = headroom
         self._connection = connect(path)
 
     def append(self, frame: bytes) -> bool:
-        """True once the frame is committed; False when it does not fit. Raises ``sqlite3.Error``
-        (disk full, I/O error)."""
+        """True once the frame is committed; False when it does not fit. Raises :class:`DiskFull`,
+        ``sqlite3.Error`` (I/O error, or the disk filled by others meanwhile)."""
+        disk = os.statvfs(self.path)
+        free = disk.f_bavail * disk.f_frsize
+        if free - len(frame) < self.headroom:
+            raise DiskFull(f"{free >> 10} KiB free on the spool's file system")
         connection = self._connection
         connection.execute("BEGIN IMMEDIATE")
         try:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from ._problems import ProblemLog
 from ._recording import Recorder
-from ._spool import SpoolFile, SpoolReader, SpoolWriter
+from ._spool import DiskFull, SpoolFile, SpoolReader, SpoolWriter
 from ._spool_sender import SpoolSender
 from .settings import Settings
 
@@ -73,6 +73,8 @@ class SpoolLink:
                 if self._writer.append(frame):
                     return True
                 reason = f"the spool holds SIGIL_SPOOL_MAX_BYTES ({self.max_bytes} bytes)"
+            except DiskFull as exc:
+                reason = f"the disk of SIGIL_SPOOL_DIR is full ({exc})"
             except sqlite3.Error as exc:
                 reason = f"the spool cannot be written ({exc})"
             self.dropped += 1

@@ -51,6 +51,7 @@ class SpoolSender:
         self._handoff = threading.Lock()
         self._closing = False
         self._thread: threading.Thread | None = None
+        self._undeleted: dict[Path, tuple[int, int]] = {}
         self.delivered_frames = 0
         self.adopted = 0
 
@@ -66,7 +67,9 @@ class SpoolSender:
                 outcome = self._round(reader)
                 if outcome == "kept":
                     return
-                if outcome == "empty":
+                if outcome == "stalled":
+                    self.stop.wait(STALL_SECONDS)
+                elif outcome == "empty":
                     if self.stop.is_set():
                         return
                     self.stop.wait(self.poll_interval)
@@ -99,14 +102,18 @@ class SpoolSender:
                 outcome = self._round(reader)
                 if outcome == "empty":
                     return True
-                if outcome == "kept":
+                if outcome in ("kept", "stalled"):
                     return False
         finally:
             reader.close()
 
     def _round(self, reader: SpoolReader) -> str:
         """One batch: "empty" (nothing spooled), "sent" (delivered or given up, deleted), "kept"
-        (not delivered before the shutdown deadline: left in the spool)."""
+        (not delivered before the shutdown deadline: left in the spool), "stalled" (delivered, but
+        the delete failed: retried before anything else is read, so nothing is sent twice)."""
+        undeleted = self._undeleted.pop(reader.path, None)
+        if undeleted is not None and not self._delete(reader, *undeleted):
+            return "stalled"
         try:
             rows = reader.first(self.batch_items)
         except sqlite3.Error as exc:
@@ -120,13 +127,21 @@ class SpoolSender:
             handed = self._record(rows)
         if not handed or not self._delivered():
             return "kept"
-        try:
-            reader.delete_through(rows[-1][0], sum(len(body) for _, body in rows))
-        except sqlite3.Error as exc:
-            self.problems.report("spool:delete", f"cannot delete delivered events from {reader.path.name}: {exc}")
-            return "kept"
+        if not self._delete(reader, rows[-1][0], sum(len(body) for _, body in rows)):
+            return "stalled"
         self.delivered_frames += len(rows)
         return "sent"
+
+    def _delete(self, reader: SpoolReader, last_id: int, size: int) -> bool:
+        try:
+            reader.delete_through(last_id, size)
+        except sqlite3.Error as exc:
+            self._undeleted[reader.path] = (last_id, size)
+            self.problems.report(
+                "spool:delete", f"cannot delete delivered events from {reader.path.name} ({exc}); retrying"
+            )
+            return False
+        return True
 
     def _record(self, rows: list[tuple[int, bytes]]) -> bool:
         """Record the frames and hand them to the delivery buffer; False if the client refused."""
@@ -181,6 +196,9 @@ class SpoolSender:
         if thread is not None:
             thread.join(GIVE_UP_SECONDS + 2.0)
 
+
+# How long a sender waits before retrying a delete that failed (a full disk, a locked database).
+STALL_SECONDS = 1.0
 
 # At the end of the grace time, how long a batch in flight still gets before it is left in the spool.
 GIVE_UP_SECONDS = 1.0

@@ -15,7 +15,7 @@ import pytest
 from sigil_sdk_litellm._mapping import MappingOptions, slim_event
 from sigil_sdk_litellm._problems import ProblemLog
 from sigil_sdk_litellm._recording import Recorder
-from sigil_sdk_litellm._spool import SpoolDirectory, SpoolFile, SpoolReader, SpoolWriter
+from sigil_sdk_litellm._spool import DiskFull, SpoolDirectory, SpoolFile, SpoolReader, SpoolWriter
 from sigil_sdk_litellm._spool_sender import SpoolSender
 from sigil_sdk_litellm.offload import encode_frame
 from tests.support import callback_kwargs, capturing_client, chat_response, standard_logging_object
@@ -135,3 +135,30 @@ def test_frames_survive_a_sender_that_never_finished(tmp_path: Path) -> None:
     sender.run()
     assert SpoolReader(spool.path).count() == 1
     assert pickle.loads(SpoolReader(spool.path).first(1)[0][1])[2]
+
+
+def test_a_nearly_full_disk_refuses_frames_before_sqlite_fails(tmp_path: Path) -> None:
+    spool = SpoolFile.create(tmp_path)
+    free = os.statvfs(tmp_path).f_bavail * os.statvfs(tmp_path).f_frsize
+    writer = SpoolWriter(spool.path, 1 << 20, headroom=free + (1 << 30))  # as if the disk were full
+    with pytest.raises(DiskFull, match="free on the spool's file system"):
+        writer.append(b"frame")
+    assert SpoolReader(spool.path).count() == 0
+
+
+def test_a_delete_that_fails_is_retried_before_anything_is_sent_again(tmp_path: Path) -> None:
+    spool = SpoolFile.create(tmp_path)
+    writer = SpoolWriter(spool.path, 1 << 20)
+    writer.append(frame("once"))
+    client, exporter = capturing_client()
+    sender = SpoolSender(spool.path, Recorder(client, MappingOptions()), None)
+    reader = SpoolReader(spool.path)
+    blocker = sqlite3.connect(spool.path, timeout=0)
+    blocker.execute("BEGIN IMMEDIATE")  # holds the write lock: the delete cannot commit
+    reader._connection.execute("PRAGMA busy_timeout = 0")
+    assert sender._round(reader) == "stalled"
+    assert sender._round(reader) == "stalled"  # still locked: the frame is not read or sent again
+    blocker.rollback()
+    assert sender._round(reader) == "empty"
+    assert [g.response_id for g in exporter.generations] == ["once"]
+    assert reader.count() == 0
