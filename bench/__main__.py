@@ -41,9 +41,9 @@ from bench.proxies import CONFIGS, ROOT, BenchProxy, cpu_seconds, make_proxy, re
 WORKLOADS = {"short": "short chat (2 messages)", "agent42": "agent chat (42 messages, tools)"}
 WORKLOAD_MESSAGES = {"short": 2, "agent42": 42}
 LABELS = {name: desc for name, (_, desc) in CONFIGS.items()}
-ORDER = ["none", "null", "ours", "peer"]  # saturation and half saturation
+ORDER = ["none", "null", "ours", "spool", "peer"]  # saturation and half saturation
 SWEEP_ORDER = ["none", "ours", "peer"]  # the concurrency sweep (the plot)
-TARGETED = ["none", "ours", "peer"]  # the targets are checked for these
+TARGETED = ["none", "ours", "spool", "peer"]  # the targets are checked for these
 
 
 def rotated(items: list[str], rnd: int) -> list[str]:
@@ -308,6 +308,7 @@ def main() -> int:
     parser.add_argument("--sweep", type=int, nargs="*", help="connections of the sweep besides 16 (default 1 4 32)")
     parser.add_argument("--no-micro", action="store_true", help="skip the handler micro-benchmark")
     parser.add_argument("--no-export", action="store_true", help="skip the export-path benchmark")
+    parser.add_argument("--workers", type=int, nargs="*", help="tree memory at these worker counts (default 1 2)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument("--render", metavar="JSON", help="only rewrite the report from a run's raw results")
     args = parser.parse_args()
@@ -330,7 +331,7 @@ def main() -> int:
     log(f"machine: {info['cpus']} CPUs {info['cpu_model']}, Python {info['python']}, LiteLLM {info['litellm']}")
 
     with tempfile.TemporaryDirectory(prefix="sigil-bench-") as tmpdir, SinkProcess(auth="none", max_items=2000) as sink:
-        proxies = {name: make_proxy(name, sink.grpc_target) for name in ORDER}
+        proxies = {name: make_proxy(name, sink.grpc_target, spool=Path(tmpdir) / "spool") for name in ORDER}
         try:
             for proxy in proxies.values():
                 proxy.start(wait=False)
@@ -375,6 +376,13 @@ def main() -> int:
             for proxy in proxies.values():
                 proxy.stop()
 
+        log(f"tree memory by workers {args.workers or [1, 2]}")
+        from bench.memory_workers import measure
+
+        workers_rows = measure(
+            sink.grpc_target, bench.bodies["short"], Path(tmpdir), args.workers or [1, 2], 3.0 if quick else 10.0
+        )
+
         export_rows: list[dict[str, Any]] = []
         if not args.no_export:
             log("export path alone (SDK client -> sink), gRPC and HTTP")
@@ -413,6 +421,7 @@ def main() -> int:
         "served_total": bench.served,
         "micro": micro_rows,
         "export": export_rows,
+        "workers_memory": workers_rows,
     }
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
@@ -455,7 +464,10 @@ def write_report(raw: dict[str, Any], out: Path) -> None:
     memory_md = memory_table(idle, memory, raw["served_after_load"])
     micro_md = micro_table(raw["micro"]) if raw["micro"] else ""
     export_md = export_table(raw["export"]) if raw["export"] else ""
-    for table in (load_md, cpu_md, memory_md, checks_md, micro_md, export_md):
+    from bench.memory_workers import table as workers_table
+
+    workers_md = workers_table(raw["workers_memory"], LABELS) if raw.get("workers_memory") else ""
+    for table in (load_md, cpu_md, memory_md, workers_md, checks_md, micro_md, export_md):
         if table:
             print()
             print(table)
@@ -478,7 +490,8 @@ def write_report(raw: dict[str, Any], out: Path) -> None:
             rates=settings["rates"],
             load_md=load_md,
             cpu_md=cpu_md,
-            memory_md=memory_md,
+            memory_md=memory_md
+            + ("\n\nBy number of workers (`--num_workers`):\n\n" + workers_md if workers_md else ""),
             checks_md=checks_md,
             export_md=export_md or "(skipped)",
             micro_md=micro_md or "(skipped)",

@@ -18,6 +18,7 @@ CONFIGS: dict[str, tuple[Path, str]] = {
     "none": (BENCH / "config_none.yaml", "no callback"),
     "null": (BENCH / "config_null.yaml", "a do-nothing LiteLLM callback"),
     "ours": (BENCH / "config_ours.yaml", "ours (sigil_callback, recorder process)"),
+    "spool": (BENCH / "config_ours.yaml", "ours with the disk spool (SIGIL_SPOOL_DIR)"),
     "peer": (BENCH / "config_peer.yaml", f"PyPI sigil-sdk-litellm {PEER_VERSION}"),
 }
 
@@ -46,7 +47,10 @@ class BenchProxy(ProxyProcess):
         return self._server_pid
 
 
-def make_proxy(name: str, sink_grpc: str, extra_env: dict[str, str] | None = None) -> BenchProxy:
+def make_proxy(
+    name: str, sink_grpc: str, extra_env: dict[str, str] | None = None, *, spool: Path | None = None, workers: int = 1
+) -> BenchProxy:
+    """The proxy of configuration ``name``; "spool" needs ``spool``, a directory of its own."""
     config, _ = CONFIGS[name]
     env = {
         "PYTHONUNBUFFERED": "1",
@@ -57,8 +61,11 @@ def make_proxy(name: str, sink_grpc: str, extra_env: dict[str, str] | None = Non
         "SIGIL_AUTH_MODE": "none",
         **(extra_env or {}),
     }
+    if name == "spool":
+        assert spool is not None, "the spool configuration needs a directory"
+        env["SIGIL_SPOOL_DIR"] = str(spool)
     litellm = str(PEER_VENV / "bin" / "litellm") if name == "peer" else None
-    return BenchProxy(config=config, env=env, litellm=litellm, startup_timeout=240.0)
+    return BenchProxy(config=config, env=env, litellm=litellm, startup_timeout=240.0, num_workers=workers)
 
 
 # -- /proc ----------------------------------------------------------------------------------------

@@ -1,0 +1,69 @@
+"""Process-tree memory (RSS and PSS) by number of proxy workers: no callback, ours (recorder process),
+ours with the disk spool, and the PyPI peer — each proxy started with ``--num_workers N``, given a short
+load, then read from /proc (every process of its tree: workers, recorders)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.proxies import ROOT, make_proxy, read_tree
+
+CONFIGS = ["none", "ours", "spool", "peer"]
+
+
+def _load(port: int, key: str, body: Path, duration: float) -> None:
+    cmd = [sys.executable, "-m", "bench.loadgen", "--port", str(port), "--body", str(body)]
+    cmd += ["--connections", "4", "--duration", str(duration), "--rate", "0", "--seed", "0"]
+    subprocess.run(cmd, check=True, capture_output=True, text=True, env=dict(os.environ, BENCH_KEY=key), cwd=ROOT)
+
+
+def measure(sink_grpc: str, body: Path, tmp: Path, workers: list[int], duration: float) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for count in workers:
+        proxies = {
+            name: make_proxy(name, sink_grpc, spool=tmp / f"spool-{count}-workers", workers=count) for name in CONFIGS
+        }
+        try:
+            for proxy in proxies.values():
+                proxy.start(wait=False)
+            for proxy in proxies.values():
+                proxy.wait_ready()
+            for proxy in proxies.values():
+                _load(proxy.port, proxy.master_key, body, duration)
+            time.sleep(2.0)
+            for name, proxy in proxies.items():
+                tree = read_tree(proxy)
+                rows.append(
+                    {"workers": count, "config": name, "processes": len(tree.pids), "tree_rss": tree.tree_rss}
+                    | {"tree_pss": tree.tree_pss}
+                )
+                print(json.dumps(rows[-1]), file=sys.stderr)
+        finally:
+            for proxy in proxies.values():
+                proxy.stop()
+    return rows
+
+
+def table(rows: list[dict[str, Any]], labels: dict[str, str]) -> str:
+    out = [
+        "| workers | configuration | processes | tree RSS | ÷ none | tree PSS | ÷ none | PSS ÷ peer |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for count in sorted({r["workers"] for r in rows}):
+        mine = {r["config"]: r for r in rows if r["workers"] == count}
+        none, peer = mine.get("none"), mine.get("peer")
+        for config, r in mine.items():
+            rss_ratio = r["tree_rss"] / none["tree_rss"] if none else 0.0
+            pss_ratio = r["tree_pss"] / none["tree_pss"] if none else 0.0
+            peer_ratio = r["tree_pss"] / peer["tree_pss"] if peer else 0.0
+            out.append(
+                f"| {count} | {labels.get(config, config)} | {r['processes']} | {r['tree_rss'] / 2**20:.0f} MiB "
+                f"| {rss_ratio:.3f}x | {r['tree_pss'] / 2**20:.0f} MiB | {pss_ratio:.3f}x | {peer_ratio:.3f}x |"
+            )
+    return "\n".join(out)
