@@ -30,6 +30,7 @@ from ._factory import (
     load_settings,
     recorder_from_env,
 )
+from ._placement import resolve_recorder, usable_cpus
 from ._spool_link import SpoolLink
 from .offload import OffloadingSigilLogger, RecorderLink, recorder_command
 from .settings import ConfigError, Settings
@@ -109,6 +110,8 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         logger.warning("sigil: SIGIL_ENABLED=false: the proxy runs without Sigil telemetry")
         return SigilDisabledLogger()
     handler: CustomLogger
+    chosen = settings.recorder
+    settings = settings.model_copy(update={"recorder": resolve_recorder(chosen)})
     if settings.spool_dir is not None:
         spool = build_spool_link(settings)
         _flush_at_exit(spool)
@@ -122,11 +125,13 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         _flush_at_exit(client)
         handler = build_handler(settings, client)
     logger.info(
-        "sigil: exporting generations to %s over %s (auth: %s, recorder: %s)",
+        "sigil: exporting generations to %s over %s (auth: %s, recorder: %s%s, spool: %s)",
         settings.endpoint,
         settings.protocol,
         settings.auth_mode,
         settings.recorder,
+        f" (auto: {usable_cpus():g} CPUs usable)" if chosen == "auto" else "",
+        settings.spool_dir or "off",
     )
     if settings.hooks_enabled:  # Sigil hooks at the gateway (docs/hooks.md); off: nothing is registered
         register_hooks_guardrail(settings)

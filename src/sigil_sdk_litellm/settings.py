@@ -351,13 +351,14 @@ class Settings(BaseSettings):
         gt=0,
         allow_inf_nan=False,
     )
-    recorder: Literal["process", "inprocess"] = _var(
+    recorder: Literal["auto", "process", "inprocess"] = _var(
         "SIGIL_RECORDER",
-        "process",
+        "auto",
         "Where generations are mapped, recorded and exported. `process`: in a recorder process beside each "
         "proxy worker, so the worker only hands each event over (tens of microseconds); `inprocess`: on the "
-        "worker's event loop (no extra process, more CPU per request there).",
-        accepted="accepted: process, inprocess",
+        "worker's event loop (no extra process and its memory, more CPU per request there); `auto`: `process` "
+        "when the proxy may use 2 CPUs or more (CPU affinity and cgroup quota), else `inprocess`.",
+        accepted="accepted: auto, process, inprocess",
     )
     buffer_max_items: int = _var(
         "SIGIL_BUFFER_MAX_ITEMS",

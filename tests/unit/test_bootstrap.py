@@ -373,7 +373,7 @@ def test_enabled_logs_where_it_exports_without_secrets(
         "sigil: ignoring SIGIL_AUTH_TOKN: not a setting of this proxy (see the configuration table in the README)",
         "sigil: SIGIL_AUTH_TENANT_ID is ignored with SIGIL_AUTH_MODE=bearer "
         "(basic sends tenant and token; or add X-Scope-OrgID to SIGIL_HEADERS)",
-        "sigil: exporting generations to localhost:4317 over grpc (auth: bearer, recorder: inprocess)",
+        "sigil: exporting generations to localhost:4317 over grpc (auth: bearer, recorder: inprocess, spool: off)",
     ]
     assert all(TOKEN not in r.getMessage() for r in caplog.records)
 
@@ -423,11 +423,13 @@ def test_a_proxy_without_the_shutdown_event_gets_a_warning(
     assert "cannot hook the LiteLLM proxy's shutdown" in caplog.text
 
 
-def test_the_default_records_in_a_recorder_process(
+def test_the_default_records_in_a_recorder_process_given_two_cpus(
     sink: CaptureSink, monkeypatch: pytest.MonkeyPatch, exit_hooks: list[Callable[..., Any]]
 ) -> None:
+    from sigil_sdk_litellm import _placement
     from sigil_sdk_litellm.offload import OffloadingSigilLogger
 
+    monkeypatch.setattr(_placement, "usable_cpus", lambda: 2.0)
     monkeypatch.delenv("SIGIL_RECORDER")
     for name, value in http_env(sink, SIGIL_AGENT_NAME="from-env", SIGIL_FLUSH_INTERVAL="3600").items():
         monkeypatch.setenv(name, value)

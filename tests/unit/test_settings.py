@@ -377,7 +377,7 @@ INVALID: list[tuple[str, dict[str, str], str, str]] = [
     ("hooks-timeout-unit", {"SIGIL_HOOKS_TIMEOUT": "500ms"}, "SIGIL_HOOKS_TIMEOUT", "SIGIL_HOOKS_TIMEOUT='500ms'"),
     ("hooks-concurrency-zero", {"SIGIL_HOOKS_MAX_CONCURRENCY": "0"}, "SIGIL_HOOKS_MAX_CONCURRENCY", "1 to 1024"),
     ("hooks-concurrency-word", {"SIGIL_HOOKS_MAX_CONCURRENCY": "many"}, "SIGIL_HOOKS_MAX_CONCURRENCY", "1 to 1024"),
-    ("recorder-typo", {"SIGIL_RECORDER": "thread"}, "SIGIL_RECORDER", "accepted: process, inprocess"),
+    ("recorder-typo", {"SIGIL_RECORDER": "thread"}, "SIGIL_RECORDER", "accepted: auto, process, inprocess"),
     ("buffer-items-zero", {"SIGIL_BUFFER_MAX_ITEMS": "0"}, "SIGIL_BUFFER_MAX_ITEMS", "≥ 1"),
     ("buffer-bytes-tiny", {"SIGIL_BUFFER_MAX_BYTES": "100"}, "SIGIL_BUFFER_MAX_BYTES", "≥ 1024"),
     ("shutdown-grace-zero", {"SIGIL_SHUTDOWN_GRACE": "0"}, "SIGIL_SHUTDOWN_GRACE", "> 0"),
