@@ -4,7 +4,7 @@ Why SQLite: it is in the standard library, its WAL mode lets the worker append w
 or process reads and deletes, and a commit that returned survives the death of every process that
 touched the file (with ``synchronous=NORMAL`` the WAL is written at commit and fsynced at checkpoints:
 a power loss or kernel crash can lose the last commits, a ``kill -9`` or OOM kill cannot). The
-measured cost of ``FULL`` (an fsync per commit) is in docs/reliability.md.
+measured cost of ``FULL`` (an fsync per commit) is in docs/spool.md.
 
 Ownership: the file's owner holds an exclusive ``flock`` on it for its lifetime (a worker passes the
 locked descriptor to its recorder process, so the lease ends only when both are gone). A file whose
