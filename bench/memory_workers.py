@@ -14,7 +14,10 @@ from typing import Any
 
 from bench.proxies import ROOT, make_proxy, read_tree
 
-CONFIGS = ["none", "ours", "spool", "peer"]
+CONFIGS = ["none", "ours", "spool", "inprocess", "peer"]
+# "inprocess": ours with SIGIL_RECORDER=inprocess, what SIGIL_RECORDER=auto picks below 2 usable CPUs
+VARIANTS = {"inprocess": ("ours", {"SIGIL_RECORDER": "inprocess"})}
+LABELS = {"inprocess": "ours, SIGIL_RECORDER=inprocess (auto below 2 CPUs)"}
 
 
 def _load(port: int, key: str, body: Path, duration: float) -> None:
@@ -26,9 +29,10 @@ def _load(port: int, key: str, body: Path, duration: float) -> None:
 def measure(sink_grpc: str, body: Path, tmp: Path, workers: list[int], duration: float) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for count in workers:
-        proxies = {
-            name: make_proxy(name, sink_grpc, spool=tmp / f"spool-{count}-workers", workers=count) for name in CONFIGS
-        }
+        proxies = {}
+        for name in CONFIGS:
+            base, env = VARIANTS.get(name, (name, {}))
+            proxies[name] = make_proxy(base, sink_grpc, env, spool=tmp / f"spool-{count}-workers", workers=count)
         try:
             for proxy in proxies.values():
                 proxy.start(wait=False)
@@ -62,8 +66,22 @@ def table(rows: list[dict[str, Any]], labels: dict[str, str]) -> str:
             rss_ratio = r["tree_rss"] / none["tree_rss"] if none else 0.0
             pss_ratio = r["tree_pss"] / none["tree_pss"] if none else 0.0
             peer_ratio = r["tree_pss"] / peer["tree_pss"] if peer else 0.0
+            label = labels.get(config) or LABELS.get(config, config)
             out.append(
-                f"| {count} | {labels.get(config, config)} | {r['processes']} | {r['tree_rss'] / 2**20:.0f} MiB "
+                f"| {count} | {label} | {r['processes']} | {r['tree_rss'] / 2**20:.0f} MiB "
                 f"| {rss_ratio:.3f}x | {r['tree_pss'] / 2**20:.0f} MiB | {pss_ratio:.3f}x | {peer_ratio:.3f}x |"
             )
     return "\n".join(out)
+
+
+if __name__ == "__main__":  # python -m bench.memory_workers: this table alone
+    import tempfile
+
+    from sigil_mock_sink.testing import SinkProcess
+
+    from bench.__main__ import LABELS as MAIN_LABELS
+    from bench.__main__ import body_file
+
+    with tempfile.TemporaryDirectory(prefix="sigil-bench-mem-") as directory, SinkProcess(auth="none") as sink:
+        rows = measure(sink.grpc_target, body_file("short", Path(directory)), Path(directory), [1, 2], 10.0)
+    print(table(rows, MAIN_LABELS))
