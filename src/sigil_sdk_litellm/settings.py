@@ -115,6 +115,10 @@ def _shown(value: object) -> str:
     return repr(text)
 
 
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
 def _invalid(reason: str = "", *, hide_value: bool = False) -> PydanticCustomError:
     """The error a validator raises; the message is written from it by :func:`_problems_from`."""
     return PydanticCustomError("sigil_invalid", "{reason}", {"reason": reason, "hide_value": hide_value})
@@ -551,36 +555,31 @@ class Settings(BaseSettings):
     @field_validator("tls_ca_file", mode="before")
     @classmethod
     def _ca_file(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip()
-            if not value:
-                return None
-            path = Path(value)
-            try:
-                text = path.read_text(encoding="ascii", errors="replace")
-            except OSError as exc:
-                raise _invalid(f"cannot read it ({exc.strerror or type(exc).__name__})") from None
-            if "-----BEGIN CERTIFICATE-----" not in text:
-                raise _invalid("no PEM certificate in it") from None
-            return path
-        return value
+        if not isinstance(value, str) or not value.strip():
+            return value if not isinstance(value, str) else None
+        path = Path(value.strip())
+        try:
+            text = path.read_text(encoding="ascii", errors="replace")
+        except OSError as exc:
+            raise _invalid(f"cannot read it ({_os_reason(exc)})") from None
+        if "-----BEGIN CERTIFICATE-----" not in text:
+            raise _invalid("no PEM certificate in it") from None
+        return path
 
     @field_validator("spool_dir", mode="before")
     @classmethod
     def _spool_dir(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip()
-            if not value:
-                return None
-            path = Path(value)
-            try:
-                path.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise _invalid(f"cannot create it ({exc.strerror or type(exc).__name__})") from None
-            if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
-                raise _invalid("not a writable directory") from None
-            return path
-        return value
+        """Created if missing, so that a wrong path stops the proxy at start rather than at the first event."""
+        if not isinstance(value, str) or not value.strip():
+            return value if not isinstance(value, str) else None
+        path = Path(value.strip())
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _invalid(f"cannot create it ({_os_reason(exc)})") from None
+        if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+            raise _invalid("not a writable directory") from None
+        return path
 
     @field_validator("headers", mode="before")
     @classmethod
