@@ -22,7 +22,8 @@ from tests.support import callback_kwargs, capturing_client, chat_response, stan
 
 
 def frame(call_id: str) -> bytes:
-    kwargs = callback_kwargs(standard_logging_object(id=call_id, response={}), litellm_call_id=call_id)
+    slo = standard_logging_object(id=call_id, response={}, litellm_call_id=call_id)
+    kwargs = callback_kwargs(slo, litellm_call_id=call_id)
     return encode_frame(False, False, slim_event(kwargs, chat_response(id=call_id), redacted=False))
 
 
