@@ -425,9 +425,10 @@ def test_each_build_is_a_valid_sigil_configuration(path: str, tmp_path: Path) ->
         assert settings.auth_token is not None
 
 
-def test_staging_exports_to_the_mock_sink() -> None:
+def test_staging_exports_to_the_mock_sink(tmp_path: Path) -> None:
     docs = build("overlays/staging")
     env, _ = effective_env(docs, container(only(docs, "Deployment", PROXY), PROXY_CONTAINER))
+    env["SIGIL_SPOOL_DIR"] = str(tmp_path / "spool")  # the emptyDir's stand-in (the path is created)
     settings = Settings.from_env(env)
     assert (settings.protocol, settings.auth_mode) == ("grpc", "none")
     assert settings.insecure, "the sink speaks plaintext gRPC"
