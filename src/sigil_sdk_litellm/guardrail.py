@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from litellm.integrations.custom_guardrail import CustomGuardrail
 from litellm.types.guardrails import GuardrailEventHooks
+from litellm.types.utils import ModelResponseStream
 
 from ._coerce import as_dict, as_list
 from ._guard import DENY_STATUS, HookGuard, build_guard
@@ -40,6 +41,7 @@ __all__ = ["HOOKS_GUARDRAIL_NAME", "SigilGuardrail", "hooks_guardrail"]
 
 HOOKS_GUARDRAIL_NAME = "sigil-hooks"
 _SUPPORTED = [GuardrailEventHooks.pre_call, GuardrailEventHooks.post_call]
+_END = object()
 _PHASE_HOOKS = {"preflight": GuardrailEventHooks.pre_call.value, "postflight": GuardrailEventHooks.post_call.value}
 
 
@@ -88,12 +90,23 @@ class SigilGuardrail(CustomGuardrail):  # type: ignore[misc]
         is evaluated, then the chunks go out (a transform rewrites their text; a deny raises before the first
         chunk, so the client reads the error instead of the answer). Holding back is what makes a stream
         stoppable; it costs the stream its early tokens. (LiteLLM's ``stream_scope: non_streaming`` in the
-        guardrail's config lets streams through unjudged instead.)"""
+        guardrail's config lets streams through unjudged instead.) Only chat completion streams are judged:
+        any other (``/v1/messages`` SSE bytes, Responses events) passes through as it comes, unrecorded."""
+        stream = aiter(response)
         if self.should_run_guardrail(data=request_data, event_type=GuardrailEventHooks.post_call) is not True:
-            async for chunk in response:
+            async for chunk in stream:
                 yield chunk
             return
-        chunks = [chunk async for chunk in response]
+        first = await anext(stream, _END)
+        if first is _END:
+            return
+        if not isinstance(first, ModelResponseStream):
+            # not a chat stream (e.g. /v1/messages SSE bytes, Responses events): not judged, so not held back
+            yield first
+            async for chunk in stream:
+                yield chunk
+            return
+        chunks = [first, *[chunk async for chunk in stream]]
         judged = await self._logged(
             request_data, GuardrailEventHooks.post_call, _collect(self.guard.post_call_stream(request_data, chunks))
         )
