@@ -24,10 +24,12 @@ from sigil_sdk.errors import HookTransportError
 from sigil_sdk.hooks import HookEvaluateRequest, HookEvaluateResponse
 from sigil_sdk.hooks import evaluate_hook as sdk_evaluate_hook
 
+from ._coerce import as_dict, as_list
 from ._factory import auth_headers
 from ._hooks import (
     CHAT_CALL_TYPES,
     HookDefaults,
+    answer_output,
     apply_output_transform,
     apply_transform,
     deny_message,
@@ -35,7 +37,6 @@ from ._hooks import (
     postflight_request,
     preflight_request,
     rewrite_stream,
-    stream_texts,
 )
 from ._mapping import GUARD_DECISIONS_KEY
 from ._postflight_client import PostflightAnswer, evaluate_postflight
@@ -56,6 +57,7 @@ logger = logging.getLogger("sigil_sdk_litellm.hooks")
 DENY_STATUS = 400  # what LiteLLM's own guardrails answer, and OpenAI for a content-policy refusal
 UNAVAILABLE_STATUS = 503
 UNAVAILABLE_KEY = "hooks-unavailable"
+UNPLACED_KEY = "hooks-transform-unplaced"
 _MAX_DETAIL = 300
 Evaluate = Callable[[HookEvaluateRequest], HookEvaluateResponse]
 EvaluatePostflight = Callable[[HookEvaluateRequest], PostflightAnswer]
@@ -262,28 +264,48 @@ class HookGuard:
         if answer is None or answer.output is None:
             return response
         try:
-            changed = apply_output_transform(response, answer.output)
+            positions = [position for position, _ in answer_output(body)]
+            changed, unplaced = apply_output_transform(response, answer.output, positions)
         except Exception as exc:  # noqa: BLE001 - the transformed output could not be put back
             self._unavailable(f"cannot apply the transformed output ({type(exc).__name__}: {exc})", "postflight")
             return response
+        if unplaced:
+            self._unplaced(unplaced)
         if changed:
             record_decision(data, "postflight", "transform", _transforming_rule(answer.response))
         return response
 
     async def post_call_stream(self, data: dict[str, Any], chunks: list[Any]) -> AsyncIterator[Any]:
-        """Postflight of a whole stream (``chunks``, held back by the caller): the chunks to send, their
-        text rewritten by a transform; a deny (or fail-closed) raises before the first one."""
-        texts = stream_texts(chunks)
-        body = {"choices": [{"message": {"role": "assistant", "content": text}} for text in texts]}
-        answer = await self._judge_answer(data, body)
+        """Postflight of a whole stream (``chunks``, held back by the caller): assembled into one answer by
+        LiteLLM's ``stream_chunk_builder`` and judged as :meth:`post_call` judges it (text and tool calls);
+        the chunks to send, their text rewritten by a transform; a deny (or fail-closed) raises before the
+        first one."""
+        try:
+            body = _assembled(chunks)
+        except Exception as exc:  # noqa: BLE001 - an odd chunk must not raise into LiteLLM
+            self._unavailable(f"cannot read the streamed answer ({type(exc).__name__}: {exc})", "postflight")
+            body = {}
+        answer = await self._judge_answer(data, body) if body else None
         if answer is not None and answer.output is not None:
-            rewritten = [output_text(message) for message in answer.output[: len(texts)]]
-            rewritten += texts[len(rewritten) :]
-            if rewritten != texts:
-                rewrite_stream(chunks, rewritten)
-                record_decision(data, "postflight", "transform", _transforming_rule(answer.response))
+            try:
+                texts = _changed_texts(body, answer.output)
+                rewritten = rewrite_stream(chunks, texts)
+            except Exception as exc:  # noqa: BLE001 - the transformed output could not be put back
+                self._unavailable(f"cannot apply the transformed output ({type(exc).__name__}: {exc})", "postflight")
+            else:
+                if len(texts) > len(rewritten):
+                    self._unplaced(len(texts) - len(rewritten))
+                if rewritten:
+                    record_decision(data, "postflight", "transform", _transforming_rule(answer.response))
         for chunk in chunks:
             yield chunk
+
+    def _unplaced(self, count: int) -> None:
+        self.problems.report(
+            UNPLACED_KEY,
+            f"postflight transform not applied to {count} choice(s): the answer has no text there to replace, "
+            "so that choice goes out as the model wrote it",
+        )
 
     def _unavailable(self, detail: str, phase: str = "preflight") -> None:
         """Fail open (log, once per interval, and let the request or answer through) or closed (503)."""
@@ -316,6 +338,43 @@ class HookGuard:
     def close(self) -> None:
         for executor in self._executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _assembled(chunks: list[Any]) -> dict[str, Any]:
+    """A streamed answer as one response dict, choice by choice: LiteLLM's ``stream_chunk_builder`` joins
+    text, tool calls and the rest, but only of one choice, so each choice index is built on its own."""
+    from litellm import stream_chunk_builder  # the proxy's; loaded already when streams reach us
+
+    groups: dict[int, list[Any]] = {}
+    for chunk in chunks:
+        choices = getattr(chunk, "choices", None) or []
+        if not isinstance(choices, list):
+            raise TypeError(f"chunk choices are a {type(choices).__name__}, not a list")
+        for choice in choices:
+            index = getattr(choice, "index", 0)
+            index = index if isinstance(index, int) and index >= 0 else 0
+            groups.setdefault(index, []).append(
+                chunk if len(choices) == 1 else chunk.model_copy(update={"choices": [choice]})
+            )
+    out: list[dict[str, Any]] = []
+    for index in sorted(groups):
+        built = stream_chunk_builder(chunks=groups[index])
+        if built is not None and built.choices:
+            out.append(dict(built.model_dump()["choices"][0], index=index))
+    return {"choices": out}
+
+
+def _changed_texts(body: Mapping[str, Any], output: list[Any]) -> dict[int, str]:
+    """The transformed text of each choice (by its ``index``) whose text the transform changed."""
+    choices = as_list(body.get("choices"))
+    texts: dict[int, str] = {}
+    for (position, _), message in zip(answer_output(body), output, strict=False):
+        choice = as_dict(choices[position])
+        text = output_text(message)
+        if text and text != as_dict(choice.get("message")).get("content"):
+            index = choice.get("index")
+            texts[index if isinstance(index, int) and index >= 0 else position] = text
+    return texts
 
 
 def _transforming_rule(response: HookEvaluateResponse) -> str:

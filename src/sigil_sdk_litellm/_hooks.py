@@ -32,6 +32,7 @@ __all__ = [
     "CHAT_CALL_TYPES",
     "HookDefaults",
     "MappedRequest",
+    "answer_output",
     "apply_output_transform",
     "apply_transform",
     "deny_message",
@@ -39,7 +40,6 @@ __all__ = [
     "postflight_request",
     "preflight_request",
     "rewrite_stream",
-    "stream_texts",
 ]
 
 # The proxy's call types of a chat completion (``/chat/completions``, streaming or not).
@@ -138,7 +138,7 @@ def postflight_request(
 ) -> HookEvaluateRequest | None:
     """The postflight evaluation of a chat completion: the request's input plus the model's answer
     (``response`` as a dict: its choices' messages), or None when the answer has no output to judge."""
-    output, _ = map_output(response)
+    output = [message for _, message in answer_output(response)]
     if not output:
         return None
     mapped = preflight_request(data, defaults)
@@ -152,25 +152,45 @@ def postflight_request(
     return request
 
 
+def answer_output(response: Mapping[str, Any]) -> list[tuple[int, Message]]:
+    """The answer's assistant messages, each with the position of its choice in ``response["choices"]``
+    (a choice without text or tool calls has no message, so the positions may skip)."""
+    out: list[tuple[int, Message]] = []
+    for position, choice in enumerate(as_list(response.get("choices"))):
+        messages, _ = map_output({"choices": [choice]})
+        out.extend((position, message) for message in messages[:1])
+    return out
+
+
 def output_text(message: Message) -> str:
     """The text of a transformed output message (its text parts joined by newlines)."""
     return "\n".join(_texts(message))
 
 
-def apply_output_transform(response: Any, output: list[Message]) -> bool:
-    """Put the texts of the transformed ``output`` into ``response`` (a LiteLLM ModelResponse), choice by
-    choice (tool calls and other fields kept); True when something changed."""
+def apply_output_transform(response: Any, output: list[Message], positions: list[int]) -> tuple[bool, int]:
+    """Put the texts of the transformed ``output`` into ``response`` (a LiteLLM ModelResponse): message i
+    goes to the choice at ``positions[i]``, into its ``message.content`` (chat) or ``text`` (text
+    completion), tool calls and other fields kept. Returns (something changed, texts that had nowhere to go)."""
     changed = False
+    unplaced = 0
     choices = getattr(response, "choices", None) or []
-    for choice, message in zip(choices, output, strict=False):
+    for position, message in zip(positions, output, strict=False):
         text = output_text(message)
-        target = getattr(choice, "message", None)
-        if target is None or not text:
+        if not text:
             continue
-        if getattr(target, "content", None) != text:
-            target.content = text
-            changed = True
-    return changed
+        choice = choices[position] if position < len(choices) else None
+        target = getattr(choice, "message", None)
+        if target is not None and hasattr(target, "content"):
+            if target.content != text:
+                target.content = text
+                changed = True
+        elif choice is not None and isinstance(getattr(choice, "text", None), str):
+            if choice.text != text:
+                choice.text = text
+                changed = True
+        else:
+            unplaced += 1
+    return changed, unplaced
 
 
 def deny_message(response: HookEvaluateResponse) -> str:
@@ -257,7 +277,7 @@ def apply_transform(data: Mapping[str, Any], mapped: MappedRequest, transformed:
 
 
 # --------------------------------------------------------------------------------------------
-# Streams: the answer's text per choice, and rewriting it
+# Streams: rewriting the text of a streamed answer
 
 
 def _deltas(chunk: Any) -> list[tuple[int, Any]]:
@@ -273,24 +293,15 @@ def _as_index(value: Any) -> int:
     return value if isinstance(value, int) and value >= 0 else 0
 
 
-def stream_texts(chunks: list[Any]) -> list[str]:
-    """The text of each choice of a streamed answer (``choices[].delta.content`` joined)."""
-    texts: dict[int, list[str]] = {}
-    for chunk in chunks:
-        for index, delta in _deltas(chunk):
-            content = getattr(delta, "content", None)
-            if isinstance(content, str):
-                texts.setdefault(index, []).append(content)
-    return ["".join(texts.get(index, [])) for index in range(max(texts, default=-1) + 1)]
-
-
-def rewrite_stream(chunks: list[Any], texts: list[str]) -> None:
-    """Rewrite a streamed answer in place: each choice's whole new text goes in its first content delta,
-    its later content deltas become empty (roles, tool calls, finish reasons and usage kept)."""
+def rewrite_stream(chunks: list[Any], texts: Mapping[int, str]) -> set[int]:
+    """Rewrite a streamed answer in place: the new text of choice ``index`` (``texts[index]``) goes in its
+    first content delta, its later content deltas become empty (roles, tool calls, finish reasons and
+    usage kept). Returns the choice indexes rewritten (a choice that streamed no text cannot be)."""
     seen: set[int] = set()
     for chunk in chunks:
         for index, delta in _deltas(chunk):
-            if index >= len(texts) or not isinstance(getattr(delta, "content", None), str):
+            if index not in texts or not isinstance(getattr(delta, "content", None), str):
                 continue
             delta.content = texts[index] if index not in seen else ""
             seen.add(index)
+    return seen

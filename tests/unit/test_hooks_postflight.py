@@ -10,13 +10,22 @@ from typing import Any
 import pytest
 from fastapi import HTTPException
 from litellm.types.guardrails import GuardrailEventHooks
-from litellm.types.utils import Delta, ModelResponse, ModelResponseStream, StreamingChoices
+from litellm.types.utils import (
+    ChatCompletionDeltaToolCall,
+    Delta,
+    Function,
+    ModelResponse,
+    ModelResponseStream,
+    StreamingChoices,
+    TextChoices,
+    TextCompletionResponse,
+)
 from sigil_sdk.errors import HookTransportError
 from sigil_sdk.hooks import HookEvaluateRequest, HookEvaluateResponse, HookEvaluation
 from sigil_sdk.models import Message, MessageRole, Part, PartKind
 
 from sigil_sdk_litellm._guard import HookGuard, PhasePolicy, build_guard
-from sigil_sdk_litellm._hooks import postflight_request, rewrite_stream, stream_texts
+from sigil_sdk_litellm._hooks import postflight_request, rewrite_stream
 from sigil_sdk_litellm._mapping import META_GUARD_DECISIONS, MappingOptions, build_metadata, slim_event
 from sigil_sdk_litellm._postflight_client import PostflightAnswer, parse_answer
 from sigil_sdk_litellm._problems import ProblemLog
@@ -34,9 +43,21 @@ def assistant(text: str) -> Message:
     return Message(role=MessageRole.ASSISTANT, parts=[Part(kind=PartKind.TEXT, text=text)])
 
 
+PREFLIGHT_CALLS: list[HookEvaluateRequest] = []
+
+
+@pytest.fixture(autouse=True)
+def no_preflight_calls() -> Any:
+    # a raise in the preflight evaluator would be caught and failed open, so calls are counted instead
+    PREFLIGHT_CALLS.clear()
+    yield
+    assert PREFLIGHT_CALLS == [], "postflight code evaluated preflight"
+
+
 def guard(post: Any, **options: Any) -> HookGuard:
     def no_preflight(request: HookEvaluateRequest) -> HookEvaluateResponse:
-        raise AssertionError("preflight is not evaluated here")
+        PREFLIGHT_CALLS.append(request)
+        return HookEvaluateResponse(action="allow")
 
     return HookGuard(
         api_endpoint="http://sigil.invalid",
@@ -150,12 +171,17 @@ def chunk(text: str | None, role: str | None = None, finish: str | None = None) 
     )
 
 
-def test_stream_texts_and_rewrite() -> None:
+def streamed_text(chunks: list[Any]) -> str:
+    return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+
+def test_rewrite_stream() -> None:
     chunks = [chunk("", role="assistant"), chunk("card "), chunk("4111-1111"), chunk(None, finish="stop")]
-    assert stream_texts(chunks) == ["card 4111-1111"]
-    rewrite_stream(chunks, ["card [CARD]"])
+    assert streamed_text(chunks) == "card 4111-1111"
+    assert rewrite_stream(chunks, {0: "card [CARD]"}) == {0}
     assert [c.choices[0].delta.content for c in chunks] == ["card [CARD]", "", "", None]
     assert chunks[-1].choices[0].finish_reason == "stop"
+    assert rewrite_stream(chunks, {3: "nowhere"}) == set(), "a choice the stream does not have is not made up"
 
 
 async def collect(stream: Any) -> list[Any]:
@@ -166,7 +192,7 @@ async def test_a_streamed_answer_is_held_back_judged_then_sent() -> None:
     chunks = [chunk("card "), chunk("4111-1111"), chunk(None, finish="stop")]
     data: dict[str, Any] = dict(DATA, stream=True)
     sent = await collect(guard(redact).post_call_stream(data, chunks))
-    assert stream_texts(sent) == ["card [CARD]"]
+    assert streamed_text(sent) == "card [CARD]"
     assert data["metadata"]["sigil_guard_decisions"][0]["action"] == "transform"
     with pytest.raises(HTTPException):
         await collect(guard(deny).post_call_stream(dict(DATA, stream=True), [chunk("card 4111-1111")]))
@@ -188,12 +214,41 @@ async def test_the_guardrail_runs_only_where_litellm_selects_it() -> None:
     assert changed.choices[0].message.content == "card [CARD]" and calls == ["postflight"]
 
     # a stream the guardrail is not selected for passes through untouched, chunk by chunk
+    sent = [chunk("card 4111-1111")]
+
     async def upstream() -> Any:
-        for item in [chunk("card 4111-1111")]:
+        for item in sent:
             yield item
 
     passed = await collect(on_request.async_post_call_streaming_iterator_hook(None, upstream(), dict(DATA)))
-    assert stream_texts(passed) == ["card 4111-1111"]
+    assert passed == sent and passed[0] is sent[0]
+    assert passed[0].choices[0].delta.content == "card 4111-1111" and calls == ["postflight"]
+
+
+async def test_a_stream_that_is_not_a_chat_stream_passes_through_unheld_and_unrecorded() -> None:
+    # /v1/messages streams are SSE bytes, Responses streams are events: nothing to judge, nothing to hold back
+    calls: list[str] = []
+
+    def counting(request: HookEvaluateRequest) -> PostflightAnswer:
+        calls.append(request.phase)
+        return redact(request)
+
+    guardrail = SigilGuardrail(guard=guard(counting), guardrail_name="sigil", default_on=True)
+    events = [b"event: message_start\ndata: {}\n\n", b"event: content_block_delta\ndata: {}\n\n"]
+    produced: list[bytes] = []
+
+    async def upstream() -> Any:
+        for item in events:
+            produced.append(item)
+            yield item
+
+    data: dict[str, Any] = dict(DATA, metadata={})
+    received = []
+    async for item in guardrail.async_post_call_streaming_iterator_hook(None, upstream(), data):
+        received.append(item)
+        assert produced == events[: len(received)], "each event goes out as soon as it comes"
+    assert received == events and calls == []
+    assert guardrail_information(data) == [] and "sigil_guard_decisions" not in data["metadata"]
 
 
 def test_the_env_guardrail_follows_sigil_hooks_phases() -> None:
@@ -253,3 +308,118 @@ async def test_litellms_guardrail_information_carries_the_outcome() -> None:
     ]
     assert info[1]["guardrail_response"] == [{"phase": "postflight", "action": "transform", "rule_id": "cards"}]
     assert info[2]["guardrail_response"] == [{"phase": "postflight", "action": "deny", "rule_id": "no-cards"}]
+
+
+async def test_a_text_completion_answer_is_transformed_too() -> None:
+    # /v1/completions: TextChoices carry .text, not .message; the redaction must reach the client
+    data: dict[str, Any] = {"model": "gpt-4o-mini", "prompt": "my card", "metadata": {}}
+    response = TextCompletionResponse(choices=[TextChoices(index=0, text="card 4111-1111", finish_reason="stop")])
+    assert (await guard(redact).post_call(data, response)) is response
+    assert response.choices[0].text == "card [CARD]"
+    assert data["metadata"]["sigil_guard_decisions"][0]["action"] == "transform"
+
+
+async def test_a_transform_with_nowhere_to_go_is_logged() -> None:
+    # the only output is a tool call: a text transform cannot be put into a choice without text
+    response = ModelResponse(
+        choices=[
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [{"id": "c", "type": "function", "function": {"name": "pay", "arguments": "{}"}}],
+                },
+            }
+        ]
+    )
+    del response.choices[0].message.content
+    g = guard(redact)
+    await g.post_call(dict(DATA), response)
+    assert g.problems.count("hooks-transform-unplaced") == 1
+
+
+def two_choices(first: str | None, second: str) -> ModelResponse:
+    return ModelResponse(
+        choices=[
+            {"index": 0, "message": {"role": "assistant", "content": first}},
+            {"index": 1, "message": {"role": "assistant", "content": second}},
+        ]
+    )
+
+
+async def test_a_transform_lands_on_the_choice_it_came_from() -> None:
+    # choice 0 has no output, so the judged output's first message is choice 1's
+    response = two_choices(None, "card 4111-1111")
+    await guard(redact).post_call(dict(DATA), response)
+    assert response.choices[0].message.content is None
+    assert response.choices[1].message.content == "card [CARD]"
+
+
+def tool_call_chunk(arguments: str, index: int = 0) -> ModelResponseStream:
+    call = ChatCompletionDeltaToolCall(id="call-1", index=0, function=Function(name="pay", arguments=arguments))
+    return ModelResponseStream(
+        choices=[StreamingChoices(index=index, delta=Delta(role="assistant", tool_calls=[call]))]
+    )
+
+
+async def test_a_stream_of_only_tool_calls_is_judged() -> None:
+    judged: list[HookEvaluateRequest] = []
+
+    def capture(request: HookEvaluateRequest) -> PostflightAnswer:
+        judged.append(request)
+        return deny(request)
+
+    chunks = [tool_call_chunk('{"card": "4111'), tool_call_chunk('-1111"}'), chunk(None, finish="tool_calls")]
+    with pytest.raises(HTTPException) as raised:
+        await collect(guard(capture).post_call_stream(dict(DATA, stream=True), chunks))
+    assert raised.value.status_code == 400
+    [request] = judged
+    [part] = [p for m in request.input.output for p in m.parts]
+    assert part.kind == PartKind.TOOL_CALL and part.tool_call.name == "pay"
+    assert b"4111-1111" in part.tool_call.input_json
+
+
+async def test_a_streamed_transform_lands_on_its_choice_index() -> None:
+    def second_only(request: HookEvaluateRequest) -> PostflightAnswer:
+        assert [p.text for m in request.input.output for p in m.parts] == ["fine", "card 4111-1111"]
+        return PostflightAnswer(HookEvaluateResponse(action="allow"), [assistant("fine"), assistant("card [CARD]")])
+
+    chunks = [
+        ModelResponseStream(choices=[StreamingChoices(index=0, delta=Delta(content="fine", role="assistant"))]),
+        ModelResponseStream(choices=[StreamingChoices(index=1, delta=Delta(content="card ", role="assistant"))]),
+        ModelResponseStream(choices=[StreamingChoices(index=1, delta=Delta(content="4111-1111"))]),
+    ]
+    data: dict[str, Any] = dict(DATA, stream=True, metadata={})
+    sent = await collect(guard(second_only).post_call_stream(data, chunks))
+    assert [(c.choices[0].index, c.choices[0].delta.content) for c in sent] == [
+        (0, "fine"),
+        (1, "card [CARD]"),
+        (1, ""),
+    ]
+    assert data["metadata"]["sigil_guard_decisions"][0]["action"] == "transform"
+
+
+class OddChunk:
+    """Not what LiteLLM's chunk builder expects."""
+
+    choices = "not a list"
+
+
+async def test_an_odd_stream_follows_the_fail_mode_and_never_raises_into_litellm() -> None:
+    chunks: list[Any] = [chunk("card 4111-1111"), OddChunk()]
+    g = guard(redact, postflight=PhasePolicy(timeout=1, fail_open=True))
+    assert await collect(g.post_call_stream(dict(DATA, stream=True), chunks)) == chunks
+    assert g.problems.count("hooks-unavailable-postflight") == 1
+    closed = guard(redact, postflight=PhasePolicy(timeout=1, fail_open=False))
+    with pytest.raises(HTTPException) as raised:
+        await collect(closed.post_call_stream(dict(DATA, stream=True), list(chunks)))
+    assert raised.value.status_code == 503
+
+
+async def test_a_huge_choice_index_builds_nothing_huge() -> None:
+    chunks = [ModelResponseStream(choices=[StreamingChoices(index=10**9, delta=Delta(content="card 4111-1111"))])]
+    started = time.monotonic()
+    sent = await collect(guard(redact).post_call_stream(dict(DATA, stream=True), chunks))
+    assert time.monotonic() - started < 1
+    assert sent == chunks
