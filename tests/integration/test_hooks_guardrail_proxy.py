@@ -151,6 +151,14 @@ def test_decisions_are_in_the_recorded_generation(stack: Stack) -> None:
         {"phase": "preflight", "action": "deny", "rule_id": "no-passwords"}
     ]
     assert "no-passwords" in refused["call_error"]
+    withheld = new_conversation()
+    with pytest.raises(openai.BadRequestError):
+        stack.chat("DROP TABLE users", conversation=withheld)
+    [answered] = stack.sink.wait_for_count(1, conversation_id=withheld)
+    assert answered["metadata"]["sigil.guard.decisions"] == [
+        {"phase": "postflight", "action": "deny", "rule_id": "no-sql"}
+    ]
+    assert "no-sql" in answered["call_error"]
 
 
 def test_fail_modes_per_phase(stack: Stack) -> None:
