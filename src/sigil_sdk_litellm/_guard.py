@@ -41,6 +41,7 @@ from ._hooks import (
 from ._mapping import GUARD_DECISIONS_KEY
 from ._postflight_client import PostflightAnswer, evaluate_postflight
 from ._problems import ProblemLog
+from ._transport import _tls_context
 from .settings import Settings
 
 __all__ = [
@@ -130,8 +131,11 @@ class HookGuard:
         evaluate: Evaluate | None = None,
         evaluate_postflight: EvaluatePostflight | None = None,
         problems: ProblemLog | None = None,
+        ca_file: str | None = None,
     ) -> None:
         self.api_endpoint = api_endpoint
+        # SIGIL_TLS_CA_FILE: the SDK's evaluate_hook cannot take a CA, so with one both phases use our client
+        self._tls = _tls_context(ca_file) if ca_file else None
         self.insecure = insecure
         self.policies = {
             "preflight": PhasePolicy(timeout, fail_open, max_concurrency),
@@ -165,6 +169,14 @@ class HookGuard:
         )
 
     def _evaluate_with_sdk(self, request: HookEvaluateRequest) -> HookEvaluateResponse:
+        if self._tls is not None:
+            return evaluate_postflight(
+                base_url=self.api_endpoint,
+                headers=self._headers,
+                timeout=self.timeout,
+                request=request,
+                context=self._tls,
+            ).response
         return sdk_evaluate_hook(
             api_endpoint=self.api_endpoint,
             insecure=self.insecure,
@@ -179,6 +191,7 @@ class HookGuard:
             headers=self._headers,
             timeout=self.policies["postflight"].timeout,
             request=request,
+            context=self._tls,
         )
 
     async def _run(self, phase: str, call: Callable[[HookEvaluateRequest], Any], request: HookEvaluateRequest) -> Any:
@@ -411,6 +424,7 @@ def build_guard(settings: Settings) -> HookGuard:
         fail_open=settings.hooks_fail_open,
         max_concurrency=settings.hooks_max_concurrency,
         postflight=postflight,
+        ca_file=str(settings.tls_ca_file) if settings.tls_ca_file is not None else None,
         defaults=HookDefaults(
             agent_name=settings.agent_name,
             agent_version=settings.agent_version,

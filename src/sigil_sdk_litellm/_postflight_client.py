@@ -11,6 +11,7 @@ texts, so the guard treats both phases alike.
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -47,9 +48,15 @@ def parse_answer(payload: Any) -> PostflightAnswer:
 
 
 def evaluate_postflight(
-    *, base_url: str, headers: Mapping[str, str], timeout: float, request: HookEvaluateRequest
+    *,
+    base_url: str,
+    headers: Mapping[str, str],
+    timeout: float,
+    request: HookEvaluateRequest,
+    context: ssl.SSLContext | None = None,
 ) -> PostflightAnswer:
-    """One evaluation (blocking urllib I/O: run it off the event loop)."""
+    """One evaluation (blocking urllib I/O: run it off the event loop); ``context`` verifies HTTPS (the
+    system's CAs when None)."""
     body = json.dumps(sdk_hooks._serialize_request(request)).encode("utf-8")
     http_request = urllib.request.Request(
         base_url.rstrip("/") + HOOKS_EVALUATE_PATH,
@@ -62,7 +69,7 @@ def evaluate_postflight(
         },
     )
     try:
-        with urllib.request.urlopen(http_request, timeout=timeout) as answer:
+        with urllib.request.urlopen(http_request, timeout=timeout, context=context) as answer:
             raw = answer.read(_MAX_ANSWER_BYTES + 1)
     except urllib.error.HTTPError as exc:
         text = exc.read().decode("utf-8", errors="replace").strip() if exc.fp is not None else ""

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from litellm.types.utils import ModelResponse
 from sigil_mock_sink.testing import SinkProcess
 from sigil_sdk import Client, GenerationStart, ModelRef
 
 from sigil_sdk_litellm._delivery import DeliveryExporter
 from sigil_sdk_litellm._factory import build_client, load_settings
+from sigil_sdk_litellm._guard import build_guard
 from tests.tls import TlsFiles, make_tls_files
 
 pytestmark = pytest.mark.integration
@@ -201,6 +203,23 @@ def tls_env(sink: SinkProcess, protocol: str, **extra: str) -> dict[str, str]:
     endpoint = sink.http_url if protocol == "http" else sink.grpc_target
     assert protocol == "grpc" or endpoint.startswith("https://")
     return env_for(sink, protocol, **{"SIGIL_ENDPOINT": endpoint, "SIGIL_INSECURE": "false", **extra})
+
+
+async def test_hooks_trust_the_endpoints_ca_too(tls_sink: tuple[SinkProcess, TlsFiles]) -> None:
+    """SIGIL_TLS_CA_FILE reaches both hook phases: without it, HTTPS to the private CA fails verification and
+    the (fail-closed) guard refuses with a 503."""
+    sink, files = tls_sink
+    settings = load_settings(tls_env(sink, "http", SIGIL_TLS_CA_FILE=str(files.ca_cert), SIGIL_HOOKS_FAIL_OPEN="false"))
+    guard = build_guard(settings)
+    data = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
+    try:
+        assert await guard.pre_call(dict(data), "acompletion") is None
+        answer = ModelResponse(choices=[{"index": 0, "message": {"role": "assistant", "content": "hi"}}])
+        assert await guard.post_call(dict(data), answer) is answer
+    finally:
+        guard.close()
+    phases = [item["request"]["phase"] for item in sink.request("GET", "/api/v1/hook-evaluations")["items"]]
+    assert sorted(phases) == ["postflight", "preflight"]
 
 
 @pytest.mark.parametrize("protocol", ["http", "grpc"])
