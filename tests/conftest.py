@@ -10,6 +10,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import pytest
 
+from sigil_sdk_litellm._factory import _WARNED
+
 
 @pytest.fixture(autouse=True)
 def _clear_sigil_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
@@ -17,4 +19,5 @@ def _clear_sigil_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(os.environ):
         if name.startswith(("SIGIL_", "AGENTO11Y_")):
             monkeypatch.delenv(name, raising=False)
+    _WARNED.clear()  # configuration warnings are logged once per process; each test is a fresh start
     yield

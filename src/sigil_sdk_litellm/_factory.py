@@ -30,19 +30,22 @@ _PACKAGE_LOGGERS = ("sigil_sdk_litellm", "sigil_sdk")
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """The settings of ``env`` (default ``os.environ``); raises :class:`ConfigError`.
 
-    Warns (names only, never values) about ``SIGIL_*`` variables that are no setting, and about
+    Warns once per process (names only, never values) about ``SIGIL_*`` variables that are no setting, and about
     settings that are valid but probably not meant.
     """
     settings = Settings.from_env(env)
     unknown = unknown_variables(os.environ if env is None else env)
-    if unknown:
-        logger.warning(
-            "sigil: ignoring %s: not a setting of this proxy (see the configuration table in the README)",
-            ", ".join(unknown),
-        )
-    for notice in settings.notices():
-        logger.warning("sigil: %s", notice)
+    warnings = [
+        f"ignoring {', '.join(unknown)}: not a setting of this proxy (see the configuration table in the README)"
+    ]
+    for warning in (warnings if unknown else []) + list(settings.notices()):
+        if warning not in _WARNED:  # the callback and a config.yaml guardrail both load: say it once
+            _WARNED.add(warning)
+            logger.warning("sigil: %s", warning)
     return settings
+
+
+_WARNED: set[str] = set()
 
 
 def build_transport(settings: Settings, headers: dict[str, str]) -> Transport:

@@ -42,6 +42,10 @@ __all__ = ["HOOKS_GUARDRAIL_NAME", "SigilGuardrail", "hooks_guardrail"]
 HOOKS_GUARDRAIL_NAME = "sigil-hooks"
 _SUPPORTED = [GuardrailEventHooks.pre_call, GuardrailEventHooks.post_call]
 _END = object()
+_DISABLED = (
+    "SIGIL_ENABLED=false, yet config.yaml lists the guardrail sigil_sdk_litellm.guardrail.SigilGuardrail: "
+    "remove it from guardrails: or set SIGIL_ENABLED=true"
+)
 _PHASE_HOOKS = {"preflight": GuardrailEventHooks.pre_call.value, "postflight": GuardrailEventHooks.post_call.value}
 
 
@@ -56,10 +60,12 @@ class SigilGuardrail(CustomGuardrail):  # type: ignore[misc]
         if guard is None:  # built by LiteLLM from config.yaml: the SIGIL_* settings say where and how
             from ._factory import load_settings
             from .bootstrap import _exit
-            from .settings import ConfigError
+            from .settings import ConfigError, Problem
 
             try:
                 settings = load_settings()
+                if not settings.enabled:  # nothing but SIGIL_ENABLED is read then: the guard would use defaults
+                    raise ConfigError([Problem("SIGIL_ENABLED", _DISABLED)])
             except ConfigError as error:  # one line and the proxy stops, as for the callback
                 _exit(error, None)
             guard = build_guard(settings)

@@ -4,6 +4,7 @@ and pools, the decisions noted for the recording, the answer parser, and LiteLLM
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -423,3 +424,33 @@ async def test_a_huge_choice_index_builds_nothing_huge() -> None:
     sent = await collect(guard(redact).post_call_stream(dict(DATA, stream=True), chunks))
     assert time.monotonic() - started < 1
     assert sent == chunks
+
+
+def test_a_config_guardrail_with_sigil_disabled_refuses_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # SIGIL_ENABLED=false reads nothing else: the guard would silently judge against https://localhost:4317
+    monkeypatch.delitem(sys.modules, "litellm.proxy.proxy_server", raising=False)  # SystemExit, not os._exit
+    monkeypatch.setenv("SIGIL_ENABLED", "false")
+    monkeypatch.setenv("SIGIL_ENDPOINT", "http://sigil.example:8080")
+    with pytest.raises(SystemExit):
+        SigilGuardrail(guardrail_name="sigil")
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("sigil: invalid configuration: SIGIL_ENABLED=false") and "SigilGuardrail" in line
+
+
+def test_configuration_warnings_are_logged_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the callback and a config.yaml guardrail both load the settings in each worker
+    from sigil_sdk_litellm._factory import load_settings
+
+    monkeypatch.setenv("SIGIL_ENDPOINT", "http://sink.invalid:8080")
+    monkeypatch.setenv("SIGIL_PROTOCOL", "http")
+    monkeypatch.setenv("SIGIL_AUTH_TOKN", "x")
+    with caplog.at_level("WARNING", logger="sigil_sdk_litellm"):
+        load_settings()
+        SigilGuardrail(guardrail_name="sigil").guard.close()
+    assert [r.getMessage() for r in caplog.records].count(
+        "sigil: ignoring SIGIL_AUTH_TOKN: not a setting of this proxy (see the configuration table in the README)"
+    ) == 1
