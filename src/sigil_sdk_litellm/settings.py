@@ -435,7 +435,8 @@ class Settings(BaseSettings):
         "SIGIL_HOOKS_PHASES",
         "preflight",
         "Hook phases SIGIL_HOOKS_ENABLED evaluates, separated by commas: `preflight` (the request, before the "
-        "model is called) and `postflight` (the model's answer, before the client gets it; not for streams).",
+        "model is called) and `postflight` (the model's answer, before the client gets it; a streamed answer is "
+        "held back until it ends, then judged). Chat completions only (docs/hooks.md).",
         accepted="accepted: preflight, postflight, or both separated by a comma",
     )
     hooks_timeout: float = _var(
