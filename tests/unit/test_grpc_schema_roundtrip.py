@@ -129,7 +129,12 @@ def _set(message: Any, field: FieldDescriptor, depth: int, variant: int) -> None
 
 def _requests() -> dict[str, Any]:
     out = {}
-    for name in ("ExportGenerationsRequest", "ExportGenerationsResponse", "ExportWorkflowStepsRequest"):
+    for name in (
+        "ExportGenerationsRequest",
+        "ExportGenerationsResponse",
+        "ExportWorkflowStepsRequest",
+        "ExportWorkflowStepsResponse",
+    ):
         message = getattr(pb, name)()
         _fill(message)
         out[name] = message
@@ -165,6 +170,24 @@ def test_every_field_survives_a_round_trip_through_agento11y(agento11y_python: P
                 assert (fields[field.number].name, fields[field.number].type) == (field.name, field.type), path
                 compared += 1
     assert compared > 50
+    # and each enum's values: the same name for the same number
+    their_enums = _enums(theirs.enum_type, theirs.message_type, "")
+    our_enums = {
+        name: {v.name: v.number for v in enum.values} for name, enum in pb.DESCRIPTOR.enum_types_by_name.items()
+    }
+    for name, descriptor in pb.DESCRIPTOR.message_types_by_name.items():
+        for path, mine in _walk(descriptor, name):
+            our_enums.update({f"{path}.{e.name}": {v.name: v.number for v in e.values} for e in mine.enum_types})
+    assert our_enums, "the schema has enums"
+    for name, values in our_enums.items():
+        assert their_enums.get(name) == values, name
+
+
+def _enums(enums: Any, messages: Any, prefix: str) -> dict[str, dict[str, int]]:
+    out = {prefix + e.name: {v.name: v.number for v in e.value} for e in enums}
+    for message in messages:
+        out.update(_enums(message.enum_type, message.nested_type, f"{prefix}{message.name}."))
+    return out
 
 
 def _flatten(messages: Any, prefix: str) -> dict[str, Any]:
