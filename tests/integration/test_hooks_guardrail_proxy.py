@@ -143,22 +143,14 @@ def test_decisions_are_in_the_recorded_generation(stack: Stack) -> None:
         {"phase": "postflight", "action": "transform", "rule_id": "cards"}
     ]
     assert [p.get("text") for m in generation["output"] for p in m["parts"]] == ["echo: card [CARD]"]
-    denied = new_conversation()
-    with pytest.raises(openai.BadRequestError):
-        stack.chat("password", conversation=denied)
-    [refused] = stack.sink.wait_for_count(1, conversation_id=denied)
-    assert refused["metadata"]["sigil.guard.decisions"] == [
-        {"phase": "preflight", "action": "deny", "rule_id": "no-passwords"}
-    ]
-    assert "no-passwords" in refused["call_error"]
-    withheld = new_conversation()
-    with pytest.raises(openai.BadRequestError):
-        stack.chat("DROP TABLE users", conversation=withheld)
-    [answered] = stack.sink.wait_for_count(1, conversation_id=withheld)
-    assert answered["metadata"]["sigil.guard.decisions"] == [
-        {"phase": "postflight", "action": "deny", "rule_id": "no-sql"}
-    ]
-    assert "no-sql" in answered["call_error"]
+    # a deny in either phase: a generation with the error and the decision
+    for text, phase, rule in [("password", "preflight", "no-passwords"), ("DROP TABLE users", "postflight", "no-sql")]:
+        denied = new_conversation()
+        with pytest.raises(openai.BadRequestError):
+            stack.chat(text, conversation=denied)
+        [refused] = stack.sink.wait_for_count(1, conversation_id=denied)
+        assert refused["metadata"]["sigil.guard.decisions"] == [{"phase": phase, "action": "deny", "rule_id": rule}]
+        assert rule in refused["call_error"], phase
 
 
 def test_fail_modes_per_phase(stack: Stack) -> None:
