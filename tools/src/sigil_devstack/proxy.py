@@ -83,7 +83,9 @@ class ProxyProcess:
     def command(self) -> list[str]:
         cmd = [litellm_executable(), "--config", str(self.config), "--host", self.host, "--port", str(self.port)]
         if self.num_workers != 1:
-            cmd += ["--num_workers", str(self.num_workers)]
+            # uvicorn's supervisor restarts a worker silent for 5 s; importing LiteLLM takes longer than
+            # that on a busy 2-core machine, and the restarted worker is slower still
+            cmd += ["--num_workers", str(self.num_workers), "--timeout_worker_healthcheck", "60"]
         return cmd + self.extra_args
 
     def start(self, wait: bool = True) -> ProxyProcess:
