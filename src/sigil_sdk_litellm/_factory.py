@@ -19,6 +19,7 @@ from sigil_sdk import ApiConfig, AuthConfig, Client, ClientConfig, ContentCaptur
 from ._delivery import DeliveryExporter
 from ._mapping import MappingOptions
 from ._recording import Recorder
+from ._tenants import TenantRouter, split_bound
 from ._transport import GrpcTransport, HttpTransport, Transport
 from .settings import Settings, unknown_variables
 
@@ -145,6 +146,56 @@ def build_client(
     return Client(config)
 
 
+def build_tenant_router(settings: Settings, *, drain_timeout: float | None = None) -> TenantRouter[Client] | None:
+    """With ``SIGIL_TENANT_MAP``: one client per tenant plus the default one, each with an equal share
+    of the buffer bounds; None without a map."""
+    if settings.tenant_map is None:
+        return None
+    tenants = settings.tenant_map.tenants
+    parts = len(tenants) + 1
+    share = {
+        "buffer_max_items": split_bound(settings.buffer_max_items, parts, 1),
+        "buffer_max_bytes": split_bound(settings.buffer_max_bytes, parts, 1024),
+        "queue_size": split_bound(settings.queue_size, parts, 1),
+    }
+    # an Authorization or X-Scope-OrgID in SIGIL_HEADERS is the default tenant's, never another's
+    headers = {
+        name: value
+        for name, value in settings.headers.items()
+        if name.lower() not in ("authorization", "x-scope-orgid")
+    }
+    default = build_client(settings.model_copy(update=share), drain_timeout=drain_timeout)
+    clients = {
+        tenant.tenant_id: build_client(
+            settings.model_copy(
+                update={
+                    **share,
+                    "headers": headers,
+                    "auth_mode": tenant.auth_mode,
+                    "auth_tenant_id": tenant.tenant_id,
+                    "auth_token": tenant.token,
+                    "endpoint": tenant.endpoint or settings.endpoint,
+                }
+            ),
+            drain_timeout=drain_timeout,
+        )
+        for tenant in tenants
+    }
+    return TenantRouter(default, clients, settings.tenant_map)
+
+
+def build_recorder(settings: Settings, *, drain_timeout: float | None = None) -> Recorder:
+    """A recorder with the handler's options: one real client exporting through the delivery buffer it
+    keeps a handle on (the spool waits on it), or with SIGIL_TENANT_MAP one client per tenant."""
+    options = MappingOptions(**handler_options(settings))
+    router = build_tenant_router(settings, drain_timeout=drain_timeout)
+    if router is None:
+        delivery = build_delivery(settings, drain_timeout=drain_timeout)
+        client = build_client(settings, drain_timeout=drain_timeout, delivery=delivery)
+        return Recorder(client, options, delivery=delivery)
+    return Recorder(router.default, options, router=router)
+
+
 def handler_options(settings: Settings) -> dict[str, Any]:
     """The handler's keyword options from ``settings`` (client-level tags travel with the client)."""
     return {
@@ -165,13 +216,6 @@ def recorder_from_env() -> Recorder:
     # finish (and exit) a little before the proxy worker stops waiting for this process
     drain = max(1.0, settings.shutdown_grace - 2.0)
     return build_recorder(settings, drain_timeout=drain)
-
-
-def build_recorder(settings: Settings, *, drain_timeout: float | None = None) -> Recorder:
-    """A Recorder with a real client exporting through the delivery buffer it keeps a handle on."""
-    delivery = build_delivery(settings, drain_timeout=drain_timeout)
-    client = build_client(settings, drain_timeout=drain_timeout, delivery=delivery)
-    return Recorder(client, MappingOptions(**handler_options(settings)), delivery=delivery)
 
 
 def _ensure_log_output() -> None:

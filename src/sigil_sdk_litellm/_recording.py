@@ -12,6 +12,7 @@ from sigil_sdk import Client, GenerationMode
 from ._limits import TRUNCATED_KEY, fit_generation
 from ._mapping import MappingOptions, call_type_of, classify_call, map_embedding, map_generation
 from ._problems import ProblemLog
+from ._tenants import DEFAULT_TENANT, TenantRouter
 
 if TYPE_CHECKING:
     from ._delivery import DeliveryExporter
@@ -43,11 +44,27 @@ class Recorder:
         options: MappingOptions,
         problems: ProblemLog | None = None,
         delivery: DeliveryExporter | None = None,
+        *,
+        router: TenantRouter[Client] | None = None,
     ) -> None:
-        self.client = client
+        self.client = client  # the default tenant's
         self.options = options
         self.problems = problems or ProblemLog()
         self.delivery = delivery  # the client's exporter when it is the delivery buffer (the spool waits on it)
+        self.router = router
+
+    def route(self, kwargs: Any) -> tuple[str, Client]:
+        """(tenant name, client) an event is recorded with: its team's tenant, else the default."""
+        if self.router is None:
+            return DEFAULT_TENANT, self.client
+        return self.router.route(kwargs)
+
+    def shutdown(self) -> None:
+        """Flush and close every client (all tenants' at once)."""
+        if self.router is None:
+            self.client.shutdown()
+        else:
+            self.router.shutdown()
 
     def record(self, kwargs: Any, response_obj: Any, *, failed: bool, redacted: bool) -> None:
         try:
@@ -74,6 +91,7 @@ class Recorder:
         return CallFailed(text, code)
 
     def _record_generation(self, kwargs: dict[str, Any], response_obj: Any, *, failed: bool, redacted: bool) -> None:
+        _, client = self.route(kwargs)
         record = map_generation(kwargs, response_obj, self.options, failed=failed, redacted=redacted)
         removed = fit_generation(record.generation)
         if removed:
@@ -85,9 +103,7 @@ class Recorder:
         if failed:
             record.generation.call_error = record.call_error
         start = (
-            self.client.start_streaming_generation
-            if record.start.mode is GenerationMode.STREAM
-            else self.client.start_generation
+            client.start_streaming_generation if record.start.mode is GenerationMode.STREAM else client.start_generation
         )
         recorder = start(record.start)
         if record.first_token_at is not None:
@@ -95,8 +111,9 @@ class Recorder:
         self._finish(recorder, record.generation, kwargs, record.call_error if failed else None, "generation")
 
     def _record_embedding(self, kwargs: dict[str, Any], response_obj: Any, *, failed: bool, redacted: bool) -> None:
+        _, client = self.route(kwargs)
         record = map_embedding(kwargs, response_obj, self.options, failed=failed, redacted=redacted)
-        recorder = self.client.start_embedding(record.start)
+        recorder = client.start_embedding(record.start)
         self._finish(recorder, record.result, kwargs, record.call_error if failed else None, "embedding")
 
     def _finish(self, recorder: Any, result: Any, kwargs: dict[str, Any], call_error: str | None, what: str) -> None:

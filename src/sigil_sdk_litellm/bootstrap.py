@@ -26,6 +26,7 @@ from ._factory import (
     _ensure_log_output,
     build_client,
     build_recorder,
+    build_tenant_router,
     handler_options,
     load_settings,
     recorder_from_env,
@@ -36,6 +37,7 @@ from .offload import OffloadingSigilLogger, RecorderLink, recorder_command
 from .settings import ConfigError, Settings
 
 if TYPE_CHECKING:
+    from ._tenants import TenantRouter
     from .handler import SigilLiteLLMLogger
 
 __all__ = [
@@ -72,11 +74,14 @@ class SigilDisabledLogger(CustomLogger):  # type: ignore[misc]
         return "SigilDisabledLogger()"
 
 
-def build_handler(settings: Settings, client: Client) -> SigilLiteLLMLogger:
-    """The LiteLLM callback recording into ``client`` with the handler options of ``settings``."""
+def build_handler(
+    settings: Settings, client: Client, *, router: TenantRouter[Client] | None = None
+) -> SigilLiteLLMLogger:
+    """The LiteLLM callback recording into ``client`` (or, with ``router``, its tenants') with the handler
+    options of ``settings``."""
     from .handler import SigilLiteLLMLogger
 
-    return SigilLiteLLMLogger(client=client, **handler_options(settings))
+    return SigilLiteLLMLogger(client=client, router=router, **handler_options(settings))
 
 
 _lock = threading.Lock()
@@ -120,6 +125,9 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         link = build_recorder_link(settings)
         _flush_at_exit(link)
         handler = OffloadingSigilLogger(link=link, agent_name_metadata_keys=settings.agent_name_metadata_keys)
+    elif (router := build_tenant_router(settings)) is not None:
+        _flush_at_exit(router)
+        handler = build_handler(settings, router.default, router=router)
     else:
         client = build_client(settings)
         _flush_at_exit(client)
@@ -133,6 +141,8 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         f" (auto: {usable_cpus():g} CPUs usable)" if chosen == "auto" else "",
         settings.spool_dir or "off",
     )
+    if settings.tenant_map is not None:  # ids and selectors only: never a token
+        logger.info("sigil: per-team tenants: %r", settings.tenant_map)
     if settings.hooks_enabled:  # Sigil hooks at the gateway (docs/hooks.md); off: nothing is registered
         register_hooks_guardrail(settings)
     return handler

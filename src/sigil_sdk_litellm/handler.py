@@ -13,6 +13,7 @@ from ._mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, MappingOptions
 from ._problems import ProblemLog
 from ._recording import Recorder
 from ._redaction import content_redacted
+from ._tenants import TenantRouter
 
 
 class SigilLiteLLMLogger(EventEntryPoints, CustomLogger):  # type: ignore[misc]
@@ -40,6 +41,7 @@ class SigilLiteLLMLogger(EventEntryPoints, CustomLogger):  # type: ignore[misc]
         extra_tags: Mapping[str, str] | None = None,
         extra_metadata: Mapping[str, Any] | None = None,
         agent_name_metadata_keys: Iterable[str] = DEFAULT_AGENT_NAME_METADATA_KEYS,
+        router: TenantRouter[Client] | None = None,
     ) -> None:
         if client is None:
             raise TypeError("SigilLiteLLMLogger needs a sigil_sdk.Client: SigilLiteLLMLogger(client=Client())")
@@ -55,7 +57,8 @@ class SigilLiteLLMLogger(EventEntryPoints, CustomLogger):  # type: ignore[misc]
             extra_metadata=dict(extra_metadata or {}),
             agent_name_metadata_keys=agent_name_keys(agent_name_metadata_keys),
         )
-        self._recorder = Recorder(client, self.options)
+        # with a router (SIGIL_TENANT_MAP), `client` is the default tenant's
+        self._recorder = Recorder(client, self.options, router=router)
 
     @property
     def problems(self) -> ProblemLog:

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         serve(recorder, sys.stdin.buffer)
     finally:
-        recorder.client.shutdown()
+        recorder.shutdown()
     return 0
 
 

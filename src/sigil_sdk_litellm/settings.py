@@ -30,6 +30,9 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from ._tenants import ACCEPTED as TENANT_MAP_ACCEPTED
+from ._tenants import MAX_TENANTS, TenantMap, TenantMapError, parse_tenant_map
+
 __all__ = [
     "AUTH_MODES",
     "CONTENT_CAPTURE_MODES",
@@ -161,6 +164,7 @@ class Settings(BaseSettings):
         populate_by_name=True,
         hide_input_in_errors=True,
         validate_default=True,
+        arbitrary_types_allowed=True,  # TenantMap: parsed by its own validator
     )
 
     enabled: bool = _var(
@@ -234,6 +238,17 @@ class Settings(BaseSettings):
         "Token (the basic-auth password with `basic`). Required by `bearer` and `basic`. Never logged or "
         "shown; prefer `SIGIL_AUTH_TOKEN_FILE` or `SIGIL_SECRETS_DIR` to a plain variable.",
         accepted="accepted: one line of text",
+        secret=True,
+    )
+    tenant_map: TenantMap | None = _var(
+        "SIGIL_TENANT_MAP",
+        None,
+        "Per-team tenants: a JSON object, or the path of a JSON or YAML file, mapping a LiteLLM key's team "
+        "(`team_id:<id>`, `team_alias:<alias>`) or key alias (`key_alias:<alias>`) to a Sigil tenant "
+        "(`tenant_id`, `token` or `token_file`, optional `auth_mode` and `endpoint`); other traffic goes to the "
+        f"default tenant above. At most {MAX_TENANTS} tenants; each gets an equal share of the buffer bounds. "
+        'Treated as a secret. See "Per-team tenants".',
+        accepted=TENANT_MAP_ACCEPTED,
         secret=True,
     )
     secrets_dir: Path = _var(
@@ -589,6 +604,18 @@ class Settings(BaseSettings):
             return _parse_pairs(value, headers=True)
         return value
 
+    @field_validator("tenant_map", mode="before")
+    @classmethod
+    def _tenant_map(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            try:
+                return parse_tenant_map(value, _check_endpoint)
+            except TenantMapError as exc:
+                raise _invalid(str(exc)) from None
+        return value
+
     @field_validator("hooks_endpoint", mode="before")
     @classmethod
     def _hooks_endpoint(cls, value: Any) -> Any:
@@ -700,6 +727,16 @@ class Settings(BaseSettings):
                     self.endpoint,
                     "accepted with SIGIL_PROTOCOL=grpc: host:port or a URL without a path "
                     "(a path is for SIGIL_PROTOCOL=http)",
+                )
+            )
+        if self.tenant_map is not None and self.spool_dir is not None:
+            # The spool deletes a batch once its one delivery buffer delivered it: with a buffer per
+            # tenant, one tenant's outage would hold every tenant's batches (see "Per-team tenants").
+            problems.append(
+                Problem(
+                    "SIGIL_TENANT_MAP",
+                    "SIGIL_TENANT_MAP is set together with SIGIL_SPOOL_DIR — accepted: one of them "
+                    "(per-team tenants do not use the disk spool yet)",
                 )
             )
         if self.max_backoff < self.initial_backoff:

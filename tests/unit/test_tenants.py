@@ -1,0 +1,247 @@
+"""Per-team tenants: SIGIL_TENANT_MAP parsed and refused in one line, events routed by the trusted identity
+only (plain dicts), and the tenants' clients checked on the wire."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sigil_sdk_litellm._factory import build_recorder, build_tenant_router
+from sigil_sdk_litellm._tenants import (
+    MAX_TENANTS,
+    TenantMap,
+    TenantRouter,
+    build_tenant_map,
+    selector_of,
+    split_bound,
+    trusted_identity,
+)
+from sigil_sdk_litellm.settings import ConfigError, Settings
+from tests.capture_sink import CaptureSink
+from tests.support import callback_kwargs, chat_response, standard_logging_object
+
+TOKEN = "tok-" + secrets.token_hex(12)
+
+
+def settings(tenant_map: object, **env: str) -> Settings:
+    raw = tenant_map if isinstance(tenant_map, str) else json.dumps(tenant_map)
+    return Settings.from_env({"SIGIL_TENANT_MAP": raw, **env})
+
+
+def error_of(tenant_map: object, **env: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        settings(tenant_map, **env)
+    return str(info.value)
+
+
+def event(*, requester: dict[str, Any] | None = None, **identity: str) -> dict[str, Any]:
+    """Callback kwargs whose logging payload carries the proxy-written identity ``identity``."""
+    slo = standard_logging_object()
+    slo["metadata"] = {**identity, "requester_metadata": requester}
+    return callback_kwargs(slo)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+
+
+def test_an_inline_map_names_tenants_and_their_credentials() -> None:
+    s = settings(
+        {
+            "team_id:t-1": {"tenant_id": "ml", "token": TOKEN},
+            "team_alias:search": {"tenant_id": "search"},
+            "key_alias:batch": {"tenant_id": "ml", "token": TOKEN},
+            "team_id:t-9": {"tenant_id": "other", "auth_mode": "bearer", "token": TOKEN, "endpoint": "sigil.x:443"},
+        }
+    )
+    assert s.tenant_map is not None
+    routes = s.tenant_map.routes
+    assert routes["team_id:t-1"] is not None and routes["team_id:t-1"] == routes["key_alias:batch"]
+    assert [t.tenant_id for t in s.tenant_map.tenants] == ["ml", "search", "other"]
+    assert (routes["team_id:t-1"].auth_mode, routes["team_alias:search"].auth_mode) == ("basic", "tenant")
+    assert routes["team_id:t-9"].endpoint == "sigil.x:443"
+    assert routes["team_id:t-1"].token is not None and routes["team_id:t-1"].token.get_secret_value() == TOKEN
+    for text in (repr(s), str(s), repr(s.tenant_map), repr(routes["team_id:t-1"])):
+        assert TOKEN not in text
+
+
+def test_a_map_file_json_or_yaml_with_token_files_beside_it(tmp_path: Path) -> None:
+    (tmp_path / "ml.token").write_text(TOKEN + "\n")
+    (tmp_path / "map.yaml").write_text("team_alias:ml:\n  tenant_id: ml\n  token_file: ml.token\n")
+    (tmp_path / "map.json").write_text(json.dumps({"team_alias:ml": {"tenant_id": "ml", "token_file": "ml.token"}}))
+    for name in ("map.yaml", "map.json"):
+        tenant_map = settings(str(tmp_path / name)).tenant_map
+        assert tenant_map is not None
+        token = tenant_map.routes["team_alias:ml"].token
+        assert token is not None and token.get_secret_value() == TOKEN
+
+
+def test_the_map_from_a_file_variable(tmp_path: Path) -> None:
+    (tmp_path / "map").write_text(json.dumps({"team_id:a": {"tenant_id": "a"}}))
+    s = Settings.from_env({"SIGIL_TENANT_MAP_FILE": str(tmp_path / "map")})
+    assert s.tenant_map is not None and list(s.tenant_map.routes) == ["team_id:a"]
+    assert Settings.from_env({}).tenant_map is None
+
+
+@pytest.mark.parametrize(
+    ("tenant_map", "reason"),
+    [
+        ("{bad", "not JSON: Expecting property name enclosed in double quotes at character 1"),
+        ('{"team_id:a": {"tenant_id": "a"}, "team_id:a": {"tenant_id": "b"}}', "key 'team_id:a' appears twice"),
+        ({}, "not a non-empty object"),
+        ({"team:a": {"tenant_id": "a"}}, "key 'team:a' is not team_id:<id>, team_alias:<alias> or key_alias:<alias>"),
+        ({"team_id:a": {"tenant_id": "a", "tokn": TOKEN}}, "entry 'team_id:a' has unknown keys 'tokn'"),
+        ({"team_id:a": {"token": TOKEN}}, "entry 'team_id:a' needs a tenant_id (one line of text)"),
+        ({"team_id:a": {"tenant_id": "a", "auth_mode": "bearer"}}, "entry 'team_id:a': auth_mode bearer needs token"),
+        ({"team_id:a": {"tenant_id": "a", "auth_mode": "none"}}, "entry 'team_id:a': auth_mode 'none' is not one of"),
+        (
+            {"team_id:a": {"tenant_id": "a", "token_file": "/nonexistent/t"}},
+            "cannot read entry 'team_id:a': token_file '/nonexistent/t' (No such file or directory)",
+        ),
+        ({"team_id:a": {"tenant_id": "a", "token": TOKEN, "token_file": "/t"}}, "has both token and token_file"),
+        (
+            {"team_id:a": {"tenant_id": "a", "token": TOKEN}, "team_id:b": {"tenant_id": "a", "token": TOKEN + "x"}},
+            "tenant 'a' appears with different credentials or endpoints",
+        ),
+        ({"team_id:a": {"tenant_id": "default"}}, "tenant id 'default' is reserved for the default tenant"),
+        ({"team_id:a": {"tenant_id": "a", "endpoint": "no port"}}, "entry 'team_id:a': endpoint 'no port' is not"),
+        (
+            {f"team_id:{i}": {"tenant_id": f"t{i}"} for i in range(MAX_TENANTS + 1)},
+            f"{MAX_TENANTS + 1} tenants, more than {MAX_TENANTS}",
+        ),
+        ("/nonexistent/map.json", "cannot read the map file (No such file or directory)"),
+        ("a: [b", "cannot read the map file"),
+    ],
+)
+def test_a_bad_map_is_one_line_naming_the_variable_never_a_token(tenant_map: object, reason: str) -> None:
+    line = error_of(tenant_map)
+    assert line.startswith("sigil: invalid configuration: SIGIL_TENANT_MAP (value hidden) — accepted: a JSON object")
+    assert f"at most {MAX_TENANTS} tenants" in line
+    assert reason in line, line
+    assert "\n" not in line and TOKEN not in line
+
+
+def test_an_entry_may_not_smuggle_a_control_character_into_a_header(tmp_path: Path) -> None:
+    (tmp_path / "t").write_text("a\x00b")
+    assert "control character" in error_of({"team_id:a": {"tenant_id": "a", "token_file": str(tmp_path / "t")}})
+    assert "tenant_id (one line" in error_of({"team_id:a": {"tenant_id": "a\nb"}})
+
+
+# ---------------------------------------------------------------------------------------------
+# Routing (plain dicts)
+
+ROUTES = {"team_id:t-1": "one", "team_alias:search": "search", "key_alias:bot": "bot"}
+
+
+def test_the_trusted_identity_is_what_the_proxy_wrote_after_authenticating_the_key() -> None:
+    kwargs = event(user_api_key_team_id="t-1", user_api_key_team_alias="search", user_api_key_alias="bot")
+    assert trusted_identity(kwargs) == {"team_id": "t-1", "team_alias": "search", "key_alias": "bot"}
+    assert trusted_identity({}) == {} and trusted_identity(None) == {}
+    assert trusted_identity({"standard_logging_object": {"metadata": "x"}}) == {}
+
+
+@pytest.mark.parametrize(
+    ("identity", "expected"),
+    [
+        ({"user_api_key_team_id": "t-1", "user_api_key_team_alias": "search"}, "team_id:t-1"),
+        ({"user_api_key_team_id": "t-2", "user_api_key_team_alias": "search"}, "team_alias:search"),
+        ({"user_api_key_team_id": "t-2", "user_api_key_alias": "bot"}, "key_alias:bot"),
+        ({"user_api_key_team_id": "t-2"}, None),
+        ({}, None),
+    ],
+)
+def test_team_id_then_team_alias_then_key_alias(identity: dict[str, str], expected: str | None) -> None:
+    assert selector_of(event(**identity), ROUTES) == expected
+
+
+def test_a_requests_own_metadata_never_chooses_the_tenant() -> None:
+    claimed = {"user_api_key_team_id": "t-1", "team_id": "t-1", "user_api_key_alias": "bot"}
+    kwargs = event(requester=claimed, team_id="t-1", team_alias="search")
+    kwargs["litellm_params"]["metadata"] = dict(claimed)
+    kwargs["metadata"] = dict(claimed)
+    assert selector_of(kwargs, ROUTES) is None
+
+
+def test_the_router_sends_unknown_teams_to_the_default_and_creates_nothing() -> None:
+    tenant_map = build_tenant_map({"team_id:t-1": {"tenant_id": "one"}}, base=Path("."))
+    router = TenantRouter("DEFAULT", {"one": "ONE"}, tenant_map)
+    assert router.route(event(user_api_key_team_id="t-1")) == ("one", "ONE")
+    for n in range(50):
+        assert router.route(event(user_api_key_team_id=f"new-{n}")) == ("default", "DEFAULT")
+    assert router.clients == {"one": "ONE"}
+    assert repr(router) == "TenantRouter(tenants=['default', 'one'])"
+
+
+def test_the_buffer_bounds_are_split_between_the_tenants() -> None:
+    assert split_bound(20000, 4, 1) == 5000
+    assert split_bound(3000, 4, 1024) == 1024
+    s = settings(
+        {"team_id:a": {"tenant_id": "a"}, "team_id:b": {"tenant_id": "b"}},
+        SIGIL_BUFFER_MAX_ITEMS="300",
+        SIGIL_BUFFER_MAX_BYTES="3000000",
+        SIGIL_PROTOCOL="http",
+        SIGIL_ENDPOINT="http://127.0.0.1:9",
+    )
+    router = build_tenant_router(s, drain_timeout=0.1)
+    assert router is not None
+    try:
+        exporters = [client._config.generation_exporter for client in router.all_clients()]
+        assert [(e.max_items, e.max_bytes) for e in exporters] == [(100, 1_000_000)] * 3
+    finally:
+        router.shutdown()
+    assert build_tenant_router(Settings.from_env({})) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# On the wire
+
+
+def test_each_tenant_exports_with_its_own_credentials_and_the_default_keeps_its_own() -> None:
+    with CaptureSink() as sink:
+        s = settings(
+            {
+                "team_id:t-1": {"tenant_id": "one", "token": TOKEN},
+                "team_alias:search": {"tenant_id": "search", "auth_mode": "tenant"},
+            },
+            SIGIL_PROTOCOL="http",
+            SIGIL_ENDPOINT=sink.url,
+            SIGIL_AUTH_MODE="tenant",
+            SIGIL_AUTH_TENANT_ID="platform",
+            SIGIL_HEADERS="X-Scope-OrgID=platform,X-Env=test",
+            SIGIL_FLUSH_INTERVAL="0.05",
+        )
+        recorder = build_recorder(s, drain_timeout=5)
+        for n, identity in enumerate(
+            [{"user_api_key_team_id": "t-1"}, {"user_api_key_team_alias": "search"}, {"user_api_key_team_id": "zz"}]
+        ):
+            kwargs = event(**identity)
+            kwargs["standard_logging_object"]["litellm_call_id"] = kwargs["litellm_call_id"] = f"call-{n}"
+            assert recorder.route(kwargs)[0] == ["one", "search", "default"][n]
+            recorder.record(kwargs, chat_response(), failed=False, redacted=False)
+        recorder.shutdown()
+        seen = {}
+        for export in sink.exports:
+            for generation in export.body.get("generations", []):
+                headers = {name.lower(): value for name, value in export.headers.items()}
+                seen[generation["id"]] = (
+                    headers.get("x-scope-orgid"),
+                    headers.get("authorization", ""),
+                    headers.get("x-env"),
+                )
+    basic = "Basic " + base64.b64encode(f"one:{TOKEN}".encode()).decode()
+    assert seen == {
+        "call-0": ("one", basic, "test"),
+        "call-1": ("search", "", "test"),
+        "call-2": ("platform", "", "test"),
+    }
+
+
+def test_a_map_is_typed_and_frozen() -> None:
+    tenant_map = build_tenant_map({"team_id:t": {"tenant_id": "t"}}, base=Path("."))
+    assert isinstance(tenant_map, TenantMap)
+    assert repr(tenant_map) == "TenantMap(1 selectors, tenants=['t'])"
