@@ -120,6 +120,7 @@ EVERY_VARIABLE = {
     "SIGIL_HOOKS_POSTFLIGHT_TIMEOUT": "1.5",
     "SIGIL_HOOKS_POSTFLIGHT_FAIL_OPEN": "true",
     "SIGIL_HOOKS_POSTFLIGHT_MAX_CONCURRENCY": "4",
+    "SIGIL_TENANT_MAP": '{"team_alias:search": {"tenant_id": "search"}}',
 }
 
 
@@ -171,6 +172,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         settings.hooks_postflight_fail_open,
         settings.hooks_postflight_max_concurrency,
     ) == (1.5, True, 4)
+    assert settings.tenant_map is not None and [t.tenant_id for t in settings.tenant_map.tenants] == ["search"]
 
 
 def test_values_are_trimmed_case_folded_and_empty_means_unset() -> None:
@@ -260,6 +262,7 @@ def test_settings_are_frozen() -> None:
 INVALID: list[tuple[str, dict[str, str], str, str]] = [
     # (case id, environment, the variable named, a fragment of the message)
     ("auth-mode-typo", {"SIGIL_AUTH_MODE": "bearr"}, "SIGIL_AUTH_MODE", "accepted: none, tenant, bearer, basic"),
+    ("tenant-map", {"SIGIL_TENANT_MAP": '{"team_id:a": {}}'}, "SIGIL_TENANT_MAP", "needs a tenant_id"),
     ("protocol-typo", {"SIGIL_PROTOCOL": "grcp"}, "SIGIL_PROTOCOL", "accepted: grpc, http"),
     ("protocol-https", {"SIGIL_PROTOCOL": "https"}, "SIGIL_PROTOCOL", "'https'"),
     (
