@@ -60,8 +60,10 @@ class DeliveryExporter:
         problems: ProblemLog | None = None,
         clock: Callable[[], float] = time.monotonic,
         spooled: bool = False,
+        tenant: str = "default",
     ) -> None:
         self.transport = transport
+        self.tenant = tenant  # the Sigil tenant this buffer delivers to ("default" unless SIGIL_TENANT_MAP)
         self.max_items = max_items
         self.max_bytes = max_bytes
         self.batch_items = max(1, batch_items)

@@ -19,7 +19,7 @@ from sigil_sdk import ApiConfig, AuthConfig, Client, ClientConfig, ContentCaptur
 from ._delivery import DeliveryExporter
 from ._mapping import MappingOptions
 from ._recording import Recorder
-from ._tenants import TenantRouter, split_bound
+from ._tenants import DEFAULT_TENANT, TenantRouter, split_bound
 from ._transport import GrpcTransport, HttpTransport, Transport
 from .settings import Settings, unknown_variables
 
@@ -79,8 +79,10 @@ def auth_headers(settings: Settings) -> dict[str, str]:
     return headers
 
 
-def build_delivery(settings: Settings, *, drain_timeout: float | None = None) -> DeliveryExporter:
-    """The durable export buffer in front of the transport (see :mod:`._delivery`)."""
+def build_delivery(
+    settings: Settings, *, drain_timeout: float | None = None, tenant: str = DEFAULT_TENANT
+) -> DeliveryExporter:
+    """The durable export buffer in front of the transport (see :mod:`._delivery`); ``tenant`` names it."""
     return DeliveryExporter(
         build_transport(settings, auth_headers(settings)),
         max_items=settings.buffer_max_items,
@@ -90,18 +92,24 @@ def build_delivery(settings: Settings, *, drain_timeout: float | None = None) ->
         max_backoff=settings.max_backoff,
         drain_timeout=settings.shutdown_grace if drain_timeout is None else drain_timeout,
         spooled=settings.spool_dir is not None,
+        tenant=tenant,
     )
 
 
 def build_client(
-    settings: Settings, *, drain_timeout: float | None = None, delivery: DeliveryExporter | None = None
+    settings: Settings,
+    *,
+    drain_timeout: float | None = None,
+    delivery: DeliveryExporter | None = None,
+    label: str = DEFAULT_TENANT,
 ) -> Client:
     """A ``sigil_sdk.Client`` configured by ``settings`` alone, exporting through the delivery buffer.
 
     Every field the SDK would otherwise fill from ``SIGIL_*`` variables is set explicitly. (One the
     SDK reads regardless: it merges ``os.environ["SIGIL_TAGS"]`` under the configured tags, which adds
     nothing when the settings were read from ``os.environ``, as in the proxy.) With ``SIGIL_DEBUG``
-    the loggers ``sigil_sdk`` and ``sigil_sdk_litellm`` are set to DEBUG.
+    the loggers ``sigil_sdk`` and ``sigil_sdk_litellm`` are set to DEBUG. ``label`` names the tenant
+    its delivery buffer serves (``DeliveryExporter.tenant``).
     """
     if settings.debug:
         for name in _PACKAGE_LOGGERS:
@@ -131,7 +139,7 @@ def build_client(
     )
     config = ClientConfig(
         generation_export=export,
-        generation_exporter=delivery or build_delivery(settings, drain_timeout=drain_timeout),
+        generation_exporter=delivery or build_delivery(settings, drain_timeout=drain_timeout, tenant=label),
         api=ApiConfig(endpoint=settings.endpoint),
         content_capture=ContentCaptureMode(settings.content_capture_mode),
         agent_name=settings.agent_name,
@@ -178,6 +186,7 @@ def build_tenant_router(settings: Settings, *, drain_timeout: float | None = Non
                 }
             ),
             drain_timeout=drain_timeout,
+            label=tenant.tenant_id,
         )
         for tenant in tenants
     }

@@ -28,6 +28,11 @@ CASES = [
     ),
     ("ca-file", {"SIGIL_TLS_CA_FILE": "/nonexistent/ca.pem"}, "sigil: invalid configuration: SIGIL_TLS_CA_FILE="),
     (
+        "tenant-map-token-file",
+        {"SIGIL_TENANT_MAP": '{"team_id:a": {"tenant_id": "a", "token_file": "/nonexistent/token"}}'},
+        "sigil: invalid configuration: SIGIL_TENANT_MAP (value hidden) — accepted: a JSON object",
+    ),
+    (
         "agento11y-alias",
         {"AGENTO11Y_PROTOCOL": "grcp"},
         "sigil: invalid configuration: SIGIL_PROTOCOL='grcp' (from AGENTO11Y_PROTOCOL) — accepted: grpc, http",

@@ -192,6 +192,7 @@ def test_the_buffer_bounds_are_split_between_the_tenants() -> None:
     try:
         exporters = [client._config.generation_exporter for client in router.all_clients()]
         assert [(e.max_items, e.max_bytes) for e in exporters] == [(100, 1_000_000)] * 3
+        assert [e.tenant for e in exporters] == ["default", "a", "b"]  # the metrics' tenant label
     finally:
         router.shutdown()
     assert build_tenant_router(Settings.from_env({})) is None
