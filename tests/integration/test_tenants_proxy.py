@@ -149,6 +149,7 @@ def test_each_team_lands_in_its_tenant_and_an_outage_of_one_does_not_delay_the_o
         beta += [chat(proxy, "sk-team-beta") for _ in range(2)]
         outage = alpha_round(proxy, main_sink)
         beta_sink.clear_faults()
+        cleared_at = time.time()
 
         arrived = beta_sink.wait_for_count(len(beta), timeout=30)
         main_sink.wait_for_count(2 * ROUNDS + 2, timeout=30)
@@ -162,6 +163,9 @@ def test_each_team_lands_in_its_tenant_and_an_outage_of_one_does_not_delay_the_o
     assert main["platform"] == {spoofed}
     assert other == {"beta": set(beta)}, (other, [g["_tenant"] for g in arrived])
     assert BETA_TOKEN not in output
+    # the outage was real while alpha was measured: beta's generations of that time waited for its end
+    held = [g["_received_at"] for g in arrived if g.get("response_id") in beta[1:]]
+    assert len(held) == 2 and min(held) >= cleared_at - 0.05, (held, cleared_at)
 
     figures = {
         "healthy_median": statistics.median(healthy),

@@ -246,3 +246,22 @@ def test_a_map_is_typed_and_frozen() -> None:
     tenant_map = build_tenant_map({"team_id:t": {"tenant_id": "t"}}, base=Path("."))
     assert isinstance(tenant_map, TenantMap)
     assert repr(tenant_map) == "TenantMap(1 selectors, tenants=['t'])"
+
+
+def test_the_recorder_process_routes_the_slim_hand_off_like_the_full_event() -> None:
+    """SIGIL_RECORDER=process maps slim_event(kwargs): it carries the trusted identity, nothing else."""
+    from sigil_sdk_litellm._mapping import slim_event
+
+    kwargs = event(
+        requester={"user_api_key_team_id": "t-1"},
+        user_api_key_team_id="t-2",
+        user_api_key_team_alias="search",
+        user_api_key_alias="bot",
+    )
+    slim = slim_event(kwargs, chat_response())
+    assert trusted_identity(slim) == trusted_identity(kwargs) == {
+        "team_id": "t-2",
+        "team_alias": "search",
+        "key_alias": "bot",
+    }
+    assert selector_of(slim, ROUTES) == selector_of(kwargs, ROUTES) == "team_alias:search"
