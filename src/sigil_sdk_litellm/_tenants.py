@@ -93,7 +93,7 @@ def parse_tenant_map(raw: str, check_endpoint: Callable[[str], str] = str) -> Te
     else:
         path = Path(text)
         base = path.parent
-        content = _read(path, _MAX_MAP_BYTES, "the map file")
+        content = _read(path, _MAX_MAP_BYTES, f"the map file {text!r}")
         if path.suffix.lower() in (".yaml", ".yml"):
             data = _load_yaml(content)
         elif content.lstrip().startswith("{"):

@@ -114,7 +114,7 @@ def test_the_map_from_a_file_variable(tmp_path: Path) -> None:
             {f"team_id:{i}": {"tenant_id": f"t{i}"} for i in range(MAX_TENANTS + 1)},
             f"{MAX_TENANTS + 1} tenants, more than {MAX_TENANTS}",
         ),
-        ("/nonexistent/map.json", "cannot read the map file (No such file or directory)"),
+        ("/nonexistent/map.json", "cannot read the map file '/nonexistent/map.json' (No such file or directory)"),
         ("a: [b", "cannot read the map file"),
     ],
 )
@@ -259,9 +259,13 @@ def test_the_recorder_process_routes_the_slim_hand_off_like_the_full_event() -> 
         user_api_key_alias="bot",
     )
     slim = slim_event(kwargs, chat_response())
-    assert trusted_identity(slim) == trusted_identity(kwargs) == {
-        "team_id": "t-2",
-        "team_alias": "search",
-        "key_alias": "bot",
-    }
+    assert (
+        trusted_identity(slim)
+        == trusted_identity(kwargs)
+        == {
+            "team_id": "t-2",
+            "team_alias": "search",
+            "key_alias": "bot",
+        }
+    )
     assert selector_of(slim, ROUTES) == selector_of(kwargs, ROUTES) == "team_alias:search"
