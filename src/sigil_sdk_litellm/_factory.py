@@ -19,6 +19,7 @@ from sigil_sdk import ApiConfig, AuthConfig, Client, ClientConfig, ContentCaptur
 from ._delivery import DeliveryExporter
 from ._mapping import MappingOptions
 from ._recording import Recorder
+from ._spool import TENANT_SPOOLS
 from ._tenants import DEFAULT_TENANT, TenantRouter, split_bound
 from ._transport import GrpcTransport, HttpTransport, Transport
 from .settings import Settings, unknown_variables
@@ -154,55 +155,72 @@ def build_client(
     return Client(config)
 
 
+# The recorder process of one tenant's spool (SIGIL_SPOOL_DIR with SIGIL_TENANT_MAP) builds that
+# tenant's client only. Not SIGIL_*: it is no setting (and would be warned about as one).
+RECORDER_TENANT_ENV = "_SIGIL_RECORDER_TENANT"
+
+
+def tenant_settings(settings: Settings, tenant_id: str) -> Settings:
+    """The settings of one tenant's client (``"default"``: the SIGIL_AUTH_* one) under SIGIL_TENANT_MAP:
+    its credentials and endpoint, an equal share of the bounds, and its own spool directory."""
+    tenant_map = settings.tenant_map
+    if tenant_map is None:
+        return settings
+    parts = len(tenant_map.tenants) + 1
+    update: dict[str, Any] = {
+        "buffer_max_items": split_bound(settings.buffer_max_items, parts, 1),
+        "buffer_max_bytes": split_bound(settings.buffer_max_bytes, parts, 1024),
+        "queue_size": split_bound(settings.queue_size, parts, 1),
+        "spool_max_bytes": split_bound(settings.spool_max_bytes, parts, 65536),
+    }
+    if tenant_id == DEFAULT_TENANT:
+        return settings.model_copy(update=update)
+    tenant = next(t for t in tenant_map.tenants if t.tenant_id == tenant_id)
+    if settings.spool_dir is not None:
+        update["spool_dir"] = settings.spool_dir / TENANT_SPOOLS / tenant_id
+    # an Authorization or X-Scope-OrgID in SIGIL_HEADERS is the default tenant's, never another's
+    update["headers"] = {
+        name: value
+        for name, value in settings.headers.items()
+        if name.lower() not in ("authorization", "x-scope-orgid")
+    }
+    update.update(
+        auth_mode=tenant.auth_mode,
+        auth_tenant_id=tenant.tenant_id,
+        auth_token=tenant.token,
+        endpoint=tenant.endpoint or settings.endpoint,
+    )
+    return settings.model_copy(update=update)
+
+
 def build_tenant_router(settings: Settings, *, drain_timeout: float | None = None) -> TenantRouter[Client] | None:
     """With ``SIGIL_TENANT_MAP``: one client per tenant plus the default one, each with an equal share
     of the buffer bounds; None without a map."""
     if settings.tenant_map is None:
         return None
-    tenants = settings.tenant_map.tenants
-    parts = len(tenants) + 1
-    share = {
-        "buffer_max_items": split_bound(settings.buffer_max_items, parts, 1),
-        "buffer_max_bytes": split_bound(settings.buffer_max_bytes, parts, 1024),
-        "queue_size": split_bound(settings.queue_size, parts, 1),
-    }
-    # an Authorization or X-Scope-OrgID in SIGIL_HEADERS is the default tenant's, never another's
-    headers = {
-        name: value
-        for name, value in settings.headers.items()
-        if name.lower() not in ("authorization", "x-scope-orgid")
-    }
-    default = build_client(settings.model_copy(update=share), drain_timeout=drain_timeout)
     clients = {
         tenant.tenant_id: build_client(
-            settings.model_copy(
-                update={
-                    **share,
-                    "headers": headers,
-                    "auth_mode": tenant.auth_mode,
-                    "auth_tenant_id": tenant.tenant_id,
-                    "auth_token": tenant.token,
-                    "endpoint": tenant.endpoint or settings.endpoint,
-                }
-            ),
-            drain_timeout=drain_timeout,
-            label=tenant.tenant_id,
+            tenant_settings(settings, tenant.tenant_id), drain_timeout=drain_timeout, label=tenant.tenant_id
         )
-        for tenant in tenants
+        for tenant in settings.tenant_map.tenants
     }
+    default = build_client(tenant_settings(settings, DEFAULT_TENANT), drain_timeout=drain_timeout)
     return TenantRouter(default, clients, settings.tenant_map)
 
 
-def build_recorder(settings: Settings, *, drain_timeout: float | None = None) -> Recorder:
+def build_recorder(settings: Settings, *, drain_timeout: float | None = None, tenant: str | None = None) -> Recorder:
     """A recorder with the handler's options: one real client exporting through the delivery buffer it
-    keeps a handle on (the spool waits on it), or with SIGIL_TENANT_MAP one client per tenant."""
+    keeps a handle on (the spool waits on it) — ``tenant``'s alone when given — or, with
+    SIGIL_TENANT_MAP and no ``tenant``, one client per tenant."""
     options = MappingOptions(**handler_options(settings))
-    router = build_tenant_router(settings, drain_timeout=drain_timeout)
-    if router is None:
-        delivery = build_delivery(settings, drain_timeout=drain_timeout)
-        client = build_client(settings, drain_timeout=drain_timeout, delivery=delivery)
-        return Recorder(client, options, delivery=delivery)
-    return Recorder(router.default, options, router=router)
+    router = None if tenant is not None else build_tenant_router(settings, drain_timeout=drain_timeout)
+    if router is not None:
+        return Recorder(router.default, options, router=router)
+    label = tenant or DEFAULT_TENANT
+    own = tenant_settings(settings, label)
+    delivery = build_delivery(own, drain_timeout=drain_timeout, tenant=label)
+    client = build_client(own, drain_timeout=drain_timeout, delivery=delivery)
+    return Recorder(client, options, delivery=delivery)
 
 
 def handler_options(settings: Settings) -> dict[str, Any]:
@@ -224,7 +242,7 @@ def recorder_from_env() -> Recorder:
     settings = load_settings()
     # finish (and exit) a little before the proxy worker stops waiting for this process
     drain = max(1.0, settings.shutdown_grace - 2.0)
-    return build_recorder(settings, drain_timeout=drain)
+    return build_recorder(settings, drain_timeout=drain, tenant=os.environ.get(RECORDER_TENANT_ENV) or None)
 
 
 def _ensure_log_output() -> None:

@@ -29,6 +29,8 @@ FORMAT = "sigil-sdk-litellm-spool/1"
 SUFFIX = ".spool.sqlite3"
 COMPANIONS = ("-wal", "-shm", "-journal")
 TEMP_PREFIX = ".sigil-spool-new-"
+# With SIGIL_TENANT_MAP each tenant but the default spools in <SIGIL_SPOOL_DIR>/tenants/<tenant id>/.
+TENANT_SPOOLS = "tenants"
 BUSY_TIMEOUT_SECONDS = 2.0
 
 _SCHEMA = (
@@ -233,6 +235,8 @@ class SpoolDirectory:
         for path in entries:
             name = path.name
             if path == own or name.startswith(TEMP_PREFIX) or name.endswith(tuple(SUFFIX + c for c in COMPANIONS)):
+                continue
+            if name == TENANT_SPOOLS and path.is_dir():  # the tenants' spools: their own senders adopt them
                 continue
             if not name.endswith(SUFFIX) or not path.is_file():
                 self._report_once(name, f"SIGIL_SPOOL_DIR holds {name!r}, which is not a spool file; skipped")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ IDENTITY_FIELDS = {
 ENTRY_KEYS = ("tenant_id", "auth_mode", "token", "token_file", "endpoint")
 TENANT_AUTH_MODES = ("tenant", "bearer", "basic")
 _MAX_MAP_BYTES = 1 << 20
+_TENANT_ID = re.compile(r"[A-Za-z0-9!\-_.*'()]{1,150}")
 _MAX_TOKEN_BYTES = 64 * 1024
 
 ACCEPTED = (
@@ -135,6 +137,9 @@ def _tenant(selector: str, entry: Any, base: Path, check_endpoint: Callable[[str
     tenant_id = entry.get("tenant_id")
     if not isinstance(tenant_id, str) or not tenant_id.strip() or not tenant_id.isprintable():
         raise TenantMapError(f"{where} needs a tenant_id (one line of text)")
+    if not _TENANT_ID.fullmatch(tenant_id.strip()) or tenant_id.strip() in (".", ".."):
+        # Sigil's own rule (grafana/dskit); it also names the tenant's spool directory
+        raise TenantMapError(f"{where}: tenant_id has characters other than A-Z a-z 0-9 !-_.*'() or is . or ..")
     if "token" in entry and "token_file" in entry:
         raise TenantMapError(f"{where} has both token and token_file")
     token = _token(where, entry, base)

@@ -23,6 +23,7 @@ from litellm.integrations.custom_logger import CustomLogger
 from sigil_sdk import Client
 
 from ._factory import (
+    RECORDER_TENANT_ENV,
     _ensure_log_output,
     build_client,
     build_recorder,
@@ -30,14 +31,15 @@ from ._factory import (
     handler_options,
     load_settings,
     recorder_from_env,
+    tenant_settings,
 )
 from ._placement import resolve_recorder, usable_cpus
 from ._spool_link import SpoolLink
+from ._tenants import DEFAULT_TENANT, TenantRouter
 from .offload import OffloadingSigilLogger, RecorderLink, recorder_command
 from .settings import ConfigError, Settings
 
 if TYPE_CHECKING:
-    from ._tenants import TenantRouter
     from .handler import SigilLiteLLMLogger
 
 __all__ = [
@@ -117,7 +119,13 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
     handler: CustomLogger
     chosen = settings.recorder
     settings = settings.model_copy(update={"recorder": resolve_recorder(chosen)})
-    if settings.spool_dir is not None:
+    if settings.spool_dir is not None and settings.tenant_map is not None:
+        spools = build_tenant_spool_links(settings)
+        _flush_at_exit(spools)
+        handler = OffloadingSigilLogger(
+            link=spools.default, router=spools, agent_name_metadata_keys=settings.agent_name_metadata_keys
+        )
+    elif settings.spool_dir is not None:
         spool = build_spool_link(settings)
         _flush_at_exit(spool)
         handler = OffloadingSigilLogger(link=spool, agent_name_metadata_keys=settings.agent_name_metadata_keys)
@@ -191,15 +199,26 @@ def build_recorder_link(settings: Settings) -> RecorderLink:
     )
 
 
-def build_spool_link(settings: Settings) -> SpoolLink:
-    """This worker's disk spool and its consumer (a thread here, or the recorder process)."""
+def build_spool_link(settings: Settings, tenant: str | None = None) -> SpoolLink:
+    """This worker's disk spool and its consumer (a thread here, or the recorder process); with
+    ``tenant`` (SIGIL_TENANT_MAP) that tenant's spool, in its own directory, and its client alone."""
+    own = settings if tenant is None else tenant_settings(settings, tenant)
+    if tenant is not None and own.spool_dir is not None:
+        own.spool_dir.mkdir(parents=True, exist_ok=True)
     if settings.recorder == "process":
-        return SpoolLink(
-            settings,
-            command=recorder_command("sigil_sdk_litellm._factory:recorder_from_env"),
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        )
-    return SpoolLink(settings, recorder=build_recorder(settings))
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        if tenant is not None:
+            env[RECORDER_TENANT_ENV] = tenant
+        return SpoolLink(own, command=recorder_command("sigil_sdk_litellm._factory:recorder_from_env"), env=env)
+    return SpoolLink(own, recorder=build_recorder(settings, tenant=tenant))
+
+
+def build_tenant_spool_links(settings: Settings) -> TenantRouter[SpoolLink]:
+    """SIGIL_SPOOL_DIR with SIGIL_TENANT_MAP: a spool and consumer per tenant, so that one tenant's
+    outage (its consumer waits until a batch is delivered) never holds another's batches."""
+    assert settings.tenant_map is not None
+    links = {tenant.tenant_id: build_spool_link(settings, tenant.tenant_id) for tenant in settings.tenant_map.tenants}
+    return TenantRouter(build_spool_link(settings, DEFAULT_TENANT), links, settings.tenant_map)
 
 
 def _exit(error: ConfigError, hard_exit: bool | None) -> NoReturn:

@@ -35,6 +35,7 @@ from ._entry import EventEntryPoints
 from ._mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, call_type_of, classify_call, slim_event
 from ._problems import ProblemLog
 from ._redaction import content_redacted
+from ._tenants import TenantRouter
 
 FRAME_HEADER = struct.Struct(">I")
 _CLOSE = b""  # sentinel in the queue
@@ -226,10 +227,15 @@ class OffloadingSigilLogger(EventEntryPoints, CustomLogger):  # type: ignore[mis
     """
 
     def __init__(
-        self, *, link: EventLink, agent_name_metadata_keys: tuple[str, ...] = DEFAULT_AGENT_NAME_METADATA_KEYS
+        self,
+        *,
+        link: EventLink,
+        agent_name_metadata_keys: tuple[str, ...] = DEFAULT_AGENT_NAME_METADATA_KEYS,
+        router: TenantRouter[Any] | None = None,
     ) -> None:
         super().__init__()
-        self.link = link
+        self.link = link  # with a router (a spool per tenant): the default tenant's
+        self.router = router
         # the recorder's keys (same settings): the slim event carries these metadata keys
         self.agent_name_metadata_keys = agent_name_metadata_keys
         self.problems = link.problems
@@ -249,7 +255,8 @@ class OffloadingSigilLogger(EventEntryPoints, CustomLogger):  # type: ignore[mis
             event = slim_event(
                 kwargs, response_obj, redacted=redacted, agent_name_metadata_keys=self.agent_name_metadata_keys
             )
-            self.link.submit(encode_frame(failed, redacted, event))
+            link = self.link if self.router is None else self.router.route(event)[1]
+            link.submit(encode_frame(failed, redacted, event))
         except Exception as exc:  # noqa: BLE001 - telemetry never breaks the host
             self.problems.report(
                 f"offload:{type(exc).__name__}",

@@ -729,16 +729,6 @@ class Settings(BaseSettings):
                     "(a path is for SIGIL_PROTOCOL=http)",
                 )
             )
-        if self.tenant_map is not None and self.spool_dir is not None:
-            # The spool deletes a batch once its one delivery buffer delivered it: with a buffer per
-            # tenant, one tenant's outage would hold every tenant's batches (see "Per-team tenants").
-            problems.append(
-                Problem(
-                    "SIGIL_TENANT_MAP",
-                    "SIGIL_TENANT_MAP is set together with SIGIL_SPOOL_DIR — accepted: one of them "
-                    "(per-team tenants do not use the disk spool yet)",
-                )
-            )
         if self.max_backoff < self.initial_backoff:
             problems.append(
                 Problem.invalid(

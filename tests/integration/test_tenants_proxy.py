@@ -99,8 +99,17 @@ def alpha_round(proxy: ProxyProcess, sink: SinkProcess) -> list[float]:
     return delivery_latencies(sink, done_at)
 
 
-@pytest.mark.parametrize("recorder", ["inprocess", "process"])
-@pytest.mark.parametrize("protocol", ["http", "grpc"])
+@pytest.mark.parametrize(
+    ("protocol", "recorder", "spool"),
+    [
+        ("http", "inprocess", False),
+        ("http", "process", False),
+        ("grpc", "inprocess", False),
+        ("grpc", "process", False),
+        ("grpc", "process", True),  # SIGIL_SPOOL_DIR: a spool and recorder process per tenant
+    ],
+    ids=["http-inprocess", "http-process", "grpc-inprocess", "grpc-process", "grpc-process-spool"],
+)
 def test_each_team_lands_in_its_tenant_and_an_outage_of_one_does_not_delay_the_others(
     tmp_path: Path,
     fake: FakeLLMProcess,
@@ -108,6 +117,7 @@ def test_each_team_lands_in_its_tenant_and_an_outage_of_one_does_not_delay_the_o
     beta_sink: SinkProcess,
     protocol: str,
     recorder: str,
+    spool: bool,
 ) -> None:
     main_sink.clear()
     beta_sink.clear()
@@ -134,6 +144,9 @@ def test_each_team_lands_in_its_tenant_and_an_outage_of_one_does_not_delay_the_o
         "SIGIL_FLUSH_INTERVAL": "0.2",
         "SIGIL_MAX_BACKOFF": "1",
     }
+    if spool:
+        (tmp_path / "spool").mkdir()
+        env["SIGIL_SPOOL_DIR"] = str(tmp_path / "spool")
     with ProxyProcess(config=proxy_config(tmp_path, fake.base_url), env=env) as proxy:
         beta = [chat(proxy, "sk-team-beta")]
         gamma = chat(proxy, "sk-gamma-bot")
@@ -174,7 +187,7 @@ def test_each_team_lands_in_its_tenant_and_an_outage_of_one_does_not_delay_the_o
         "outage_max": max(outage),
     }
     shown = json.dumps({name: round(value, 3) for name, value in figures.items()})
-    print(f"\ntenant delivery latency, {protocol}/{recorder} (s): {shown}")
+    print(f"\ntenant delivery latency, {protocol}/{recorder}{'/spool' if spool else ''} (s): {shown}")
     # a shared sender would hold alpha behind beta's retries (backoff up to SIGIL_MAX_BACKOFF=1 s, forever)
     assert figures["outage_median"] < figures["healthy_median"] + 0.5, figures
     assert figures["outage_max"] < 3.0, figures

@@ -109,6 +109,8 @@ def test_the_map_from_a_file_variable(tmp_path: Path) -> None:
             "tenant 'a' appears with different credentials or endpoints",
         ),
         ({"team_id:a": {"tenant_id": "default"}}, "tenant id 'default' is reserved for the default tenant"),
+        ({"team_id:a": {"tenant_id": "../etc"}}, "entry 'team_id:a': tenant_id has characters other than"),
+        ({"team_id:a": {"tenant_id": "a b"}}, "entry 'team_id:a': tenant_id has characters other than"),
         ({"team_id:a": {"tenant_id": "a", "endpoint": "no port"}}, "entry 'team_id:a': endpoint 'no port' is not"),
         (
             {f"team_id:{i}": {"tenant_id": f"t{i}"} for i in range(MAX_TENANTS + 1)},
@@ -269,3 +271,43 @@ def test_the_recorder_process_routes_the_slim_hand_off_like_the_full_event() -> 
         }
     )
     assert selector_of(slim, ROUTES) == selector_of(kwargs, ROUTES) == "team_alias:search"
+
+
+def test_with_the_disk_spool_each_tenant_spools_and_delivers_on_its_own(tmp_path: Path) -> None:
+    """SIGIL_SPOOL_DIR + SIGIL_TENANT_MAP: a spool and consumer per tenant (the default's in the directory
+    itself, the others' in tenants/<id>/), routed on the worker by the slim event's trusted identity."""
+    from sigil_sdk_litellm.bootstrap import build_tenant_spool_links
+    from sigil_sdk_litellm.offload import OffloadingSigilLogger
+
+    with CaptureSink() as sink:
+        s = settings(
+            {"team_id:t-1": {"tenant_id": "one", "auth_mode": "tenant"}},
+            SIGIL_PROTOCOL="http",
+            SIGIL_ENDPOINT=sink.url,
+            SIGIL_AUTH_MODE="tenant",
+            SIGIL_AUTH_TENANT_ID="platform",
+            SIGIL_SPOOL_DIR=str(tmp_path),
+            SIGIL_RECORDER="inprocess",
+            SIGIL_FLUSH_INTERVAL="0.05",
+            SIGIL_SHUTDOWN_GRACE="4",
+        )
+        spools = build_tenant_spool_links(s)
+        try:
+            assert spools.default.spool.path.parent == tmp_path
+            assert spools.clients["one"].spool.path.parent == tmp_path / "tenants" / "one"
+            handler = OffloadingSigilLogger(link=spools.default, router=spools)
+            for n, team in enumerate(["t-1", "zz", "t-1"]):
+                kwargs = event(user_api_key_team_id=team)
+                kwargs["standard_logging_object"]["litellm_call_id"] = kwargs["litellm_call_id"] = f"call-{n}"
+                handler.submit(kwargs, chat_response(), failed=False)
+            sink.wait_for_generations(3)
+        finally:
+            spools.shutdown()
+        tenants = {}
+        for export in sink.exports:
+            headers = {name.lower(): value for name, value in export.headers.items()}
+            for generation in export.body.get("generations", []):
+                tenants[generation["id"]] = headers.get("x-scope-orgid")
+    assert tenants == {"call-0": "one", "call-1": "platform", "call-2": "one"}
+    assert spools.default.problems.count("spool:skipped:tenants") == 0  # the tenants' directory is no stray file
+    assert not list(tmp_path.glob("*.spool.sqlite3")) and not list(tmp_path.glob("tenants/one/*.spool.sqlite3"))
