@@ -37,7 +37,7 @@ from ._placement import resolve_recorder, usable_cpus
 from ._spool_link import SpoolLink
 from ._tenants import DEFAULT_TENANT, TenantRouter
 from .offload import OffloadingSigilLogger, RecorderLink, recorder_command
-from .settings import ConfigError, Settings
+from .settings import ConfigError, Problem, Settings
 
 if TYPE_CHECKING:
     from .handler import SigilLiteLLMLogger
@@ -120,7 +120,15 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
     chosen = settings.recorder
     settings = settings.model_copy(update={"recorder": resolve_recorder(chosen)})
     if settings.spool_dir is not None and settings.tenant_map is not None:
-        spools = build_tenant_spool_links(settings)
+        try:
+            spools = build_tenant_spool_links(settings)
+        except OSError as exc:  # the tenants' directories cannot be made: as a bad setting, one line
+            problem = Problem.invalid(
+                "SIGIL_SPOOL_DIR",
+                str(settings.spool_dir),
+                f"accepted: a directory where tenants/<tenant id>/ can be created ({exc.strerror or exc})",
+            )
+            _exit(ConfigError([problem]), hard_exit)
         _flush_at_exit(spools)
         handler = OffloadingSigilLogger(
             link=spools.default, router=spools, agent_name_metadata_keys=settings.agent_name_metadata_keys

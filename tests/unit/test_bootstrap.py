@@ -480,3 +480,21 @@ def test_every_invalid_configuration_stops_the_bootstrap_with_one_line(
     assert err.startswith("sigil: invalid configuration: ") and variable in err and fragment in err, err
     assert TOKEN not in err
     assert exit_hooks == []
+
+
+def test_tenant_spool_directories_that_cannot_be_made_stop_the_start_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    (spool / "tenants").write_text("not a directory")
+    monkeypatch.setenv("SIGIL_SPOOL_DIR", str(spool))
+    monkeypatch.setenv("SIGIL_TENANT_MAP", '{"team_id:t": {"tenant_id": "t", "token": "' + TOKEN + '"}}')
+    with pytest.raises(SystemExit) as caught:
+        bootstrap_from_env(hard_exit=False)
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"sigil: invalid configuration: SIGIL_SPOOL_DIR='{spool}' — accepted: a directory where "
+        "tenants/<tenant id>/ can be created (Not a directory)\n"
+    )
