@@ -81,8 +81,9 @@ def test_a_map_file_json_or_yaml_with_token_files_beside_it(tmp_path: Path) -> N
         assert token is not None and token.get_secret_value() == TOKEN
 
 
-def test_the_map_from_a_file_variable(tmp_path: Path) -> None:
-    (tmp_path / "map").write_text(json.dumps({"team_id:a": {"tenant_id": "a"}}))
+@pytest.mark.parametrize("text", [json.dumps({"team_id:a": {"tenant_id": "a"}}), "team_id:a:\n  tenant_id: a\n"])
+def test_the_map_from_a_file_variable_json_or_yaml(tmp_path: Path, text: str) -> None:
+    (tmp_path / "map").write_text(text)
     s = Settings.from_env({"SIGIL_TENANT_MAP_FILE": str(tmp_path / "map")})
     assert s.tenant_map is not None and list(s.tenant_map.routes) == ["team_id:a"]
     assert Settings.from_env({}).tenant_map is None
