@@ -34,6 +34,7 @@ from sigil_sdk.models import (
     ExportWorkflowStepsResponse,
 )
 
+from ._metrics import DeliveryMetrics
 from ._problems import ProblemLog
 from ._transport import PermanentRejection, TransientFailure, Transport
 
@@ -61,6 +62,7 @@ class DeliveryExporter:
         clock: Callable[[], float] = time.monotonic,
         spooled: bool = False,
         tenant: str = "default",
+        metrics: DeliveryMetrics | None = None,
     ) -> None:
         self.transport = transport
         self.tenant = tenant  # the Sigil tenant this buffer delivers to ("default" unless SIGIL_TENANT_MAP)
@@ -74,6 +76,7 @@ class DeliveryExporter:
         self.problems = problems or ProblemLog()
         self._clock = clock
         self.spooled = spooled  # a copy of everything buffered is on disk (SIGIL_SPOOL_DIR)
+        self.metrics = metrics
         self._buffer: deque[tuple[str, bytes]] = deque()
         self._bytes = 0
         self._in_flight = 0
@@ -91,11 +94,15 @@ class DeliveryExporter:
     # The SDK side
 
     def export_generations(self, request: ExportGenerationsRequest) -> ExportGenerationsResponse:
+        if self.metrics is not None:
+            self.metrics.recorded.inc(len(request.generations))
         encoded: list[tuple[str, bytes]] = []
         for generation in request.generations:
             try:
                 encoded.append((generation.id, self.transport.encode(generation)))
             except Exception as exc:  # noqa: BLE001 - one bad generation must not lose the batch
+                if self.metrics is not None:
+                    self.metrics.dropped["encode_error"].inc()
                 self.problems.report(
                     f"encode:{type(exc).__name__}", f"could not encode a generation ({type(exc).__name__}: {exc})"
                 )
@@ -114,6 +121,8 @@ class DeliveryExporter:
         with self._cond:
             if self._closing and self._clock() >= self._deadline:
                 self._stats["dropped_shutdown"] += len(encoded)
+                if self.metrics is not None:
+                    self.metrics.dropped["shutdown_deadline"].inc(len(encoded))
                 return accepted
             for ident, piece in encoded:
                 # the bounds count what is being sent too: it is held until it is delivered
@@ -125,6 +134,9 @@ class DeliveryExporter:
                 accepted.append(ident)
             self._stats["buffered"] += len(accepted)
             dropped = self._stats["dropped_full"]
+            if self.metrics is not None:
+                self.metrics.dropped["buffer_full"].inc(len(encoded) - len(accepted))
+                self._measure_buffer()
             self._cond.notify()
         if len(accepted) < len(encoded):
             self.problems.report(
@@ -155,13 +167,17 @@ class DeliveryExporter:
             self._cond.notify_all()
         self._thread.join(self.drain_timeout + TRANSPORT_GRACE)
         with self._cond:
+            dropped_before = self._stats["dropped_shutdown"]
             self._stats["dropped_shutdown"] += len(self._buffer)
             if self._thread.is_alive():  # a send still hangs: its batch counts as not delivered
                 self._stats["dropped_shutdown"] += self._in_flight
                 self._in_flight = 0
                 self._abandoned = True
+            if self.metrics is not None:
+                self.metrics.dropped["shutdown_deadline"].inc(self._stats["dropped_shutdown"] - dropped_before)
             self._buffer.clear()
             self._bytes = 0
+            self._measure_buffer()
             dropped = self._stats["dropped_shutdown"]
         if dropped:
             logger.warning(
@@ -212,7 +228,23 @@ class DeliveryExporter:
             self._stats["rejected"] += rejected
             self._in_flight = max(0, self._in_flight - len(batch))
             self._bytes -= sum(len(piece) for _, piece in batch)
+            if self.metrics is not None:
+                kept = len(batch) - rejected
+                if outcome == "delivered":
+                    self.metrics.exported.inc(kept)
+                elif outcome == "rejected":
+                    self.metrics.rejected.inc(kept)
+                else:
+                    self.metrics.dropped["shutdown_deadline"].inc(kept)
+                self.metrics.rejected.inc(rejected)
+                self._measure_buffer()
             self._cond.notify_all()
+
+    def _measure_buffer(self) -> None:
+        """Update the buffer gauges (with ``_cond`` held, so they agree with the counters)."""
+        if self.metrics is not None:
+            self.metrics.buffer_items.set(len(self._buffer) + self._in_flight)
+            self.metrics.buffer_bytes.set(self._bytes)
 
     def _run(self) -> None:
         while True:
@@ -229,9 +261,11 @@ class DeliveryExporter:
         backoff = self.initial_backoff
         pieces = [piece for _, piece in batch]
         while True:
+            started = time.monotonic()
             try:
                 result = self.transport.send(pieces)
             except PermanentRejection as rejection:
+                self._measure_attempt("rejected", started)
                 if rejection.status == 413 and len(batch) > 1:
                     half = len(batch) // 2
                     self._deliver(batch[:half])
@@ -242,6 +276,7 @@ class DeliveryExporter:
                 self._done(batch, "rejected")
                 return
             except TransientFailure as failure:
+                self._measure_attempt("transient_failure", started)
                 if self._failing_since is None:
                     self._failing_since = self._clock()
                 self.problems.report(
@@ -253,8 +288,11 @@ class DeliveryExporter:
                     return
                 with self._cond:
                     self._retries += 1
+                if self.metrics is not None:
+                    self.metrics.retries.inc()
                 backoff = min(backoff * 2, self.max_backoff)
                 continue
+            self._measure_attempt("success", started)
             self._recovered()
             if result.rejected:
                 ident, reason = result.rejected[0]
@@ -264,6 +302,13 @@ class DeliveryExporter:
                 )
             self._done(batch, "delivered", rejected=len(result.rejected))
             return
+
+    def _measure_attempt(self, outcome: str, started: float) -> None:
+        if self.metrics is not None:
+            self.metrics.attempts[outcome].inc()
+            self.metrics.duration.observe(time.monotonic() - started)
+            if outcome == "success":
+                self.metrics.last_success.set(time.time())
 
     def _recovered(self) -> None:
         if self._failing_since is not None:

@@ -18,6 +18,7 @@ from sigil_sdk import ApiConfig, AuthConfig, Client, ClientConfig, ContentCaptur
 
 from ._delivery import DeliveryExporter
 from ._mapping import MappingOptions
+from ._metrics import pipeline_metrics
 from ._recording import Recorder
 from ._spool import TENANT_SPOOLS
 from ._tenants import DEFAULT_TENANT, TenantRouter, split_bound
@@ -94,6 +95,7 @@ def build_delivery(
         drain_timeout=settings.shutdown_grace if drain_timeout is None else drain_timeout,
         spooled=settings.spool_dir is not None,
         tenant=tenant,
+        metrics=metrics.delivery(tenant) if (metrics := pipeline_metrics(settings.metrics)) is not None else None,
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from ._hooks import (
     rewrite_stream,
 )
 from ._mapping import GUARD_DECISIONS_KEY
+from ._metrics import HookMetrics, pipeline_metrics
 from ._postflight_client import PostflightAnswer, evaluate_postflight
 from ._problems import ProblemLog
 from ._transport import _tls_context
@@ -132,8 +134,10 @@ class HookGuard:
         evaluate_postflight: EvaluatePostflight | None = None,
         problems: ProblemLog | None = None,
         ca_file: str | None = None,
+        metrics: HookMetrics | None = None,
     ) -> None:
         self.api_endpoint = api_endpoint
+        self.metrics = metrics
         # SIGIL_TLS_CA_FILE: the SDK's evaluate_hook cannot take a CA, so with one both phases use our client
         self._tls = _tls_context(ca_file) if ca_file else None
         self.insecure = insecure
@@ -199,6 +203,7 @@ class HookGuard:
         (fail-closed) when it cannot answer."""
         policy = self.policies[phase]
         loop = asyncio.get_running_loop()
+        started = time.perf_counter()
         try:
             return await asyncio.wait_for(loop.run_in_executor(self._executors[phase], call, request), policy.timeout)
         except asyncio.TimeoutError:
@@ -207,6 +212,9 @@ class HookGuard:
             self._unavailable(str(exc).removeprefix("sigil hook evaluation failed: "), phase)
         except Exception as exc:  # noqa: BLE001 - a bug or an odd answer must not take the request down silently
             self._unavailable(f"{type(exc).__name__}: {exc}", phase)
+        finally:
+            if self.metrics is not None:
+                self.metrics.duration[phase].observe(time.perf_counter() - started)
         return None
 
     async def pre_call(self, data: dict[str, Any], call_type: str) -> dict[str, Any] | None:
@@ -223,6 +231,8 @@ class HookGuard:
         response = await self._run("preflight", self._evaluate, mapped.request)
         if response is None:
             return None
+        if self.metrics is not None:
+            self.metrics.count("preflight", _outcome(response.is_deny, response.transformed_input is not None))
         if response.is_deny:
             record_decision(data, "preflight", "deny", response.rule_id)
             raise _http_error(
@@ -253,6 +263,8 @@ class HookGuard:
         if request is None:
             return None
         answer: PostflightAnswer | None = await self._run("postflight", self._evaluate_postflight, request)
+        if answer is not None and self.metrics is not None:
+            self.metrics.count("postflight", _outcome(answer.response.is_deny, answer.output is not None))
         if answer is not None and answer.response.is_deny:
             record_decision(data, "postflight", "deny", answer.response.rule_id)
             raise _http_error(
@@ -329,6 +341,8 @@ class HookGuard:
         key = UNAVAILABLE_KEY if phase == "preflight" else f"{UNAVAILABLE_KEY}-{phase}"
         what = "request" if phase == "preflight" else "answer"
         where = "" if phase == "preflight" else " (postflight)"
+        if self.metrics is not None:
+            self.metrics.count(phase, "fail_open" if self.policies[phase].fail_open else "fail_closed")
         if self.policies[phase].fail_open:
             self.problems.report(
                 key,
@@ -390,6 +404,11 @@ def _changed_texts(body: Mapping[str, Any], output: list[Any]) -> dict[int, str]
     return texts
 
 
+def _outcome(deny: bool, transform: bool) -> str:
+    """What Sigil decided, as the ``outcome`` label of the hook metrics."""
+    return "deny" if deny else "transform" if transform else "allow"
+
+
 def _transforming_rule(response: HookEvaluateResponse) -> str:
     """The first rule that passed with an explanation (the one that rewrote the text), if the answer says."""
     for evaluation in response.evaluations:
@@ -425,6 +444,7 @@ def build_guard(settings: Settings) -> HookGuard:
         max_concurrency=settings.hooks_max_concurrency,
         postflight=postflight,
         ca_file=str(settings.tls_ca_file) if settings.tls_ca_file is not None else None,
+        metrics=metrics.hooks() if (metrics := pipeline_metrics(settings.metrics)) is not None else None,
         defaults=HookDefaults(
             agent_name=settings.agent_name,
             agent_version=settings.agent_version,

@@ -33,6 +33,7 @@ from ._factory import (
     recorder_from_env,
     tenant_settings,
 )
+from ._metrics import pipeline_metrics
 from ._placement import resolve_recorder, usable_cpus
 from ._spool_link import SpoolLink
 from ._tenants import DEFAULT_TENANT, TenantRouter
@@ -204,6 +205,7 @@ def build_recorder_link(settings: Settings) -> RecorderLink:
         max_items=settings.buffer_max_items,
         max_bytes=settings.buffer_max_bytes,
         shutdown_grace=settings.shutdown_grace,
+        metrics=metrics.handoff() if (metrics := pipeline_metrics(settings.metrics)) is not None else None,
     )
 
 

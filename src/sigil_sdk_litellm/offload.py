@@ -33,6 +33,7 @@ from litellm.integrations.custom_logger import CustomLogger
 
 from ._entry import EventEntryPoints
 from ._mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, call_type_of, classify_call, slim_event
+from ._metrics import HandoffMetrics, forget_process
 from ._problems import ProblemLog
 from ._redaction import content_redacted
 from ._tenants import TenantRouter
@@ -58,8 +59,10 @@ class RecorderLink:
         shutdown_grace: float = 20.0,
         batch_interval: float = 0.005,
         problems: ProblemLog | None = None,
+        metrics: HandoffMetrics | None = None,
     ) -> None:
         self.command = list(command)
+        self.metrics = metrics
         self.env = env
         self.max_items = max_items
         self.max_bytes = max_bytes
@@ -95,6 +98,8 @@ class RecorderLink:
                 self._queued_bytes += size
                 full = False
         if full:
+            if self.metrics is not None:
+                self.metrics.full.inc()
             self.problems.report(
                 "offload:queue-full",
                 f"recorder queue full ({self.max_items} events / {self.max_bytes} bytes): "
@@ -157,6 +162,8 @@ class RecorderLink:
                 if attempt == 0 and self._restart(exc):
                     continue
                 self.lost += len(frames)
+                if self.metrics is not None:
+                    self.metrics.lost.inc(len(frames))
                 self.problems.report(
                     "offload:lost",
                     f"recorder process unavailable ({exc}); {self.lost} events lost so far",
@@ -170,9 +177,11 @@ class RecorderLink:
         child = self._child
         code = child.poll() if child is not None else None
         self.problems.report("offload:restart", f"recorder process exited ({code}, {reason}); restarting it")
-        if child is not None and child.poll() is None:
-            child.kill()
-            child.wait(5)
+        if child is not None:
+            if child.poll() is None:
+                child.kill()
+                child.wait(5)
+            forget_process(child.pid)  # a recorder that died cannot mark its buffer gauges dead itself
         time.sleep(min(5.0, 0.2 * (2**self.restarts)))
         try:
             self._spawn()
@@ -195,6 +204,7 @@ class RecorderLink:
             self.problems.report("offload:grace", f"recorder did not finish within {self.shutdown_grace}s; stopping it")
             child.kill()
             child.wait(5)
+        forget_process(child.pid)
 
     def shutdown(self) -> None:
         """Same as :meth:`close` (the interface the bootstrap's exit hooks call)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pickle
 import signal
 import struct
@@ -29,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from ._metrics import forget_process
 from ._recording import Recorder
 
 FRAME_HEADER = struct.Struct(">I")
@@ -88,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         serve(recorder, sys.stdin.buffer)
     finally:
         recorder.shutdown()
+        forget_process(os.getpid())  # its buffer is empty now: out of the pod's live gauges
     return 0
 
 

@@ -421,6 +421,14 @@ class Settings(BaseSettings):
         gt=0,
         allow_inf_nan=False,
     )
+    metrics: Literal["auto", "true", "false"] = _var(
+        "SIGIL_METRICS",
+        "auto",
+        'The pipeline\'s own Prometheus metrics (`sigil_litellm_*`, see "Pipeline metrics"), summed over workers '
+        "and recorder processes in LiteLLM's `/metrics`. `auto`: on when `PROMETHEUS_MULTIPROC_DIR` is set (LiteLLM "
+        "sets it with `--prometheus_metrics_port`); `false`: nothing is counted, nothing added to a request.",
+        accepted="accepted: auto, true, false",
+    )
     debug: bool = _var(
         "SIGIL_DEBUG",
         False,

@@ -107,6 +107,7 @@ EVERY_VARIABLE = {
     "SIGIL_MAX_BACKOFF": "30",
     "SIGIL_DEBUG": "on",
     "SIGIL_RECORDER": "inprocess",
+    "SIGIL_METRICS": "false",
     "SIGIL_BUFFER_MAX_ITEMS": "500",
     "SIGIL_BUFFER_MAX_BYTES": "1048576",
     "SIGIL_SHUTDOWN_GRACE": "12.5",
@@ -159,6 +160,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
     assert settings.max_backoff == 30.0
     assert settings.debug is True
     assert settings.recorder == "inprocess"
+    assert settings.metrics == "false"
     assert (settings.buffer_max_items, settings.buffer_max_bytes) == (500, 1 << 20)
     assert settings.shutdown_grace == 12.5
     assert settings.spool_dir == tmp_path / "spool" / "new" and settings.spool_dir.is_dir()  # created
@@ -381,6 +383,7 @@ INVALID: list[tuple[str, dict[str, str], str, str]] = [
     ("hooks-concurrency-zero", {"SIGIL_HOOKS_MAX_CONCURRENCY": "0"}, "SIGIL_HOOKS_MAX_CONCURRENCY", "1 to 1024"),
     ("hooks-concurrency-word", {"SIGIL_HOOKS_MAX_CONCURRENCY": "many"}, "SIGIL_HOOKS_MAX_CONCURRENCY", "1 to 1024"),
     ("recorder-typo", {"SIGIL_RECORDER": "thread"}, "SIGIL_RECORDER", "accepted: auto, process, inprocess"),
+    ("metrics-typo", {"SIGIL_METRICS": "sometimes"}, "SIGIL_METRICS", "accepted: auto, true, false"),
     ("buffer-items-zero", {"SIGIL_BUFFER_MAX_ITEMS": "0"}, "SIGIL_BUFFER_MAX_ITEMS", "≥ 1"),
     ("buffer-bytes-tiny", {"SIGIL_BUFFER_MAX_BYTES": "100"}, "SIGIL_BUFFER_MAX_BYTES", "≥ 1024"),
     ("shutdown-grace-zero", {"SIGIL_SHUTDOWN_GRACE": "0"}, "SIGIL_SHUTDOWN_GRACE", "> 0"),

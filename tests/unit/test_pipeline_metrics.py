@@ -1,0 +1,160 @@
+"""The pipeline metrics (``sigil_litellm_*``) as the delivery buffer, the hand-off and the hook guard
+count them, read back from a real ``prometheus_client`` registry.
+
+(The same metrics summed over two proxy workers and their recorders, scraped from LiteLLM's own
+``/metrics`` during a sink outage: tests/integration/test_pipeline_metrics_proxy.py.)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import pytest
+from prometheus_client import CollectorRegistry
+from sigil_sdk.models import ExportGenerationsRequest, Generation
+
+from sigil_sdk_litellm._delivery import DeliveryExporter
+from sigil_sdk_litellm._metrics import DROP_REASONS, PipelineMetrics, metrics_enabled, pipeline_metrics
+from sigil_sdk_litellm._transport import PermanentRejection, SendResult, TransientFailure
+from sigil_sdk_litellm.settings import ConfigError, Settings
+
+
+class SwitchableTransport:
+    """Encodes a generation as its id; ``send`` fails transiently while ``down`` is set, rejects ids
+    starting with ``reject`` for good, else delivers."""
+
+    endpoint = "switchable:0"
+
+    def __init__(self) -> None:
+        self.down = threading.Event()
+        self.sent: list[bytes] = []
+
+    def encode(self, generation: Generation) -> bytes:
+        if generation.id.startswith("bad"):
+            raise ValueError("cannot encode this one")
+        return generation.id.encode()
+
+    def send(self, pieces: Sequence[bytes]) -> SendResult:
+        if self.down.is_set():
+            raise TransientFailure("sink down", "connect")
+        if pieces[0].startswith(b"reject"):
+            raise PermanentRejection("forbidden", "auth", 403)
+        self.sent.extend(pieces)
+        return SendResult()
+
+    def close(self) -> None:
+        pass
+
+
+def request(*ids: str) -> ExportGenerationsRequest:
+    return ExportGenerationsRequest(generations=[Generation(id=i) for i in ids])
+
+
+def value(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    found = registry.get_sample_value(name, {"tenant": "default", **labels})
+    return 0.0 if found is None else found
+
+
+def dropped(registry: CollectorRegistry) -> float:
+    return sum(value(registry, "sigil_litellm_generations_dropped_total", reason=r) for r in DROP_REASONS)
+
+
+def balance(registry: CollectorRegistry) -> tuple[float, float]:
+    """(recorded, exported + rejected + dropped + buffered): equal whenever the buffer is at rest."""
+    out = (
+        value(registry, "sigil_litellm_generations_exported_total")
+        + value(registry, "sigil_litellm_generations_rejected_total")
+        + dropped(registry)
+        + value(registry, "sigil_litellm_buffer_items")
+    )
+    return value(registry, "sigil_litellm_generations_recorded_total"), out
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+def test_an_outage_and_its_recovery_add_up(registry: CollectorRegistry) -> None:
+    transport = SwitchableTransport()
+    transport.down.set()
+    delivery = DeliveryExporter(
+        transport,
+        max_items=5,
+        max_bytes=1 << 20,
+        batch_items=2,
+        initial_backoff=0.01,
+        max_backoff=0.02,
+        metrics=PipelineMetrics(registry).delivery(),
+    )
+    for index in range(8):
+        delivery.export_generations(request(f"g{index}"))
+    delivery.export_generations(request("bad-1"))
+    # five held (the buffer's bound), three dropped as the buffer is full, one not encodable
+    assert value(registry, "sigil_litellm_buffer_items") == 5
+    assert value(registry, "sigil_litellm_buffer_bytes") == 10
+    assert value(registry, "sigil_litellm_generations_dropped_total", reason="buffer_full") == 3
+    assert value(registry, "sigil_litellm_generations_dropped_total", reason="encode_error") == 1
+    recorded, out = balance(registry)
+    assert recorded == 9 == out
+    assert value(registry, "sigil_litellm_last_successful_export_timestamp_seconds") == 0
+    # the sender keeps retrying: failed attempts and retries are counted, each attempt timed
+    deadline = threading.Event()
+    while value(registry, "sigil_litellm_export_retries_total") < 2 and not deadline.wait(0.01):
+        pass
+    assert value(registry, "sigil_litellm_export_attempts_total", outcome="transient_failure") >= 2
+
+    transport.down.clear()
+    assert delivery.flush(timeout=10)
+    assert value(registry, "sigil_litellm_generations_exported_total") == 5 == len(transport.sent)
+    assert value(registry, "sigil_litellm_buffer_items") == 0 == value(registry, "sigil_litellm_buffer_bytes")
+    assert value(registry, "sigil_litellm_export_attempts_total", outcome="success") >= 3  # batches of ≤ 2
+    assert value(registry, "sigil_litellm_last_successful_export_timestamp_seconds") > 1e9
+    attempts = sum(
+        value(registry, "sigil_litellm_export_attempts_total", outcome=o)
+        for o in ("success", "rejected", "transient_failure")
+    )
+    assert value(registry, "sigil_litellm_export_duration_seconds_count") == attempts
+    recorded, out = balance(registry)
+    assert recorded == 9 == out
+    delivery.shutdown()
+
+
+def test_rejections_and_shutdown_drops_are_counted(registry: CollectorRegistry) -> None:
+    transport = SwitchableTransport()
+    delivery = DeliveryExporter(
+        transport,
+        max_items=100,
+        max_bytes=1 << 20,
+        initial_backoff=0.05,
+        drain_timeout=0.2,
+        metrics=PipelineMetrics(registry).delivery(),
+    )
+    delivery.export_generations(request("reject-1", "reject-2"))
+    assert delivery.flush(timeout=5)
+    assert value(registry, "sigil_litellm_generations_rejected_total") == 2
+    assert value(registry, "sigil_litellm_export_attempts_total", outcome="rejected") == 1
+    transport.down.set()
+    delivery.export_generations(request("a", "b", "c"))
+    delivery.shutdown()  # Sigil stays down past the drain deadline: the three are dropped
+    assert value(registry, "sigil_litellm_generations_dropped_total", reason="shutdown_deadline") == 3
+    assert value(registry, "sigil_litellm_buffer_items") == 0
+    recorded, out = balance(registry)
+    assert recorded == 5 == out
+
+
+def test_metrics_setting() -> None:
+    assert metrics_enabled("auto", {"PROMETHEUS_MULTIPROC_DIR": "/tmp/x"})
+    assert not metrics_enabled("auto", {})
+    assert metrics_enabled("true", {}) and not metrics_enabled("false", {"PROMETHEUS_MULTIPROC_DIR": "/x"})
+    assert Settings.from_env({"SIGIL_METRICS": "false"}).metrics == "false"
+    with pytest.raises(ConfigError, match="SIGIL_METRICS") as error:
+        Settings.from_env({"SIGIL_METRICS": "sometimes"})
+    assert "\n" not in str(error.value)
+
+
+def test_metrics_off_builds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    assert pipeline_metrics("auto") is None
+    assert pipeline_metrics("false") is None
