@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 import yaml
 
+from sigil_sdk_litellm._metrics import metrics_enabled
 from sigil_sdk_litellm.settings import ConfigError, Settings, unknown_variables
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,6 +169,14 @@ def source_resources() -> list[Path]:
     return sorted(set(out))
 
 
+def image_cmd() -> list[str]:
+    """The CMD of the proxy image (the Dockerfile's last, JSON form): the entrypoint's arguments."""
+    found = re.findall(r"^CMD (\[.*\])$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    command = yaml.safe_load(found[-1])
+    assert isinstance(command, list)
+    return [str(part) for part in command]
+
+
 def deployments(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return of_kind(docs, "Deployment")
 
@@ -257,7 +266,7 @@ def test_the_mock_sink_is_a_component_used_by_staging() -> None:
     component = yaml.safe_load((K8S / "components" / "mock-sink" / "kustomization.yaml").read_text())
     assert component["kind"] == "Component"
     staging = yaml.safe_load((K8S / "overlays" / "staging" / "kustomization.yaml").read_text())
-    assert staging["components"] == ["../../components/mock-sink"]
+    assert staging["components"] == ["../../components/mock-sink", "../../components/metrics"]
     assert SINK not in {d["metadata"]["name"] for d in build("overlays/example")}
     assert SINK in {d["metadata"]["name"] for d in deployments(build("overlays/staging"))}
 
@@ -502,8 +511,10 @@ def test_pods_are_locked_down(path: str) -> None:
 def test_proxy_probes_use_the_health_endpoints(path: str) -> None:
     docs = build(path)
     c = container(only(docs, "Deployment", PROXY), PROXY_CONTAINER)
-    assert "command" not in c and "args" not in c, "the image's default command runs the proxy on 4000"
-    assert [p["containerPort"] for p in c["ports"]] == [PROXY_PORT]
+    # the image's default command runs the proxy on 4000; components/metrics repeats it in args
+    assert "command" not in c
+    assert "args" not in c or c["args"][:4] == image_cmd(), "the image's default command runs the proxy on 4000"
+    assert [p["containerPort"] for p in c["ports"] if p["name"] != "metrics"] == [PROXY_PORT]
     expected = {"startupProbe": LIVENESS_PATH, "livenessProbe": LIVENESS_PATH, "readinessProbe": READINESS_PATH}
     for probe, probe_path in expected.items():
         get = c[probe]["httpGet"]
@@ -590,7 +601,7 @@ def test_service_hpa_and_pdb_aim_at_the_proxy_pods(path: str) -> None:
     service = only(docs, "Service", PROXY)
     assert service["spec"]["type"] == "ClusterIP"
     assert selects_only_the_proxy(service["spec"]["selector"])
-    (port,) = service["spec"]["ports"]
+    (port,) = [p for p in service["spec"]["ports"] if p["name"] != "metrics"]  # metrics: components/metrics
     assert port["port"] == PROXY_PORT
     assert resolve_port(container(deployment, PROXY_CONTAINER), port["targetPort"]) == PROXY_PORT
 
@@ -659,3 +670,33 @@ def test_the_example_overlay_pins_image_and_replicas() -> None:
             {"configMapRef": {"name": name}}
         ]
     assert len({generated(build(p), "litellm-sigil-env")["metadata"]["name"] for p in BUILDS}) == len(BUILDS)
+
+
+@pytest.mark.parametrize("path", ["overlays/example", "overlays/staging"])
+def test_the_overlays_serve_and_announce_the_pipeline_metrics(path: str) -> None:
+    """components/metrics: LiteLLM's metrics process on a named port, in the Service, announced to
+    Prometheus, with a multiprocess directory on a writable volume (so SIGIL_METRICS=auto is on)."""
+    docs = build(path)
+    deployment = only(deployments(docs), "Deployment", "litellm-sigil")
+    proxy = container(deployment, "litellm")
+    args = proxy["args"]
+    assert args[:4] == image_cmd(), "the args must keep the image's CMD"
+    port = int(args[args.index("--prometheus_metrics_port") + 1])
+    assert resolve_port(proxy, "metrics") == port
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/port"] == str(port) and annotations["prometheus.io/path"] == "/metrics"
+    service = only(docs, "Service", "litellm-sigil")
+    ports = {p["name"]: p for p in service["spec"]["ports"]}
+    assert ports["metrics"]["targetPort"] == "metrics" and ports["metrics"]["port"] == port
+    assert ports["http"]["targetPort"] == "http"
+    env, _ = effective_env(docs, proxy)
+    directory = env["PROMETHEUS_MULTIPROC_DIR"]
+    mounts = [m for m in proxy["volumeMounts"] if directory.startswith(m["mountPath"].rstrip("/") + "/")]
+    assert mounts and not mounts[0].get("readOnly", False), f"{directory} is not on a writable volume"
+    assert metrics_enabled(Settings.from_env({"SIGIL_METRICS": env.get("SIGIL_METRICS", "auto")}).metrics, env)
+
+
+def test_the_base_leaves_metrics_to_the_component() -> None:
+    proxy = container(only(deployments(build("base")), "Deployment", "litellm-sigil"), "litellm")
+    assert "args" not in proxy and {p["name"] for p in proxy["ports"]} == {"http"}
