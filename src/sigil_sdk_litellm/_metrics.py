@@ -30,7 +30,7 @@ from ._tenants import DEFAULT_TENANT
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 # Why a generation left the pipeline undelivered (the `reason` label of the dropped counter).
-DROP_REASONS = ("buffer_full", "shutdown_deadline", "encode_error", "handoff_full", "recorder_lost")
+DROP_REASONS = ("buffer_full", "shutdown_deadline", "encode_error", "handoff_full", "recorder_lost", "spool_full")
 EXPORT_OUTCOMES = ("success", "rejected", "transient_failure")
 HOOK_PHASES = ("preflight", "postflight")
 HOOK_OUTCOMES = ("allow", "deny", "transform", "fail_open", "fail_closed")
@@ -81,6 +81,15 @@ class HandoffMetrics:
 
     full: Any
     lost: Any
+
+
+@dataclass(frozen=True)
+class SpoolMetrics:
+    """The disk spool (SIGIL_SPOOL_DIR): frames refused as it was full, and what it holds."""
+
+    full: Any
+    items: Any
+    bytes: Any
 
 
 class PipelineMetrics:
@@ -147,6 +156,20 @@ class PipelineMetrics:
             multiprocess_mode="max",
             registry=reg,
         )
+        self.spool_items = Gauge(
+            "sigil_litellm_spool_items",
+            "Events in the disk spools of the live recorders (SIGIL_SPOOL_DIR), not yet delivered.",
+            t,
+            multiprocess_mode="livesum",
+            registry=reg,
+        )
+        self.spool_bytes = Gauge(
+            "sigil_litellm_spool_bytes",
+            "Bytes of those events (bounded by SIGIL_SPOOL_MAX_BYTES per worker).",
+            t,
+            multiprocess_mode="livesum",
+            registry=reg,
+        )
         self.hook_evaluations = Counter(
             "sigil_litellm_hook_evaluations",
             "Hook evaluations by phase and outcome.",
@@ -177,6 +200,8 @@ class PipelineMetrics:
         # every series exists from the start (0), so rate() and the dashboard see them before an event
         bound.buffer_items.set(0)
         bound.buffer_bytes.set(0)
+        self.spool_items.labels(tenant).set(0)  # a recorder without a spool holds none
+        self.spool_bytes.labels(tenant).set(0)
         return bound
 
     def hooks(self, tenant: str = DEFAULT_TENANT) -> HookMetrics:
@@ -187,6 +212,13 @@ class PipelineMetrics:
                 for outcome in HOOK_OUTCOMES
             },
             duration={phase: self.hook_duration.labels(tenant, phase) for phase in HOOK_PHASES},
+        )
+
+    def spool(self, tenant: str = DEFAULT_TENANT) -> SpoolMetrics:
+        return SpoolMetrics(
+            full=self.dropped.labels(tenant, "spool_full"),
+            items=self.spool_items.labels(tenant),
+            bytes=self.spool_bytes.labels(tenant),
         )
 
     def handoff(self, tenant: str = DEFAULT_TENANT) -> HandoffMetrics:
@@ -218,6 +250,12 @@ def pipeline_metrics(setting: str) -> PipelineMetrics | None:
                 registry = CollectorRegistry()
             _instance = PipelineMetrics(registry)
         return _instance
+
+
+def active_metrics() -> PipelineMetrics | None:
+    """This process's metrics if :func:`pipeline_metrics` turned them on (e.g. for the recorder
+    process's spool sender, whose delivery buffer created them)."""
+    return _instance
 
 
 def forget_process(pid: int) -> None:

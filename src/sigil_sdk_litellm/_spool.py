@@ -209,6 +209,12 @@ class SpoolReader:
                 connection.execute("ROLLBACK")
             raise
 
+    def size(self) -> tuple[int, int]:
+        """Frames held and their bytes (the writer's bound)."""
+        (rows,) = self._connection.execute("SELECT count(*) FROM frames").fetchone()
+        (used,) = self._connection.execute("SELECT value FROM meta WHERE key = 'bytes'").fetchone()
+        return int(rows), int(used)
+
     def count(self) -> int:
         (rows,) = self._connection.execute("SELECT count(*) FROM frames").fetchone()
         return int(rows)

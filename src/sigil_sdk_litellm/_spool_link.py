@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Sequence
 
+from ._metrics import pipeline_metrics
 from ._problems import ProblemLog
 from ._recording import Recorder
 from ._spool import DiskFull, SpoolFile, SpoolReader, SpoolWriter
@@ -46,6 +47,8 @@ class SpoolLink:
         self.max_bytes = settings.spool_max_bytes
         self.grace = settings.shutdown_grace
         self.dropped = 0
+        metrics = pipeline_metrics(settings.metrics)
+        self.metrics = metrics.spool() if metrics is not None else None
         self.spool = SpoolFile.create(settings.spool_dir)
         self.command = [str(self.spool.path)] if command is None else list(command)
         self._writer = SpoolWriter(self.spool.path, self.max_bytes)
@@ -55,7 +58,12 @@ class SpoolLink:
         self._process: RecorderSupervisor | None = None
         if recorder is not None:
             self._sender = SpoolSender(
-                self.spool.path, recorder, recorder.delivery, batch_items=settings.batch_size, problems=self.problems
+                self.spool.path,
+                recorder,
+                recorder.delivery,
+                batch_items=settings.batch_size,
+                problems=self.problems,
+                metrics=self.metrics,
             )
             self._sender.start()
         else:
@@ -79,6 +87,8 @@ class SpoolLink:
                 reason = f"the spool cannot be written ({exc})"
             self.dropped += 1
             dropped = self.dropped
+            if self.metrics is not None:
+                self.metrics.full.inc()
         self.problems.report(
             "spool:full",
             f"{reason} while Sigil is unreachable or slow: new generations are dropped, {dropped} so far; "

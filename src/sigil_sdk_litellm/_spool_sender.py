@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from ._delivery import DeliveryExporter
+from ._metrics import SpoolMetrics
 from ._problems import ProblemLog
 from ._recording import Recorder
 from ._spool import SpoolDirectory, SpoolFile, SpoolReader
@@ -38,8 +39,10 @@ class SpoolSender:
         poll_interval: float = 0.05,
         adopt_interval: float = 10.0,
         problems: ProblemLog | None = None,
+        metrics: SpoolMetrics | None = None,
     ) -> None:
         self.own = own
+        self.metrics = metrics
         self.recorder = recorder
         self.delivery = delivery
         self.batch_items = max(1, batch_items)
@@ -65,6 +68,8 @@ class SpoolSender:
                     self._adopt_orphans()
                     next_adoption = time.monotonic() + self.adopt_interval
                 outcome = self._round(reader)
+                if self.metrics is not None:
+                    self._measure(reader)
                 if outcome == "kept":
                     return
                 if outcome == "stalled":
@@ -75,6 +80,16 @@ class SpoolSender:
                     self.stop.wait(self.poll_interval)
         finally:
             reader.close()
+
+    def _measure(self, reader: SpoolReader) -> None:
+        """The own spool's fill, as this process's share of the pod's spool gauges."""
+        assert self.metrics is not None
+        try:
+            items, size = reader.size()
+        except sqlite3.Error:
+            return
+        self.metrics.items.set(items)
+        self.metrics.bytes.set(size)
 
     def _adopt_orphans(self) -> None:
         for orphan in self.directory.orphans(self.own):

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from ._metrics import forget_process
+from ._metrics import active_metrics, forget_process
 from ._recording import Recorder
 
 FRAME_HEADER = struct.Struct(">I")
@@ -97,11 +97,15 @@ def main(argv: list[str] | None = None) -> int:
 def deliver_spool(recorder: Recorder, spool: Path, *, grace: float, batch: int) -> int:
     from ._spool_sender import SpoolSender
 
-    sender = SpoolSender(spool, recorder, recorder.delivery, batch_items=batch)
+    metrics = active_metrics()  # on when the delivery buffer of this process turned them on
+    sender = SpoolSender(
+        spool, recorder, recorder.delivery, batch_items=batch, metrics=metrics.spool() if metrics else None
+    )
     sender.start()
     while sys.stdin.buffer.read(65536):  # nothing is sent: EOF means the worker is gone or closing
         pass
     sender.close(grace)
+    forget_process(os.getpid())  # what is left stays on disk, but no live process holds it
     return 0
 
 

@@ -5,7 +5,7 @@ One scrape of LiteLLM's ``/metrics`` must show our counters summed over all four
 at every step: exported + rejected + dropped + buffered = recorded; and every metric the Grafana
 dashboard (deploy/grafana/) queries must be in that scrape.
 
-With ``SIGIL_METRICS_SERIES=<file>`` the scrapes taken along the way are written there as JSON (what
+With ``METRICS_SERIES_OUT=<file>`` the scrapes taken along the way are written there as JSON (what
 ``python -m bench.pipeline_metrics_plot`` draws docs/pipeline-metrics.png from).
 """
 
@@ -210,7 +210,7 @@ def test_counters_add_up_over_two_workers_through_an_outage(fake: FakeLLMProcess
             families = {family.name for family in text_string_to_metric_families(scraper.series[-1][1])}
             missing = {m for m in queried_metrics(load_dashboard()) if m not in names and m not in families}
             assert not missing, f"{DASHBOARD_PATH.name} queries metrics the proxy does not export: {missing}"
-        series_path = os.environ.get("SIGIL_METRICS_SERIES")
+        series_path = os.environ.get("METRICS_SERIES_OUT")
         if series_path:
             Path(series_path).write_text(json.dumps(scraper.series))
     # the recorders marked their live gauges dead when they exited: the buffer is out of the pod's sums

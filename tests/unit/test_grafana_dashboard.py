@@ -29,6 +29,7 @@ def our_sample_names() -> set[str]:
     metrics.delivery()
     metrics.hooks()
     metrics.handoff()
+    metrics.spool()
     return {sample.name for family in registry.collect() for sample in family.samples}
 
 

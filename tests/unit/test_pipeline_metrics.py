@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -16,6 +17,7 @@ from sigil_sdk.models import ExportGenerationsRequest, Generation
 
 from sigil_sdk_litellm._delivery import DeliveryExporter
 from sigil_sdk_litellm._metrics import DROP_REASONS, PipelineMetrics, metrics_enabled, pipeline_metrics
+from sigil_sdk_litellm._spool import SpoolReader
 from sigil_sdk_litellm._transport import PermanentRejection, SendResult, TransientFailure
 from sigil_sdk_litellm.settings import ConfigError, Settings
 
@@ -158,3 +160,35 @@ def test_metrics_off_builds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     assert pipeline_metrics("auto") is None
     assert pipeline_metrics("false") is None
+
+
+def test_the_spool_reports_its_fill_and_what_it_refused(registry: CollectorRegistry, tmp_path: Path) -> None:
+    from sigil_sdk_litellm._mapping import MappingOptions, slim_event
+    from sigil_sdk_litellm._recording import Recorder
+    from sigil_sdk_litellm._spool import SpoolFile, SpoolWriter
+    from sigil_sdk_litellm._spool_sender import SpoolSender
+    from sigil_sdk_litellm.offload import encode_frame
+    from tests.support import callback_kwargs, capturing_client, chat_response, standard_logging_object
+
+    def frame(call_id: str) -> bytes:
+        slo = standard_logging_object(id=call_id, response={}, litellm_call_id=call_id)
+        kwargs = callback_kwargs(slo, litellm_call_id=call_id)
+        return encode_frame(False, False, slim_event(kwargs, chat_response(id=call_id), redacted=False))
+
+    metrics = PipelineMetrics(registry).spool()
+    own = SpoolFile.create(tmp_path)
+    writer = SpoolWriter(own.path, 1 << 20)
+    frames = [frame(f"call-{n}") for n in range(3)]
+    for body in frames:
+        writer.append(body)
+    client, exporter = capturing_client()
+    sender = SpoolSender(own.path, Recorder(client, MappingOptions()), None, batch_items=2, metrics=metrics)
+    reader = SpoolReader(own.path)
+    sender._measure(reader)  # what a sender reports before its first round
+    assert value(registry, "sigil_litellm_spool_items") == 3
+    assert value(registry, "sigil_litellm_spool_bytes") == sum(len(b) for b in frames)
+    sender.stop.set()
+    sender.run()
+    assert len(exporter.generations) == 3
+    assert value(registry, "sigil_litellm_spool_items") == 0 == value(registry, "sigil_litellm_spool_bytes")
+    reader.close()
