@@ -19,6 +19,7 @@ CONFIGS: dict[str, tuple[Path, str]] = {
     "null": (BENCH / "config_null.yaml", "a do-nothing LiteLLM callback"),
     "ours": (BENCH / "config_ours.yaml", "ours (sigil_callback, recorder process)"),
     "spool": (BENCH / "config_ours.yaml", "ours with the disk spool (SIGIL_SPOOL_DIR)"),
+    "metrics": (BENCH / "config_ours.yaml", "ours with the pipeline metrics (PROMETHEUS_MULTIPROC_DIR)"),
     "peer": (BENCH / "config_peer.yaml", f"PyPI sigil-sdk-litellm {PEER_VERSION}"),
 }
 
@@ -64,6 +65,12 @@ def make_proxy(
     if name == "spool":
         assert spool is not None, "the spool configuration needs a directory"
         env["SIGIL_SPOOL_DIR"] = str(spool)
+    if name == "metrics":
+        # SIGIL_METRICS=auto turns them on with the directory, as LiteLLM's metrics process needs it
+        assert spool is not None, "the metrics configuration needs a directory"
+        multiproc = spool.parent / "prometheus-multiproc"
+        multiproc.mkdir(parents=True, exist_ok=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc)
     litellm = str(PEER_VENV / "bin" / "litellm") if name == "peer" else None
     return BenchProxy(config=config, env=env, litellm=litellm, startup_timeout=240.0, num_workers=workers)
 
