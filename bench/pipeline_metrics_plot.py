@@ -43,14 +43,20 @@ def total(sample: Sample, name: str, group: str | None = None) -> dict[str, floa
     return out
 
 
+def window_start(series: list[tuple[float, Sample]], i: int) -> int:
+    """The index of the oldest scrape within WINDOW seconds before scrape ``i``."""
+    j = i
+    while j > 0 and series[i][0] - series[j - 1][0] <= WINDOW:
+        j -= 1
+    return j
+
+
 def rates(
     series: list[tuple[float, Sample]], name: str, group: str | None = None
 ) -> dict[str, list[tuple[float, float]]]:
     out: dict[str, list[tuple[float, float]]] = {}
     for i, (t, sample) in enumerate(series):
-        j = i
-        while j > 0 and t - series[j - 1][0] <= WINDOW:
-            j -= 1
+        j = window_start(series, i)
         if j == i:
             continue
         t0, before = series[j]
@@ -63,9 +69,7 @@ def rates(
 def quantile(series: list[tuple[float, Sample]], name: str, q: float) -> list[tuple[float, float]]:
     out = []
     for i, (t, sample) in enumerate(series):
-        j = i
-        while j > 0 and t - series[j - 1][0] <= WINDOW:
-            j -= 1
+        j = window_start(series, i)
         if j == i:
             continue
         now, then = total(sample, name, "le"), total(series[j][1], name, "le")

@@ -30,6 +30,7 @@ from sigil_devstack.children import free_port
 from sigil_devstack.proxy import ProxyProcess
 from sigil_mock_sink.testing import SinkProcess
 
+from bench.pipeline_metrics_plot import Sample, parse
 from tests.grafana_dashboard import DASHBOARD_PATH, load_dashboard, queried_metrics
 
 pytestmark = pytest.mark.integration
@@ -39,16 +40,7 @@ BUFFER_ITEMS = 30  # per recorder: the outage below overflows it
 # the export stage's drops; handoff_full and recorder_lost are events lost before they were recorded
 RECORDED_DROPS = ("buffer_full", "shutdown_deadline", "encode_error")
 
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def parse(text: str) -> Samples:
-    samples: Samples = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            key = (sample.name, tuple(sorted(sample.labels.items())))
-            samples[key] = samples.get(key, 0.0) + sample.value
-    return samples
+Samples = Sample
 
 
 def total(samples: Samples, name: str, **labels: str) -> float:
