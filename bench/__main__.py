@@ -41,7 +41,7 @@ from bench.proxies import CONFIGS, ROOT, BenchProxy, cpu_seconds, make_proxy, re
 WORKLOADS = {"short": "short chat (2 messages)", "agent42": "agent chat (42 messages, tools)"}
 WORKLOAD_MESSAGES = {"short": 2, "agent42": 42}
 LABELS = {name: desc for name, (_, desc) in CONFIGS.items()}
-ORDER = ["none", "null", "ours", "spool", "peer"]  # saturation and half saturation
+ORDER = ["none", "null", "ours", "metrics", "spool", "peer"]  # saturation and half saturation
 SWEEP_ORDER = ["none", "ours", "peer"]  # the concurrency sweep (the plot)
 TARGETED = ["none", "ours", "spool", "peer"]  # the targets are checked for these
 
