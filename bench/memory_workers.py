@@ -76,7 +76,9 @@ if __name__ == "__main__":  # python -m bench.memory_workers: this table alone
 
     from bench.__main__ import LABELS as MAIN_LABELS
     from bench.__main__ import body_file
+    from bench.micro_compare import ensure_peer_venv
 
+    ensure_peer_venv()  # the "peer" configuration runs the PyPI handler from its own virtualenv
     with tempfile.TemporaryDirectory(prefix="sigil-bench-mem-") as directory, SinkProcess(auth="none") as sink:
         rows = measure(sink.grpc_target, body_file("short", Path(directory)), Path(directory), [1, 2], 10.0)
     print(table(rows, MAIN_LABELS))
