@@ -33,7 +33,7 @@ from typing import Any
 
 from sigil_mock_sink.testing import SinkProcess
 
-from bench import report
+from bench import paired, report
 from bench.conversations import TOOLS, conversation
 from bench.micro_compare import ensure_peer_venv
 from bench.proxies import CONFIGS, ROOT, BenchProxy, cpu_seconds, make_proxy, read_tree
@@ -44,6 +44,8 @@ LABELS = {name: desc for name, (_, desc) in CONFIGS.items()}
 ORDER = ["none", "null", "ours", "metrics", "spool", "peer"]  # saturation and half saturation
 SWEEP_ORDER = ["none", "ours", "peer"]  # the concurrency sweep (the plot)
 TARGETED = ["none", "ours", "spool", "peer"]  # the issue's targets are checked for these
+# phase 4, both proxies of a pair loaded at once: the spool's and the metrics' throughput targets
+PAIRED = [([("none", "spool")], ["short", "agent42"]), ([("ours", "metrics")], ["short"])]
 
 
 def rotated(items: list[str], rnd: int) -> list[str]:
@@ -371,6 +373,14 @@ def main() -> int:
                             rate=0,
                             seed=0,
                         )
+            log(f"phase 4: paired (both loaded at once), {rounds * 2} rounds x {duration * 0.6:g}s")
+            paired_rows = [
+                r.row()
+                for pairs, workloads in PAIRED
+                for r in paired.compare(
+                    bench, pairs, workloads, rounds=rounds * 2, connections=saturation_conns, duration=duration * 0.6
+                )
+            ]
             final = {name: read_tree(p) for name, p in proxies.items()}
         finally:
             for proxy in proxies.values():
@@ -422,6 +432,7 @@ def main() -> int:
         "micro": micro_rows,
         "export": export_rows,
         "workers_memory": workers_rows,
+        "paired": paired_rows,
     }
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
@@ -467,7 +478,8 @@ def write_report(raw: dict[str, Any], out: Path) -> None:
     from bench.memory_workers import table as workers_table
 
     workers_md = workers_table(raw["workers_memory"], LABELS) if raw.get("workers_memory") else ""
-    for table in (load_md, cpu_md, memory_md, workers_md, checks_md, micro_md, export_md):
+    paired_md = paired.pairs_table(raw["paired"], LABELS) if raw.get("paired") else "(not in this run)"
+    for table in (load_md, cpu_md, memory_md, workers_md, checks_md, paired_md, micro_md, export_md):
         if table:
             print()
             print(table)
@@ -493,6 +505,7 @@ def write_report(raw: dict[str, Any], out: Path) -> None:
             memory_md=memory_md
             + ("\n\nBy number of workers (`--num_workers`):\n\n" + workers_md if workers_md else ""),
             checks_md=checks_md,
+            paired_md=paired_md,
             export_md=export_md or "(skipped)",
             micro_md=micro_md or "(skipped)",
             png=png.name,

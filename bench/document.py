@@ -17,6 +17,7 @@ def render(
     cpu_md: str,
     memory_md: str,
     checks_md: str,
+    paired_md: str,
     export_md: str,
     micro_md: str,
     png: str,
@@ -49,8 +50,17 @@ ratios are the result.
 
 Each ratio is the median over rounds of the ratio within a round; the load table gives the range over
 rounds, which on a shared 2-core machine is wide (other work lands on one configuration's run and not on
-the next). The CPU per request table below, and the micro-benchmark, are the steadier evidence of what the
-telemetry costs the proxy.
+the next). The CPU per request table below, the paired runs and the micro-benchmark are the steadier
+evidence of what the telemetry costs the proxy.
+
+### Paired runs (both proxies loaded at once)
+
+`bench/paired.py`: the two proxies of a pair saturated in the same seconds, each by its own load
+generator (16 connections), so the machine's speed changes move both alike; the ratio is the second's
+req/s ÷ the first's, per round, rounds alternating which generator starts first. Targets: the spool
+≥ 0.95 of no callback (issue #17), the pipeline metrics ≥ 0.98 of ours without them (issue #15).
+
+{paired_md}
 
 ## What runs
 
