@@ -7,21 +7,31 @@ each by its own load generator: a machine that speeds up or slows down moves bot
 ratio of their req/s shows what one costs more than the other on the CPUs they share. Each round
 alternates which load generator starts first; every 2xx answer of either proxy must reach the sink.
 
-Prints each round, then per pair and workload the median and geometric mean of the ratios (second ÷ first).
-``--pair ours ours#2`` (a second proxy of the same configuration) shows the method's own noise.
+Both proxy workers are pinned to one CPU, their recorder processes, the sink and the load generators to
+the others (``--pin worker``, as SIGIL_RECORDER=auto places a recorder on a machine with a spare CPU):
+a saturated proxy worker needs about one CPU, so on a 2-core machine two of them would otherwise each
+settle on a core of its own, and an A/A run (two proxies of one configuration) measured 0.64-0.92 from
+the cores' different neighbours alone. On one shared CPU the scheduler splits it evenly, and a worker
+whose requests cost more CPU serves fewer. ``--pin tree`` puts the recorder processes on that CPU too:
+what the telemetry costs in CPU, all of it (A/A under load 6: 0.996-1.014).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import os
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.report import median
+
+PROXY_CPU = 0
 
 if TYPE_CHECKING:
     from bench.__main__ import Bench
@@ -49,6 +59,44 @@ class PairResult:
             "p99_ratios": self.p99_ratios,
             "mismatches": self.mismatches,
         }
+
+
+def pin(pids: list[int], cpus: set[int]) -> None:
+    """Every thread of ``pids`` onto ``cpus`` (sched_setaffinity sets one thread; processes and threads
+    started later inherit it from their parent)."""
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(ProcessLookupError, OSError):
+                os.sched_setaffinity(int(task.name), cpus)
+
+
+@contextlib.contextmanager
+def pinned_pair(bench: Bench, pair: tuple[str, str], *, whole_tree: bool = False) -> Iterator[None]:
+    """The pair's proxy workers on one CPU; their recorder processes, the sink and the load generators
+    (started by this process) on the others; every CPU again afterwards. After the proxies started, so
+    SIGIL_RECORDER=auto saw every CPU and placed the recorder as it does on this machine. ``whole_tree``:
+    the recorder processes share the workers' CPU (what the telemetry costs in CPU, all of it)."""
+    from bench.proxies import descendants, read_tree
+
+    every = os.sched_getaffinity(0)
+    if len(every) < 2:
+        yield
+        return
+    rest = every - {PROXY_CPU}
+    proxies = [read_tree(bench.proxies[name]).pids for name in pair]
+    workers = [bench.proxies[name].server_pid() for name in pair]
+    if whole_tree:
+        workers = [pid for pids in proxies for pid in pids]
+    sink = descendants(bench.sink.process.pid)
+    pin(workers, {PROXY_CPU})
+    pin([pid for pids in proxies for pid in pids if pid not in workers] + sink, rest)
+    os.sched_setaffinity(0, rest)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, every)
+        for pids in [*proxies, sink]:
+            pin(pids + [c for p in pids for c in descendants(p)], every)
 
 
 def paired_round(
@@ -86,19 +134,26 @@ def compare(
     rounds: int,
     connections: int,
     duration: float,
+    pinned: str = "worker",
 ) -> list[PairResult]:
     out = []
     for pair in pairs:
+        with pinned_pair(bench, pair, whole_tree=pinned == "tree") if pinned != "none" else contextlib.nullcontext():
+            rows = [
+                (workload, paired_round(bench, pair, workload, rnd, connections, duration))
+                for workload in workloads
+                for rnd in range(1, rounds + 1)
+            ]
         for workload in workloads:
-            rows = [paired_round(bench, pair, workload, rnd, connections, duration) for rnd in range(1, rounds + 1)]
+            mine = [r for w, r in rows if w == workload]
             out.append(
                 PairResult(
                     pair[0],
                     pair[1],
                     workload,
-                    [r[0] for r in rows],
-                    [r[1] for r in rows],
-                    sum(1 for r in rows if r[2]),
+                    [r[0] for r in mine],
+                    [r[1] for r in mine],
+                    sum(1 for r in mine if r[2]),
                 )
             )
     return out
@@ -134,6 +189,12 @@ def main(default_pairs: list[list[str]] | None = None, argv: list[str] | None = 
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--duration", type=float, default=6.0)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--pin",
+        choices=["worker", "tree", "none"],
+        default="worker",
+        help="one CPU for both proxies' workers (default) or their whole trees, recorders included; none: no pinning",
+    )
     args = parser.parse_args(argv)
     pairs = [(p[0], p[1]) for p in (args.pair or default_pairs or [["ours", "metrics"]])]
     names = list(dict.fromkeys(name for pair in pairs for name in pair))
@@ -162,6 +223,7 @@ def main(default_pairs: list[list[str]] | None = None, argv: list[str] | None = 
                 rounds=args.rounds,
                 connections=args.connections,
                 duration=args.duration,
+                pinned=args.pin,
             )
         finally:
             for proxy in proxies.values():
