@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import CollectorRegistry
 from sigil_sdk import Client, ClientConfig, GenerationExportConfig
 from sigil_sdk.models import (
     ExportGenerationResult,
@@ -190,3 +192,19 @@ def failure_slo(**overrides: Any) -> dict[str, Any]:
 
 def deep(value: Any) -> Any:
     return copy.deepcopy(value)
+
+
+def hook_counts(registry: CollectorRegistry, tenant: str = "default") -> Counter[tuple[str, str]]:
+    """The hook metrics in ``registry``: (phase, outcome) → evaluations counted, (phase, "observed") →
+    latency observations (none of the zeros). Every hook sample must be ``tenant``'s."""
+    out: Counter[tuple[str, str]] = Counter()
+    for family in registry.collect():
+        for sample in family.samples:
+            if sample.name == "sigil_litellm_hook_evaluations_total":
+                out[(sample.labels["phase"], sample.labels["outcome"])] += int(sample.value)
+            elif sample.name == "sigil_litellm_hook_evaluation_duration_seconds_count":
+                out[(sample.labels["phase"], "observed")] += int(sample.value)
+            else:
+                continue
+            assert sample.labels["tenant"] == tenant, sample
+    return +out

@@ -231,8 +231,8 @@ class HookGuard:
         response = await self._run("preflight", self._evaluate, mapped.request)
         if response is None:
             return None
-        if self.metrics is not None:
-            self.metrics.count("preflight", _outcome(response.is_deny, response.transformed_input is not None))
+        if response.is_deny or response.transformed_input is None:
+            self._count("preflight", "deny" if response.is_deny else "allow")
         if response.is_deny:
             record_decision(data, "preflight", "deny", response.rule_id)
             raise _http_error(
@@ -248,6 +248,7 @@ class HookGuard:
             except Exception as exc:  # noqa: BLE001 - the transformed input could not be put back
                 self._unavailable(f"cannot apply the transformed input ({type(exc).__name__}: {exc})", "preflight")
                 return None
+            self._count("preflight", "transform")
             record_decision(changed, "preflight", "transform", _transforming_rule(response))
             return changed
         return None
@@ -263,8 +264,8 @@ class HookGuard:
         if request is None:
             return None
         answer: PostflightAnswer | None = await self._run("postflight", self._evaluate_postflight, request)
-        if answer is not None and self.metrics is not None:
-            self.metrics.count("postflight", _outcome(answer.response.is_deny, answer.output is not None))
+        if answer is not None and (answer.response.is_deny or answer.output is None):
+            self._count("postflight", "deny" if answer.response.is_deny else "allow")
         if answer is not None and answer.response.is_deny:
             record_decision(data, "postflight", "deny", answer.response.rule_id)
             raise _http_error(
@@ -294,6 +295,7 @@ class HookGuard:
         except Exception as exc:  # noqa: BLE001 - the transformed output could not be put back
             self._unavailable(f"cannot apply the transformed output ({type(exc).__name__}: {exc})", "postflight")
             return response
+        self._count("postflight", "transform")
         if unplaced:
             self._unplaced(unplaced)
         if changed:
@@ -318,12 +320,18 @@ class HookGuard:
             except Exception as exc:  # noqa: BLE001 - the transformed output could not be put back
                 self._unavailable(f"cannot apply the transformed output ({type(exc).__name__}: {exc})", "postflight")
             else:
+                self._count("postflight", "transform")
                 if len(texts) > len(rewritten):
                     self._unplaced(len(texts) - len(rewritten))
                 if rewritten:
                     record_decision(data, "postflight", "transform", _transforming_rule(answer.response))
         for chunk in chunks:
             yield chunk
+
+    def _count(self, phase: str, outcome: str) -> None:
+        """One evaluation's outcome; a transform only once it is applied (else it counts as a failure)."""
+        if self.metrics is not None:
+            self.metrics.count(phase, outcome)
 
     def _unplaced(self, count: int) -> None:
         self.problems.report(
@@ -341,8 +349,7 @@ class HookGuard:
         key = UNAVAILABLE_KEY if phase == "preflight" else f"{UNAVAILABLE_KEY}-{phase}"
         what = "request" if phase == "preflight" else "answer"
         where = "" if phase == "preflight" else " (postflight)"
-        if self.metrics is not None:
-            self.metrics.count(phase, "fail_open" if self.policies[phase].fail_open else "fail_closed")
+        self._count(phase, "fail_open" if self.policies[phase].fail_open else "fail_closed")
         if self.policies[phase].fail_open:
             self.problems.report(
                 key,
@@ -402,11 +409,6 @@ def _changed_texts(body: Mapping[str, Any], output: list[Any]) -> dict[int, str]
             index = choice.get("index")
             texts[index if isinstance(index, int) and index >= 0 else position] = text
     return texts
-
-
-def _outcome(deny: bool, transform: bool) -> str:
-    """What Sigil decided, as the ``outcome`` label of the hook metrics."""
-    return "deny" if deny else "transform" if transform else "allow"
 
 
 def _transforming_rule(response: HookEvaluateResponse) -> str:

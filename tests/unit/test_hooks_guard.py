@@ -14,18 +14,20 @@ import litellm
 import pytest
 from fastapi import HTTPException
 from litellm.proxy.utils import ProxyLogging
+from prometheus_client import CollectorRegistry
 from sigil_sdk.errors import HookTransportError
 from sigil_sdk.hooks import HookEvaluateRequest, HookEvaluateResponse, HookInput
 from sigil_sdk.models import Message, MessageRole, Part, PartKind
 
 from sigil_sdk_litellm._guard import HookGuard, build_guard, export_headers, hooks_base_url
+from sigil_sdk_litellm._metrics import PipelineMetrics
 from sigil_sdk_litellm._problems import ProblemLog
 from sigil_sdk_litellm.bootstrap import SigilDisabledLogger, build_handler, register_hooks_guardrail
 from sigil_sdk_litellm.guardrail import SigilGuardrail
 from sigil_sdk_litellm.handler import SigilLiteLLMLogger
 from sigil_sdk_litellm.offload import OffloadingSigilLogger
 from sigil_sdk_litellm.settings import Settings
-from tests.support import capturing_client
+from tests.support import capturing_client, hook_counts
 
 TOKEN = "hooks-secret-token-9f8e7d"
 DATA = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello 1234"}]}
@@ -146,6 +148,46 @@ async def test_mapping_and_transform_failures_follow_the_fail_mode(monkeypatch: 
             with pytest.raises(HTTPException) as raised:
                 await guard(transform, fail_open=False).pre_call(dict(DATA), "acompletion")
             assert raised.value.status_code == 503
+
+
+async def test_each_preflight_evaluation_counts_one_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sigil_sdk_litellm._guard as guard_module
+
+    def deny(request: HookEvaluateRequest) -> HookEvaluateResponse:
+        return HookEvaluateResponse(action="deny", rule_id="r")
+
+    def transform(request: HookEvaluateRequest) -> HookEvaluateResponse:
+        message = Message(role=MessageRole.USER, parts=[Part(kind=PartKind.TEXT, text="hello [N]")])
+        return HookEvaluateResponse(action="allow", transformed_input=HookInput(messages=[message]))
+
+    def broken(request: HookEvaluateRequest) -> HookEvaluateResponse:
+        raise HookTransportError("sigil hook evaluation failed: status 503")
+
+    def boom(*args: Any) -> Any:
+        raise RuntimeError("unexpected shape")
+
+    registry = CollectorRegistry()
+    metrics = PipelineMetrics(registry).hooks()
+    assert await guard(allow, metrics=metrics).pre_call(dict(DATA), "acompletion") is None
+    with pytest.raises(HTTPException):
+        await guard(deny, metrics=metrics).pre_call(dict(DATA), "acompletion")
+    assert await guard(transform, metrics=metrics).pre_call(dict(DATA), "acompletion") is not None
+    assert await guard(broken, metrics=metrics).pre_call(dict(DATA), "acompletion") is None
+    with pytest.raises(HTTPException):
+        await guard(broken, metrics=metrics, fail_open=False).pre_call(dict(DATA), "acompletion")
+    assert hook_counts(registry) == {
+        ("preflight", "allow"): 1,
+        ("preflight", "deny"): 1,
+        ("preflight", "transform"): 1,
+        ("preflight", "fail_open"): 1,
+        ("preflight", "fail_closed"): 1,
+        ("preflight", "observed"): 5,
+    }
+    # a transform that cannot be applied let the request through untransformed: a failure, not a transform
+    registry = CollectorRegistry()
+    monkeypatch.setattr(guard_module, "apply_transform", boom)
+    assert await guard(transform, metrics=PipelineMetrics(registry).hooks()).pre_call(dict(DATA), "acompletion") is None
+    assert hook_counts(registry) == {("preflight", "fail_open"): 1, ("preflight", "observed"): 1}
 
 
 async def test_the_event_loop_keeps_running_while_evaluating() -> None:

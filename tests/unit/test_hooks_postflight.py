@@ -21,6 +21,7 @@ from litellm.types.utils import (
     TextChoices,
     TextCompletionResponse,
 )
+from prometheus_client import CollectorRegistry
 from sigil_sdk.errors import HookTransportError
 from sigil_sdk.hooks import HookEvaluateRequest, HookEvaluateResponse, HookEvaluation
 from sigil_sdk.models import Message, MessageRole, Part, PartKind
@@ -28,10 +29,12 @@ from sigil_sdk.models import Message, MessageRole, Part, PartKind
 from sigil_sdk_litellm._guard import HookGuard, PhasePolicy, build_guard
 from sigil_sdk_litellm._hooks import postflight_request, rewrite_stream
 from sigil_sdk_litellm._mapping import META_GUARD_DECISIONS, MappingOptions, build_metadata, slim_event
+from sigil_sdk_litellm._metrics import PipelineMetrics
 from sigil_sdk_litellm._postflight_client import PostflightAnswer, parse_answer
 from sigil_sdk_litellm._problems import ProblemLog
 from sigil_sdk_litellm.guardrail import SigilGuardrail, hooks_guardrail
 from sigil_sdk_litellm.settings import Settings
+from tests.support import hook_counts
 
 DATA = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "my card"}]}
 
@@ -454,3 +457,43 @@ def test_configuration_warnings_are_logged_once(
     assert [r.getMessage() for r in caplog.records].count(
         "sigil: ignoring SIGIL_AUTH_TOKN: not a setting of this proxy (see the configuration table in the README)"
     ) == 1
+
+
+async def test_each_postflight_evaluation_counts_one_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sigil_sdk_litellm._guard as guard_module
+
+    def allow(request: HookEvaluateRequest) -> PostflightAnswer:
+        return PostflightAnswer(HookEvaluateResponse(action="allow"), None)
+
+    registry = CollectorRegistry()
+    metrics = PipelineMetrics(registry).hooks()
+    await guard(allow, metrics=metrics).post_call(dict(DATA), answer())
+    await guard(redact, metrics=metrics).post_call(dict(DATA), answer())
+    await collect(guard(redact, metrics=metrics).post_call_stream(dict(DATA, stream=True), [chunk("card 4111-1111")]))
+    with pytest.raises(HTTPException):
+        await guard(deny, metrics=metrics).post_call(dict(DATA), answer())
+    assert hook_counts(registry) == {
+        ("postflight", "allow"): 1,
+        ("postflight", "transform"): 2,
+        ("postflight", "deny"): 1,
+        ("postflight", "observed"): 4,
+    }
+
+    def boom(*args: Any) -> Any:
+        raise RuntimeError("unexpected shape")
+
+    # a transform that cannot be applied: the fail mode decides, and only that is counted
+    registry = CollectorRegistry()
+    metrics = PipelineMetrics(registry).hooks()
+    monkeypatch.setattr(guard_module, "apply_output_transform", boom)
+    monkeypatch.setattr(guard_module, "rewrite_stream", boom)
+    closed = guard(redact, metrics=metrics, postflight=PhasePolicy(timeout=1, fail_open=False))
+    with pytest.raises(HTTPException):
+        await closed.post_call(dict(DATA), answer())
+    opened = guard(redact, metrics=metrics, postflight=PhasePolicy(timeout=1, fail_open=True))
+    await collect(opened.post_call_stream(dict(DATA, stream=True), [chunk("card 4111-1111")]))
+    assert hook_counts(registry) == {
+        ("postflight", "fail_closed"): 1,
+        ("postflight", "fail_open"): 1,
+        ("postflight", "observed"): 2,
+    }
