@@ -12,7 +12,7 @@ from grafana_foundation_sdk.models.dashboard import Dashboard, Panel
 from prometheus_client import CollectorRegistry
 
 from sigil_sdk_litellm._metrics import PipelineMetrics
-from tests.grafana_dashboard import expressions, load_dashboard, queried_metrics
+from tests.grafana_dashboard import expressions, load_dashboard, missing_data, queried_metrics, selectors
 
 # LiteLLM's request metrics (its `prometheus` callback) the dashboard sets ours against
 LITELLM_METRICS = {"litellm_proxy_total_requests_metric_total"}
@@ -75,3 +75,24 @@ def test_every_query_of_ours_filters_by_tenant() -> None:
     for expr in expressions(load_dashboard()):
         for selector in re.findall(r"sigil_litellm_\w+(\{[^}]*\})?", expr):
             assert selector == '{tenant=~"$tenant"}', expr
+
+
+def test_a_query_returns_data_only_when_a_sample_matches_its_selectors_and_grouping() -> None:
+    expr = 'sum by (reason) (rate(sigil_litellm_generations_dropped_total{tenant=~"$tenant"}[$__rate_interval]))'
+    [selector] = selectors(expr)
+    assert (selector.metric, selector.matchers, selector.grouping) == (
+        "sigil_litellm_generations_dropped_total",
+        (("tenant", "=~", "$tenant"),),
+        ("reason",),
+    )
+    dropped = "sigil_litellm_generations_dropped_total"
+    scrape = {(dropped, (("reason", "buffer_full"), ("tenant", "alpha"))): 3.0}
+    assert missing_data(expr, scrape, {"tenant": "alpha"}) == []
+    assert missing_data(expr, scrape, {"tenant": ".*"}) == []
+    assert missing_data(expr, scrape, {"tenant": "beta"}), "no sample of beta"
+    assert missing_data(expr, scrape, {"tenant": "alph"}), "=~ matches the whole value"
+    unlabelled = {(dropped, (("tenant", "alpha"),)): 3.0}
+    assert missing_data(expr, unlabelled, {"tenant": "alpha"}), "grouped by a label the samples lack"
+    ratio = "time() - max(sigil_litellm_last_successful_export_timestamp_seconds)"
+    assert [s.metric for s in selectors(ratio)] == ["sigil_litellm_last_successful_export_timestamp_seconds"]
+    assert missing_data(ratio, scrape, {}), "another metric's samples are no data"
