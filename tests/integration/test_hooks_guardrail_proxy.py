@@ -1,14 +1,17 @@
 """The Sigil guardrail in config.yaml's ``guardrails:`` section, for real: the LiteLLM proxy, the mock sink
 evaluating preflight and postflight rules, the fake upstream, the official OpenAI client.
 
-Selected per request (``default_on: false`` and the request's ``guardrails`` field); preflight deny;
-postflight deny and transform, complete and streamed; the decisions in the recorded generation's
-metadata; the fail modes per phase (preflight fail-open, postflight fail-closed, in one proxy).
+Selected per request (``default_on: false`` and the request's ``guardrails`` field); preflight deny and
+transform; postflight deny and transform, complete and streamed; the decisions in the recorded
+generation's metadata; the fail modes per phase (preflight fail-open, postflight fail-closed, in one
+proxy). Each test also checks the hook metrics the proxy wrote to its ``PROMETHEUS_MULTIPROC_DIR``:
+evaluations by phase and outcome exactly as it drove them, one latency observation per evaluation.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +19,12 @@ from typing import Any
 import openai
 import pytest
 from fake_llm.testing import FakeLLMProcess
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
 from sigil_devstack.proxy import DEFAULT_CONFIG, ProxyProcess
 from sigil_mock_sink.testing import SinkProcess
+
+from tests.support import hook_counts
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +40,7 @@ RULES = {
             "phases": ["postflight"],
         },
         {"id": "no-sql", "pattern": "(?i)drop table", "reason": "no SQL in answers", "phases": ["postflight"]},
+        {"id": "ssn", "action": "redact", "pattern": r"\b\d{3}-\d{2}-\d{4}\b", "replacement": "[SSN]"},
     ]
 }
 GUARDRAILS = """
@@ -47,8 +55,9 @@ CARD = "4111-1111-1111-1111"
 
 
 class Stack:
-    def __init__(self, sink: SinkProcess, proxy: ProxyProcess, fake: FakeLLMProcess) -> None:
+    def __init__(self, sink: SinkProcess, proxy: ProxyProcess, fake: FakeLLMProcess, metrics_dir: Path) -> None:
         self.sink, self.proxy, self.fake = sink, proxy, fake
+        self.metrics_dir = metrics_dir
 
     def chat(self, text: str, *, guarded: bool = True, stream: bool = False, **metadata: Any) -> Any:
         client = openai.OpenAI(base_url=self.proxy.base_url, api_key=self.proxy.master_key, max_retries=0, timeout=30)
@@ -62,6 +71,12 @@ class Stack:
             return "".join((c.choices[0].delta.content or "") for c in response if c.choices)
         return response.choices[0].message.content
 
+    def hook_metrics(self) -> Counter[tuple[str, str]]:
+        """The proxy's hook metrics as its metrics process would sum them (all the default tenant's)."""
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(self.metrics_dir))
+        return hook_counts(registry)
+
     def phases(self) -> list[str]:
         return [item["request"]["phase"] for item in self.sink.request("GET", "/api/v1/hook-evaluations")["items"]]
 
@@ -73,11 +88,13 @@ def new_conversation() -> str:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     directory = tmp_path_factory.mktemp("guardrail-config")
+    metrics_dir = tmp_path_factory.mktemp("guardrail-metrics")
     config = directory / "config.yaml"
     config.write_text(Path(DEFAULT_CONFIG).read_text(encoding="utf-8") + GUARDRAILS, encoding="utf-8")
     with FakeLLMProcess() as fake, SinkProcess(auth="tenant") as sink:
         sink.request("POST", "/api/v1/hook-rules", RULES)
         env = {
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),  # SIGIL_METRICS=auto: the hook metrics are on
             "SIGIL_ENDPOINT": sink.http_url,
             "SIGIL_PROTOCOL": "http",
             "SIGIL_AUTH_MODE": "tenant",
@@ -90,7 +107,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "OPENAI_API_KEY": "fake-key",
         }
         with ProxyProcess(config=config, env=env) as proxy:
-            yield Stack(sink, proxy, fake)
+            yield Stack(sink, proxy, fake, metrics_dir)
 
 
 @pytest.fixture(autouse=True)
@@ -99,22 +116,46 @@ def _clean(stack: Stack) -> None:
     stack.sink.request("DELETE", "/api/v1/hook-faults")
 
 
-def test_only_requests_that_name_the_guardrail_are_judged(stack: Stack) -> None:
+@pytest.fixture
+def metrics_before(stack: Stack) -> Counter[tuple[str, str]]:
+    return stack.hook_metrics()
+
+
+def assert_counted(stack: Stack, before: Counter[tuple[str, str]], expected: dict[tuple[str, str], int]) -> None:
+    """The proxy's hook metrics grew by exactly the evaluations ``expected`` ((phase, outcome) → count),
+    with one latency observation each."""
+    observed: Counter[tuple[str, str]] = Counter()
+    for (phase, _), n in expected.items():
+        observed[(phase, "observed")] += n
+    grown = stack.hook_metrics() - before
+    assert grown == Counter(expected) + observed, (grown, expected)
+
+
+def test_only_requests_that_name_the_guardrail_are_judged(
+    stack: Stack, metrics_before: Counter[tuple[str, str]]
+) -> None:
     assert stack.chat(f"card {CARD}", guarded=False) == f"echo: card {CARD}"
     assert stack.phases() == [], "default_on: false and not named: no evaluation"
     assert stack.chat(f"card {CARD}") == "echo: card [CARD]"
     assert stack.phases() == ["preflight", "postflight"]
+    assert_counted(stack, metrics_before, {("preflight", "allow"): 1, ("postflight", "transform"): 1})
 
 
-def test_preflight_deny(stack: Stack) -> None:
+def test_preflight_deny(stack: Stack, metrics_before: Counter[tuple[str, str]]) -> None:
     before = len(stack.fake.requests("/chat/completions"))
     with pytest.raises(openai.BadRequestError) as raised:
         stack.chat("my password is hunter2")
     assert raised.value.body["message"] == "sigil hook denied by rule no-passwords: passwords must not reach a model"
     assert len(stack.fake.requests("/chat/completions")) == before, "the model was never called"
+    assert_counted(stack, metrics_before, {("preflight", "deny"): 1})
 
 
-def test_postflight_deny_names_rule_reason_and_phase(stack: Stack) -> None:
+def test_preflight_transform_reaches_the_model(stack: Stack, metrics_before: Counter[tuple[str, str]]) -> None:
+    assert stack.chat("ssn 123-45-6789") == "echo: ssn [SSN]", "the model saw the redacted request"
+    assert_counted(stack, metrics_before, {("preflight", "transform"): 1, ("postflight", "allow"): 1})
+
+
+def test_postflight_deny_names_rule_reason_and_phase(stack: Stack, metrics_before: Counter[tuple[str, str]]) -> None:
     with pytest.raises(openai.BadRequestError) as raised:
         stack.chat("please DROP TABLE users")  # the fake upstream echoes it: the answer is denied
     body: Any = raised.value.body
@@ -126,16 +167,20 @@ def test_postflight_deny_names_rule_reason_and_phase(stack: Stack) -> None:
         "no SQL in answers",
         "postflight",
     )
+    assert_counted(stack, metrics_before, {("preflight", "allow"): 1, ("postflight", "deny"): 1})
 
 
-def test_postflight_on_streams_transform_and_deny(stack: Stack) -> None:
+def test_postflight_on_streams_transform_and_deny(stack: Stack, metrics_before: Counter[tuple[str, str]]) -> None:
     assert stack.chat(f"card {CARD}", stream=True) == "echo: card [CARD]"
     with pytest.raises(openai.BadRequestError) as raised:
         stack.chat("DROP TABLE users", stream=True)
     assert raised.value.status_code == 400, "the stream is held back, so the client gets the error, not the answer"
+    assert_counted(
+        stack, metrics_before, {("preflight", "allow"): 2, ("postflight", "transform"): 1, ("postflight", "deny"): 1}
+    )
 
 
-def test_decisions_are_in_the_recorded_generation(stack: Stack) -> None:
+def test_decisions_are_in_the_recorded_generation(stack: Stack, metrics_before: Counter[tuple[str, str]]) -> None:
     conversation = new_conversation()
     stack.chat(f"card {CARD}", conversation=conversation)
     [generation] = stack.sink.wait_for_count(1, conversation_id=conversation)
@@ -151,9 +196,19 @@ def test_decisions_are_in_the_recorded_generation(stack: Stack) -> None:
         [refused] = stack.sink.wait_for_count(1, conversation_id=denied)
         assert refused["metadata"]["sigil.guard.decisions"] == [{"phase": phase, "action": "deny", "rule_id": rule}]
         assert rule in refused["call_error"], phase
+    assert_counted(
+        stack,
+        metrics_before,
+        {
+            ("preflight", "allow"): 2,
+            ("preflight", "deny"): 1,
+            ("postflight", "transform"): 1,
+            ("postflight", "deny"): 1,
+        },
+    )
 
 
-def test_fail_modes_per_phase(stack: Stack) -> None:
+def test_fail_modes_per_phase(stack: Stack, metrics_before: Counter[tuple[str, str]]) -> None:
     stack.sink.request("POST", "/api/v1/hook-faults", {"unavailable": True})
     # preflight fails open (the request goes on), postflight fails closed (the answer is withheld)
     with pytest.raises(openai.InternalServerError) as raised:
@@ -165,3 +220,4 @@ def test_fail_modes_per_phase(stack: Stack) -> None:
     output = stack.proxy.output()
     assert "hook evaluation failed, request let through (SIGIL_HOOKS_FAIL_OPEN=true)" in output
     assert "hook evaluation failed (postflight), answer refused with 503" in output
+    assert_counted(stack, metrics_before, {("preflight", "fail_open"): 1, ("postflight", "fail_closed"): 1})
