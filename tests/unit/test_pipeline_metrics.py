@@ -7,6 +7,7 @@ count them, read back from a real ``prometheus_client`` registry.
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -154,6 +155,45 @@ def test_metrics_setting() -> None:
     with pytest.raises(ConfigError, match="SIGIL_METRICS") as error:
         Settings.from_env({"SIGIL_METRICS": "sometimes"})
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("workers", "metrics_port", "callbacks", "preset", "on"),
+    [
+        (1, 9090, None, False, True),  # --prometheus_metrics_port: LiteLLM creates the directory, one worker too
+        (2, 9090, None, False, True),
+        (2, None, ["prometheus"], False, True),  # several workers and its prometheus callback: it creates one
+        (1, None, ["prometheus"], False, False),  # one process serves /metrics itself: SIGIL_METRICS=true for ours
+        (2, None, None, False, False),  # nobody serves a pod-wide /metrics
+        (1, None, None, True, True),  # a directory given (a sidecar metrics server reads it): kept
+    ],
+)
+def test_auto_follows_the_directory_litellm_sets_up(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    workers: int,
+    metrics_port: int | None,
+    callbacks: list[str] | None,
+    preset: bool,
+    on: bool,
+) -> None:
+    """SIGIL_METRICS=auto decides in the worker, after LiteLLM's CLI set the environment its workers (and
+    their recorder processes) inherit; this is the CLI's own decision, run as ``litellm`` runs it."""
+    from litellm.proxy.proxy_cli import ProxyInitializationHelpers
+
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"):
+        monkeypatch.setenv(name, "")  # so that monkeypatch restores whatever LiteLLM sets
+        monkeypatch.delenv(name)
+    if preset:
+        monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "given"))
+        (tmp_path / "given").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ProxyInitializationHelpers.maybe_setup_prometheus_multiproc_dir(
+        num_workers=workers,
+        litellm_settings={"callbacks": callbacks} if callbacks else None,
+        prometheus_metrics_port=metrics_port,
+    )
+    assert metrics_enabled("auto") is on
 
 
 def test_metrics_off_builds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
