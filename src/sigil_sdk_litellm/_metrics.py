@@ -16,6 +16,7 @@ called: the instrumented classes hold ``None`` and skip every update.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 from ._tenants import DEFAULT_TENANT
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+logger = logging.getLogger("sigil_sdk_litellm")
 
 # Why a generation left the pipeline undelivered (the `reason` label of the dropped counter).
 DROP_REASONS = ("buffer_full", "shutdown_deadline", "encode_error", "handoff_full", "recorder_lost", "spool_full")
@@ -248,8 +250,22 @@ def pipeline_metrics(setting: str) -> PipelineMetrics | None:
                 from prometheus_client import CollectorRegistry
 
                 registry = CollectorRegistry()
+                if not writes_to_directory():
+                    logger.warning(
+                        "sigil: %s was set after this process loaded prometheus_client, so its sigil_litellm_* "
+                        "metrics stay in memory and never reach LiteLLM's /metrics; set it before the proxy starts",
+                        MULTIPROC_ENV,
+                    )
             _instance = PipelineMetrics(registry)
         return _instance
+
+
+def writes_to_directory() -> bool:
+    """Whether this process's samples go to ``PROMETHEUS_MULTIPROC_DIR``: prometheus_client picks its
+    value store once, when it is first imported (LiteLLM's CLI sets the variable before that)."""
+    from prometheus_client import values
+
+    return values.ValueClass is not values.MutexValue
 
 
 def active_metrics() -> PipelineMetrics | None:

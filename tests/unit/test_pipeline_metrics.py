@@ -7,6 +7,7 @@ count them, read back from a real ``prometheus_client`` registry.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -194,6 +195,35 @@ def test_auto_follows_the_directory_litellm_sets_up(
         prometheus_metrics_port=metrics_port,
     )
     assert metrics_enabled("auto") is on
+
+
+def test_a_directory_set_too_late_is_reported(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """This test process imported prometheus_client without the directory: its samples stay in memory."""
+    import sigil_sdk_litellm._metrics as metrics_module
+
+    monkeypatch.setattr(metrics_module, "_instance", None)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    with caplog.at_level(logging.WARNING, logger="sigil_sdk_litellm"):
+        metrics = pipeline_metrics("auto")
+    assert metrics is not None
+    metrics.delivery().recorded.inc()
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "PROMETHEUS_MULTIPROC_DIR was set after" in line and "\n" not in line
+    assert list(tmp_path.iterdir()) == [], "what the warning says: nothing reaches the directory"
+
+    from prometheus_client import values
+
+    caplog.clear()
+    monkeypatch.setattr(metrics_module, "_instance", None)
+    monkeypatch.setattr(values, "ValueClass", values.MultiProcessValue())
+    with caplog.at_level(logging.WARNING, logger="sigil_sdk_litellm"):
+        metrics = pipeline_metrics("auto")
+    assert metrics is not None
+    metrics.delivery().recorded.inc()
+    assert caplog.records == []
+    assert list(tmp_path.glob("counter_*.db")), "the samples went to the directory"
 
 
 def test_metrics_off_builds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
