@@ -220,4 +220,5 @@ def test_fail_modes_per_phase(stack: Stack, metrics_before: Counter[tuple[str, s
     output = stack.proxy.output()
     assert "hook evaluation failed, request let through (SIGIL_HOOKS_FAIL_OPEN=true)" in output
     assert "hook evaluation failed (postflight), answer refused with 503" in output
+    assert "metrics stay in memory" not in output, "the preset directory is there before prometheus_client"
     assert_counted(stack, metrics_before, {("preflight", "fail_open"): 1, ("postflight", "fail_closed"): 1})
