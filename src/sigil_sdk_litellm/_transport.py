@@ -10,6 +10,9 @@ They differ from the SDK's exporters in three ways the delivery needs:
   of one's own (``SIGIL_TLS_CA_FILE``); plaintext only by explicit choice (an ``http://`` endpoint,
   or ``SIGIL_INSECURE`` with gRPC).
 
+HTTP goes over one urllib3 connection pool per transport (urllib3 comes with sigil-sdk's requests), so
+batches reuse a kept-alive connection instead of a TCP and TLS handshake each.
+
 Error texts name the endpoint and the status, never header values (credentials travel in headers).
 """
 
@@ -18,14 +21,13 @@ from __future__ import annotations
 import json
 import socket
 import ssl
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import grpc
+import urllib3
 from google.protobuf import json_format
 from sigil_sdk.internal.gen.sigil.v1 import generation_ingest_pb2 as pb
 from sigil_sdk.models import Generation
@@ -136,7 +138,13 @@ def _tls_context(ca_file: str | None) -> ssl.SSLContext:
 
 
 class HttpTransport:
-    """``POST <endpoint>/api/v1/generations:export`` with ``{"generations": [...]}`` (proto field names)."""
+    """``POST <endpoint>/api/v1/generations:export`` with ``{"generations": [...]}`` (proto field names).
+
+    One ``urllib3.PoolManager`` (thread-safe, connections kept alive between batches) serves every send;
+    the delivery thread is its only caller, and ``close()`` runs at shutdown. Like the ``urllib`` opener it
+    replaces, it ignores proxy variables (``HTTPS_PROXY`` …) and trusts the system's CAs or the CA file.
+    No retries and no redirects inside urllib3: the delivery retries, and a 3xx is a transient failure.
+    """
 
     def __init__(self, endpoint: str, headers: Mapping[str, str], *, ca_file: str | None = None) -> None:
         self.url = _http_url(endpoint)
@@ -149,10 +157,13 @@ class HttpTransport:
                     self._headers["User-Agent"] = value
                 continue
             self._headers[name] = value
-        handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
-        if parts.scheme == "https":
-            handlers.append(urllib.request.HTTPSHandler(context=_tls_context(ca_file)))
-        self._opener = urllib.request.build_opener(*handlers)
+        self._pool = urllib3.PoolManager(
+            num_pools=1,
+            maxsize=1,  # one sender thread
+            retries=False,
+            timeout=urllib3.Timeout(connect=TIMEOUT_SECONDS, read=TIMEOUT_SECONDS),
+            ssl_context=_tls_context(ca_file) if parts.scheme == "https" else None,
+        )
 
     def encode(self, generation: Generation) -> bytes:
         document = json_format.MessageToDict(generation_to_proto(generation), preserving_proto_field_name=True)
@@ -160,18 +171,29 @@ class HttpTransport:
 
     def send(self, pieces: Sequence[bytes]) -> SendResult:
         body = b'{"generations":[' + b",".join(pieces) + b"]}"
-        request = urllib.request.Request(self.url, data=body, method="POST", headers=self._headers)
         try:
-            with self._opener.open(request, timeout=TIMEOUT_SECONDS) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            raise _http_failure(exc.code, _read_error_body(exc), self.endpoint) from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise _connection_failure(getattr(exc, "reason", exc), self.endpoint) from None
-        return SendResult(_http_rejections(raw))
+            response = self._pool.request("POST", self.url, body=body, headers=self._headers, redirect=False)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _connection_failure(_root_cause(exc), self.endpoint) from None
+        if not 200 <= response.status < 300:
+            text = response.data[:4096].decode("utf-8", errors="replace")
+            raise _http_failure(response.status, text, self.endpoint)
+        return SendResult(_http_rejections(response.data))
 
     def close(self) -> None:
-        """Connections are per request; nothing to close."""
+        """Close the pooled connections."""
+        self._pool.clear()
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The socket or TLS error under urllib3's wrappers (each chains the one below as its cause or
+    context; refused, timed out and TLS failures are ``OSError``s), else ``exc`` itself."""
+    inner: BaseException | None = exc
+    while inner is not None:
+        if isinstance(inner, OSError):  # ssl.SSLError, ConnectionRefusedError and TimeoutError included
+            return inner
+        inner = inner.__cause__ or inner.__context__
+    return exc
 
 
 def _http_url(endpoint: str) -> str:
@@ -196,13 +218,6 @@ def _connection_failure(reason: object, endpoint: str) -> TransientFailure:
             "tls",
         )
     return TransientFailure(f"cannot reach Sigil at {endpoint}: {_reason_text(reason)}", "unreachable")
-
-
-def _read_error_body(exc: urllib.error.HTTPError) -> str:
-    try:
-        return exc.read(4096).decode("utf-8", errors="replace")
-    except Exception:  # noqa: BLE001 - the body is only for the log line
-        return ""
 
 
 def _reason_text(reason: object) -> str:

@@ -21,6 +21,7 @@ from sigil_sdk import Client, GenerationStart, ModelRef
 from sigil_sdk_litellm._delivery import DeliveryExporter
 from sigil_sdk_litellm._factory import build_client, load_settings
 from sigil_sdk_litellm._guard import build_guard
+from tests.tcp_relay import CountingRelay
 from tests.tls import TlsFiles, make_tls_files
 
 pytestmark = pytest.mark.integration
@@ -276,3 +277,29 @@ def test_plaintext_grpc_is_an_explicit_choice(tls_sink: tuple[SinkProcess, TlsFi
     finally:
         client.shutdown()
     assert sink.generations(conversation_id="plaintext") == []
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_http_batches_reuse_one_connection(request: pytest.FixtureRequest, scheme: str) -> None:
+    """Five batches, one TCP connection (so one TLS handshake): the transport keeps its connection alive.
+    A relay in front of the real sink counts the connections; https trusts the sink's CA (SIGIL_TLS_CA_FILE)."""
+    if scheme == "https":
+        sink, files = request.getfixturevalue("tls_sink")
+        extra = {"SIGIL_TLS_CA_FILE": str(files.ca_cert)}
+    else:
+        sink, extra = request.getfixturevalue("sink"), {}
+    before = ingest_requests(sink)
+    with CountingRelay("127.0.0.1", sink.http_port) as relay:
+        endpoint = f"{scheme}://127.0.0.1:{relay.port}"
+        env = env_for(sink, "http", SIGIL_ENDPOINT=endpoint, SIGIL_FLUSH_INTERVAL="60", **extra)
+        client = build_client(load_settings(env))
+        try:
+            for _ in range(5):
+                record(client, 3, f"reuse-{scheme}")
+                assert delivery_of(client).flush(timeout=20)
+        finally:
+            client.shutdown()
+        connections = relay.connections
+    assert len(sink.generations(conversation_id=f"reuse-{scheme}", limit=100)) == 15
+    assert ingest_requests(sink) - before == 5
+    assert connections == 1
