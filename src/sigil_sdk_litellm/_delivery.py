@@ -5,8 +5,8 @@ generation_exporter=...)``). It encodes each generation once, keeps it in a buff
 and bytes, and answers the SDK at once; a sender thread delivers the buffer in batches (bounded by
 items and bytes) in order:
 
-- a transient failure (endpoint down, 5xx, 429, timeout) is retried with exponential backoff, for as
-  long as it takes — the buffer keeps filling meanwhile, so an outage costs a delay, not data;
+- a transient failure (endpoint down, 5xx, 429, timeout) is retried with jittered exponential
+  backoff, for as long as it takes — the buffer keeps filling meanwhile, so an outage costs a delay, not data;
 - a permanent rejection (401, 403, 400, 404 …) is logged once per cause and interval, naming the
   cause; those generations are dropped and counted (retrying cannot help, and must not storm);
 - a full buffer drops the *new* generation, counted and logged at most once per interval.
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import threading
 import time
 from collections import deque
@@ -60,6 +61,7 @@ class DeliveryExporter:
         drain_timeout: float = 20.0,
         problems: ProblemLog | None = None,
         clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
         spooled: bool = False,
         tenant: str = "default",
         metrics: DeliveryMetrics | None = None,
@@ -75,6 +77,7 @@ class DeliveryExporter:
         self.drain_timeout = drain_timeout
         self.problems = problems or ProblemLog()
         self._clock = clock
+        self._jitter = jitter  # a number in [0, 1) per retry; tests pass their own
         self.spooled = spooled  # a copy of everything buffered is on disk (SIGIL_SPOOL_DIR)
         self.metrics = metrics
         self._buffer: deque[tuple[str, bytes]] = deque()
@@ -283,7 +286,7 @@ class DeliveryExporter:
                     f"transient:{failure.kind}",
                     f"{failure}; retrying, {self.stats()['pending']} generations buffered",
                 )
-                if not self._wait(backoff):
+                if not self._wait(self._retry_delay(backoff)):
                     self._done(batch, "dropped_shutdown")
                     return
                 with self._cond:
@@ -302,6 +305,11 @@ class DeliveryExporter:
                 )
             self._done(batch, "delivered", rejected=len(result.rejected))
             return
+
+    def _retry_delay(self, backoff: float) -> float:
+        """Equal jitter: half of ``backoff`` fixed, half random. Buffers that failed together (workers,
+        tenants) spread their retries, yet none retries sooner than half the backoff; never over the max."""
+        return backoff / 2 + self._jitter() * backoff / 2
 
     def _measure_attempt(self, outcome: str, started: float) -> None:
         if self.metrics is not None:

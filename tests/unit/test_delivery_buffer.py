@@ -15,7 +15,7 @@ import pytest
 from sigil_sdk.models import ExportGenerationsRequest, Generation
 
 from sigil_sdk_litellm._delivery import DeliveryExporter
-from sigil_sdk_litellm._transport import SendResult
+from sigil_sdk_litellm._transport import SendResult, TransientFailure
 from tests.support import wait_until
 
 
@@ -28,6 +28,7 @@ class ScriptedTransport:
         self.sent: list[list[bytes]] = []
         self.release = threading.Event()
         self.mode = "ok"
+        self.failures = 0  # this many sends fail transiently first
         self.closed = False
 
     def encode(self, generation: Generation) -> bytes:
@@ -36,6 +37,9 @@ class ScriptedTransport:
         return generation.id.encode()
 
     def send(self, pieces: Sequence[bytes]) -> SendResult:
+        if self.failures:
+            self.failures -= 1
+            raise TransientFailure("Sigil at scripted:0 answered 503", "http-503")
         if self.mode == "raise":
             self.mode = "ok"
             raise KeyError("something nobody expected")
@@ -108,4 +112,22 @@ def test_batches_are_bounded_by_items_and_bytes() -> None:
     assert delivery.flush(timeout=5)
     sizes = [len(batch) for batch in transport.sent]
     assert sizes == [1, 2, 2, 2, 2, 2]  # 10-byte batches: two 5-byte ids each
+    delivery.shutdown()
+
+
+def test_retries_wait_with_equal_jitter_doubling_up_to_the_max(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Backoff 1, 2, 4, 4, 4 s (max 4): each wait is half of it plus the jitter draw times the other half."""
+    transport = ScriptedTransport()
+    transport.failures = 5
+    draws = iter([0.0, 0.5, 0.999, 0.0, 0.5])
+    delivery = DeliveryExporter(
+        transport, max_items=10, max_bytes=1 << 20, initial_backoff=1.0, max_backoff=4.0, jitter=lambda: next(draws)
+    )
+    waits: list[float] = []
+    monkeypatch.setattr(delivery, "_wait", lambda seconds: waits.append(seconds) is None)  # no real sleeping
+    delivery.export_generations(request("a"))
+    assert delivery.flush(timeout=5)
+    assert waits == pytest.approx([0.5, 1.5, 3.998, 2.0, 3.0])
+    assert transport.sent == [[b"a"]]
+    assert delivery.stats()["retries"] == 5 and delivery.stats()["delivered"] == 1
     delivery.shutdown()
