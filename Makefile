@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# the package's tests, and each tool's, the benchmarks' and the deploy files' beside them (pyproject testpaths)
+TESTS  := tests tools/tests bench/tests deploy/tests
 
 .PHONY: install run test container-test lint typecheck unit integration bench clean
 
@@ -28,15 +30,15 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit -q
+	$(BIN)/python -m pytest tests/unit tools/tests bench/tests deploy/tests -m "not integration" -q
 
 integration: $(STAMP)
-	$(BIN)/python -m pytest tests/integration -q
+	$(BIN)/python -m pytest tests/integration tools/tests -m integration -q
 
 ## everything CI runs: lint, types, unit + integration (+ container tests when an engine is available)
 test: $(STAMP) lint typecheck
 	@$(BIN)/python -m tests.container.engine
-	$(BIN)/python -m pytest tests -q -ra
+	$(BIN)/python -m pytest $(TESTS) -q -ra
 
 ## the container suite alone: image, containers, compose (podman or docker; docs/containers.md)
 container-test: $(STAMP)

@@ -1,4 +1,4 @@
-"""Shared fixtures for every test tier."""
+"""Shared fixtures for every test tier and every test directory (tests/, tools/tests/, bench/tests/, deploy/tests/)."""
 
 from __future__ import annotations
 

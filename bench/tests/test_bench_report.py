@@ -8,7 +8,7 @@ from pathlib import Path
 from bench import report
 from bench.loadgen import build_request, percentile
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+BENCH = Path(__file__).resolve().parents[1]
 
 
 def _run(config: str, rnd: int, rps: float, p99: float, *, phase: str = "saturation", ok: int = 10, sink: int = 10):

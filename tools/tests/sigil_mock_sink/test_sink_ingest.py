@@ -18,8 +18,7 @@ from sigil_sdk.models import (
     ModelRef,
     WorkflowStep,
 )
-
-from tests.integration.sink_helpers import (
+from sink_helpers import (
     EXPORT,
     TENANT,
     TENANT_HEADERS,

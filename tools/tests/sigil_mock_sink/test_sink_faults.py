@@ -11,8 +11,7 @@ import grpc
 import pytest
 from sigil_mock_sink.testing import SinkProcess
 from sigil_sdk.models import ExportGenerationsRequest
-
-from tests.integration.sink_helpers import EXPORT, TENANT_HEADERS, exporter, generation, post
+from sink_helpers import EXPORT, TENANT_HEADERS, exporter, generation, post
 
 pytestmark = pytest.mark.integration
 

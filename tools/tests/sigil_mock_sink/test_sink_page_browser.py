@@ -81,7 +81,7 @@ def png_size(path: Path) -> tuple[int, int]:
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (CI installs it)")
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (CI installs it)")
 @pytest.mark.skipif(
-    not (DRIVER / "node_modules").exists(), reason="run `npm ci` in tests/integration/browser (CI does)"
+    not (DRIVER / "node_modules").exists(), reason="run `npm ci` in tools/tests/sigil_mock_sink/browser (CI does)"
 )
 def test_page_lists_generations_refreshes_and_shows_one_in_detail(tmp_path: Path) -> None:
     shot = tmp_path / "sink-page.png"

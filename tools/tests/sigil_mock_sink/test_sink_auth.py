@@ -14,8 +14,7 @@ import pytest
 from sigil_mock_sink.testing import SinkProcess
 from sigil_sdk.internal.gen.sigil.v1 import generation_ingest_pb2 as pb
 from sigil_sdk.models import ExportGenerationsRequest
-
-from tests.integration.sink_helpers import EXPORT, exporter, generation, grpc_export, pb_generation, post
+from sink_helpers import EXPORT, exporter, generation, grpc_export, pb_generation, post
 
 pytestmark = pytest.mark.integration
 
