@@ -10,7 +10,7 @@ They differ from the SDK's exporters in three ways the delivery needs:
   of one's own (``SIGIL_TLS_CA_FILE``); plaintext only by explicit choice (an ``http://`` endpoint,
   or ``SIGIL_INSECURE`` with gRPC).
 
-HTTP goes over one urllib3 connection pool per transport (urllib3 comes with sigil-sdk's requests), so
+HTTP goes over one urllib3 connection pool per transport (already installed with sigil-sdk and LiteLLM), so
 batches reuse a kept-alive connection instead of a TCP and TLS handshake each.
 
 Error texts name the endpoint and the status, never header values (credentials travel in headers).
