@@ -45,12 +45,6 @@ def user(text: str) -> list[dict[str, Any]]:
     return [{"role": "user", "content": text}]
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeLLMProcess]:
-    with FakeLLMProcess() as process:
-        yield process
-
-
 @pytest.fixture
 def client(fake: FakeLLMProcess) -> openai.OpenAI:
     return openai.OpenAI(base_url=fake.base_url, api_key="anything", max_retries=0)

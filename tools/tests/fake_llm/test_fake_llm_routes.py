@@ -4,7 +4,6 @@ directly by the official ``openai`` and ``anthropic`` clients (through the proxy
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -25,12 +24,6 @@ TOOLS: list[Any] = [
 ANTHROPIC_TOOLS: list[Any] = [
     {"name": "lookup", "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}}},
 ]
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeLLMProcess]:
-    with FakeLLMProcess() as process:
-        yield process
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import base64
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import grpc
 import pytest
@@ -25,12 +24,6 @@ GOOD = b'{"generations":[{"model":{"provider":"p","name":"n"}}]}'
 
 def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-@pytest.fixture(scope="module")
-def sink() -> Iterator[SinkProcess]:
-    with SinkProcess(auth="tenant") as process:
-        yield process
 
 
 def test_tenant_mode_needs_an_org_id(sink: SinkProcess) -> None:

@@ -16,12 +16,6 @@ from sink_helpers import EXPORT, TENANT_HEADERS, exporter, generation, post
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def sink() -> Iterator[SinkProcess]:
-    with SinkProcess(auth="tenant") as process:
-        yield process
-
-
 @pytest.fixture(autouse=True)
 def _clean(sink: SinkProcess) -> Iterator[None]:
     sink.clear()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import grpc
 import pytest
@@ -31,12 +30,6 @@ from sink_helpers import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def sink() -> Iterator[SinkProcess]:
-    with SinkProcess(auth="tenant") as process:
-        yield process
 
 
 @pytest.fixture(autouse=True)

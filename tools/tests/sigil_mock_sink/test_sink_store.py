@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,12 +13,6 @@ from sigil_sdk.models import ExportGenerationsRequest, ModelRef, TokenUsage
 from sink_helpers import EXPORT, TENANT_HEADERS, exporter, generation, post
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def sink() -> Iterator[SinkProcess]:
-    with SinkProcess(auth="tenant") as process:
-        yield process
 
 
 def send(sink: SinkProcess, tenant: str, *generations: object, transport: str = "http") -> None:
