@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.proxies import ROOT, make_proxy, read_tree
+from bench.proxies import ROOT, make_proxy, pss_bytes, read_tree
 
 CONFIGS = ["none", "ours", "spool", "inprocess", "peer"]
 # "inprocess": ours with SIGIL_RECORDER=inprocess, what SIGIL_RECORDER=auto picks below 2 usable CPUs
@@ -26,11 +26,13 @@ def _load(port: int, key: str, body: Path, duration: float) -> None:
     subprocess.run(cmd, check=True, capture_output=True, text=True, env=dict(os.environ, BENCH_KEY=key), cwd=ROOT)
 
 
-def measure(sink_grpc: str, body: Path, tmp: Path, workers: list[int], duration: float) -> list[dict[str, Any]]:
+def measure(
+    sink_grpc: str, body: Path, tmp: Path, workers: list[int], duration: float, configs: list[str] = CONFIGS
+) -> list[dict[str, Any]]:
     """One proxy at a time (several starting at once on a small machine miss uvicorn's worker heartbeat)."""
     rows: list[dict[str, Any]] = []
     for count in workers:
-        for name in CONFIGS:
+        for name in configs:
             base, env = VARIANTS.get(name, (name, {}))
             proxy = make_proxy(base, sink_grpc, env, spool=tmp / f"spool-{name}-{count}", workers=count)
             try:
@@ -39,7 +41,7 @@ def measure(sink_grpc: str, body: Path, tmp: Path, workers: list[int], duration:
                 time.sleep(2.0)
                 tree = read_tree(proxy)
                 row = {"workers": count, "config": name, "processes": len(tree.pids), "tree_rss": tree.tree_rss}
-                rows.append(row | {"tree_pss": tree.tree_pss})
+                rows.append(row | {"tree_pss": tree.tree_pss, "pss_by_role": pss_by_role(tree.pids)})
             except (TimeoutError, RuntimeError, subprocess.CalledProcessError) as exc:
                 print(f"{name} with {count} workers did not run: {str(exc).splitlines()[0]}", file=sys.stderr)
             finally:
@@ -47,6 +49,25 @@ def measure(sink_grpc: str, body: Path, tmp: Path, workers: list[int], duration:
             if rows and rows[-1]["config"] == name:
                 print(json.dumps(rows[-1]), file=sys.stderr)
     return rows
+
+
+def role_of(pid: int) -> str:
+    """What a process of the tree is: a recorder, or a process of LiteLLM (its supervisor or a worker)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return "gone"
+    return "recorder" if b"sigil_sdk_litellm.recorder" in argv else "litellm"
+
+
+def pss_by_role(pids: list[int]) -> dict[str, list[float]]:
+    """Each process's PSS in MiB, by role (the machine is shared: a per-process figure tells the recorder's
+    cost apart from what the load did to a worker's heap)."""
+    out: dict[str, list[float]] = {}
+    for pid in pids:
+        out.setdefault(role_of(pid), []).append(round(pss_bytes(pid) / 2**20, 1))
+    return out
 
 
 def table(rows: list[dict[str, Any]], labels: dict[str, str]) -> str:
@@ -70,6 +91,7 @@ def table(rows: list[dict[str, Any]], labels: dict[str, str]) -> str:
 
 
 if __name__ == "__main__":  # python -m bench.memory_workers: this table alone
+    import argparse
     import tempfile
 
     from sigil_mock_sink.testing import SinkProcess
@@ -78,7 +100,14 @@ if __name__ == "__main__":  # python -m bench.memory_workers: this table alone
     from bench.__main__ import body_file
     from bench.micro_compare import ensure_peer_venv
 
-    ensure_peer_venv()  # the "peer" configuration runs the PyPI handler from its own virtualenv
+    parser = argparse.ArgumentParser(prog="python -m bench.memory_workers", description=__doc__)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default: 1 2)")
+    parser.add_argument("--configs", nargs="+", choices=CONFIGS, default=CONFIGS, help="configurations (default: all)")
+    args = parser.parse_args()
+    if "peer" in args.configs:
+        ensure_peer_venv()  # the "peer" configuration runs the PyPI handler from its own virtualenv
     with tempfile.TemporaryDirectory(prefix="sigil-bench-mem-") as directory, SinkProcess(auth="none") as sink:
-        rows = measure(sink.grpc_target, body_file("short", Path(directory)), Path(directory), [1, 2], 10.0)
+        rows = measure(
+            sink.grpc_target, body_file("short", Path(directory)), Path(directory), args.workers, 10.0, args.configs
+        )
     print(table(rows, MAIN_LABELS))

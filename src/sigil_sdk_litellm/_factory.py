@@ -12,18 +12,25 @@ import os
 import sys
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from sigil_sdk import ApiConfig, AuthConfig, Client, ClientConfig, ContentCaptureMode, GenerationExportConfig
 
 from ._delivery import DeliveryExporter
 from ._mapping import MappingOptions
 from ._metrics import pipeline_metrics
+from ._recorder_settings import HANDOVER_VARIABLE, taken_over
 from ._recording import Recorder
-from ._spool import TENANT_SPOOLS
 from ._tenants import DEFAULT_TENANT, TenantRouter, split_bound
 from ._transport import GrpcTransport, HttpTransport, Transport
-from .settings import Settings, unknown_variables
+
+if TYPE_CHECKING:
+    # Imported where the environment is read: a recorder process is handed validated values and
+    # never loads pydantic (see _recorder_settings).
+    from ._recorder_settings import RecorderSettings
+    from .settings import Settings
+
+    AnySettings = Settings | RecorderSettings
 
 logger = logging.getLogger("sigil_sdk_litellm.bootstrap")
 
@@ -36,6 +43,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     Warns once per process (names only, never values) about ``SIGIL_*`` variables that are no setting, and about
     settings that are valid but probably not meant.
     """
+    from .settings import Settings, unknown_variables
+
     settings = Settings.from_env(env)
     unknown = unknown_variables(os.environ if env is None else env)
     warnings = [
@@ -51,7 +60,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 _WARNED: set[str] = set()
 
 
-def build_transport(settings: Settings, headers: dict[str, str]) -> Transport:
+def build_transport(settings: AnySettings, headers: dict[str, str]) -> Transport:
     """The wire transport for ``settings``: HTTP(S) JSON or gRPC, TLS verified unless plaintext was chosen."""
     ca_file = str(settings.tls_ca_file) if settings.tls_ca_file is not None else None
     if settings.protocol == "http":
@@ -61,7 +70,7 @@ def build_transport(settings: Settings, headers: dict[str, str]) -> Transport:
     )
 
 
-def auth_headers(settings: Settings) -> dict[str, str]:
+def auth_headers(settings: AnySettings) -> dict[str, str]:
     """Every header an export carries: SIGIL_HEADERS plus the auth mode's, as the SDK builds them
     (a header named in SIGIL_HEADERS is kept as given)."""
     headers = {name: value.get_secret_value() for name, value in settings.headers.items()}
@@ -82,7 +91,7 @@ def auth_headers(settings: Settings) -> dict[str, str]:
 
 
 def build_delivery(
-    settings: Settings, *, drain_timeout: float | None = None, tenant: str = DEFAULT_TENANT
+    settings: AnySettings, *, drain_timeout: float | None = None, tenant: str = DEFAULT_TENANT
 ) -> DeliveryExporter:
     """The durable export buffer in front of the transport (see :mod:`._delivery`); ``tenant`` names it."""
     return DeliveryExporter(
@@ -100,7 +109,7 @@ def build_delivery(
 
 
 def build_client(
-    settings: Settings,
+    settings: AnySettings,
     *,
     drain_timeout: float | None = None,
     delivery: DeliveryExporter | None = None,
@@ -162,7 +171,11 @@ def build_client(
 RECORDER_TENANT_ENV = "_SIGIL_RECORDER_TENANT"
 
 
-def tenant_settings(settings: Settings, tenant_id: str) -> Settings:
+@overload
+def tenant_settings(settings: Settings, tenant_id: str) -> Settings: ...
+@overload
+def tenant_settings(settings: RecorderSettings, tenant_id: str) -> RecorderSettings: ...
+def tenant_settings(settings: AnySettings, tenant_id: str) -> AnySettings:
     """The settings of one tenant's client (``"default"``: the SIGIL_AUTH_* one) under SIGIL_TENANT_MAP:
     its credentials and endpoint, an equal share of the bounds, and its own spool directory."""
     tenant_map = settings.tenant_map
@@ -179,6 +192,8 @@ def tenant_settings(settings: Settings, tenant_id: str) -> Settings:
         return settings.model_copy(update=update)
     tenant = next(t for t in tenant_map.tenants if t.tenant_id == tenant_id)
     if settings.spool_dir is not None:
+        from ._spool import TENANT_SPOOLS  # sqlite3: only a spool needs it
+
         update["spool_dir"] = settings.spool_dir / TENANT_SPOOLS / tenant_id
     # an Authorization or X-Scope-OrgID in SIGIL_HEADERS is the default tenant's, never another's
     update["headers"] = {
@@ -195,7 +210,7 @@ def tenant_settings(settings: Settings, tenant_id: str) -> Settings:
     return settings.model_copy(update=update)
 
 
-def build_tenant_router(settings: Settings, *, drain_timeout: float | None = None) -> TenantRouter[Client] | None:
+def build_tenant_router(settings: AnySettings, *, drain_timeout: float | None = None) -> TenantRouter[Client] | None:
     """With ``SIGIL_TENANT_MAP``: one client per tenant plus the default one, each with an equal share
     of the buffer bounds; None without a map."""
     if settings.tenant_map is None:
@@ -210,7 +225,7 @@ def build_tenant_router(settings: Settings, *, drain_timeout: float | None = Non
     return TenantRouter(default, clients, settings.tenant_map)
 
 
-def build_recorder(settings: Settings, *, drain_timeout: float | None = None, tenant: str | None = None) -> Recorder:
+def build_recorder(settings: AnySettings, *, drain_timeout: float | None = None, tenant: str | None = None) -> Recorder:
     """A recorder with the handler's options: one real client exporting through the delivery buffer it
     keeps a handle on (the spool waits on it) — ``tenant``'s alone when given — or, with
     SIGIL_TENANT_MAP and no ``tenant``, one client per tenant."""
@@ -225,7 +240,7 @@ def build_recorder(settings: Settings, *, drain_timeout: float | None = None, te
     return Recorder(client, options, delivery=delivery)
 
 
-def handler_options(settings: Settings) -> dict[str, Any]:
+def handler_options(settings: AnySettings) -> dict[str, Any]:
     """The handler's keyword options from ``settings`` (client-level tags travel with the client)."""
     return {
         "capture_inputs": settings.capture_inputs,
@@ -239,9 +254,14 @@ def handler_options(settings: Settings) -> dict[str, Any]:
 
 
 def recorder_from_env() -> Recorder:
-    """The recorder process's factory: the same settings, a real client, the handler's options."""
+    """The recorder process's factory: the same settings, a real client, the handler's options.
+
+    The settings are the worker's, handed over in :data:`HANDOVER_VARIABLE` when it started this
+    process; without them (a process started by hand) they are read from the environment.
+    """
     _ensure_log_output()
-    settings = load_settings()
+    handed = os.environ.pop(HANDOVER_VARIABLE, None)
+    settings: AnySettings = load_settings() if handed is None else taken_over(handed)
     # finish (and exit) a little before the proxy worker stops waiting for this process
     drain = max(1.0, settings.shutdown_grace - 2.0)
     return build_recorder(settings, drain_timeout=drain, tenant=os.environ.get(RECORDER_TENANT_ENV) or None)

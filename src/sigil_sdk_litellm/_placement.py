@@ -1,19 +1,24 @@
 """Where the recording runs when ``SIGIL_RECORDER=auto``: from the CPUs this process may use.
 
-A recorder process pays off only when it can run beside the worker's event loop on another CPU; in
-a container limited to one CPU it would only add its memory (a second interpreter). The CPUs counted
+A recorder process pays off only when it can run beside the workers' event loops on a CPU of its
+own; otherwise it only adds its memory (a second interpreter per worker) and competes with the
+workers for the same CPUs. So ``auto`` starts recorder processes only when the usable CPUs exceed
+the instance's workers (LiteLLM's CLI sets ``NUM_WORKERS`` before starting them). The CPUs counted
 are the affinity mask's, capped by the cgroup's CPU quota (v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 CGROUP = Path("/sys/fs/cgroup")
-# fewer usable CPUs than this: record in process
-PROCESS_MIN_CPUS = 2.0
+# the CPUs beyond one per worker that a recorder process per worker needs to pay off
+SPARE_CPUS = 1.0
+# set by LiteLLM's CLI (``litellm --num_workers N``) before it starts the workers
+WORKERS_ENV = "NUM_WORKERS"
 
 
 def cgroup_cpu_limit(root: Path = CGROUP) -> float | None:
@@ -40,10 +45,24 @@ def usable_cpus(root: Path = CGROUP) -> float:
     return min(cpus, limit) if limit is not None else cpus
 
 
-def resolve_recorder(choice: str, cpus: float | None = None) -> Literal["process", "inprocess"]:
-    """``SIGIL_RECORDER`` made concrete: ``auto`` picks by :func:`usable_cpus`."""
+def proxy_workers(env: Mapping[str, str] | None = None) -> int:
+    """The number of workers of this proxy instance: ``NUM_WORKERS`` (1 when unset or not a count)."""
+    raw = (os.environ if env is None else env).get(WORKERS_ENV, "").strip()
+    try:
+        return max(1, int(raw))
+    except ValueError:
+        return 1
+
+
+def resolve_recorder(
+    choice: str, cpus: float | None = None, workers: int | None = None
+) -> Literal["process", "inprocess"]:
+    """``SIGIL_RECORDER`` made concrete: ``auto`` picks ``process`` when the usable CPUs
+    (:func:`usable_cpus`) leave one spare beside the workers (:func:`proxy_workers`)."""
     if choice == "process":
         return "process"
     if choice == "inprocess":
         return "inprocess"
-    return "process" if (usable_cpus() if cpus is None else cpus) >= PROCESS_MIN_CPUS else "inprocess"
+    cpus = usable_cpus() if cpus is None else cpus
+    workers = proxy_workers() if workers is None else workers
+    return "process" if cpus >= workers + SPARE_CPUS else "inprocess"

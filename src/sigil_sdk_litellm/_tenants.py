@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from pydantic import SecretStr
+from ._secret import Secret
 
 # Each tenant is one SDK client with its own delivery buffer and sender thread.
 MAX_TENANTS = 32
@@ -62,7 +62,7 @@ class Tenant:
 
     tenant_id: str
     auth_mode: str
-    token: SecretStr | None = field(default=None, repr=False)
+    token: Secret | None = field(default=None, repr=False)
     endpoint: str = ""  # "" = SIGIL_ENDPOINT
 
 
@@ -159,7 +159,7 @@ def _tenant(selector: str, entry: Any, base: Path, check_endpoint: Callable[[str
     return Tenant(tenant_id=tenant_id.strip(), auth_mode=mode, token=token, endpoint=endpoint.strip())
 
 
-def _token(where: str, entry: Mapping[str, Any], base: Path) -> SecretStr | None:
+def _token(where: str, entry: Mapping[str, Any], base: Path) -> Secret | None:
     if "token" in entry:
         value = entry["token"]
         if not isinstance(value, str) or not value.strip():
@@ -177,7 +177,7 @@ def _token(where: str, entry: Mapping[str, Any], base: Path) -> SecretStr | None
         return None
     if not text.isprintable():
         raise TenantMapError(f"{where}: the token contains a line break or another control character")
-    return SecretStr(text)
+    return Secret(text)
 
 
 def _read(path: Path, limit: int, what: str) -> str:

@@ -34,7 +34,8 @@ from ._factory import (
     tenant_settings,
 )
 from ._metrics import pipeline_metrics
-from ._placement import resolve_recorder, usable_cpus
+from ._placement import proxy_workers, resolve_recorder, usable_cpus
+from ._recorder_settings import HANDOVER_VARIABLE, handover
 from ._spool_link import SpoolLink
 from ._tenants import DEFAULT_TENANT, TenantRouter
 from .offload import OffloadingSigilLogger, RecorderLink, recorder_command
@@ -155,7 +156,7 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         settings.protocol,
         settings.auth_mode,
         settings.recorder,
-        f" (auto: {usable_cpus():g} CPUs usable)" if chosen == "auto" else "",
+        f" (auto: {usable_cpus():g} CPUs usable, {proxy_workers()} workers)" if chosen == "auto" else "",
         settings.spool_dir or "off",
     )
     if settings.tenant_map is not None:  # ids and selectors only: never a token
@@ -195,13 +196,13 @@ def register_hooks_guardrail(settings: Settings) -> CustomLogger:
 def build_recorder_link(settings: Settings) -> RecorderLink:
     """The recorder process of this proxy worker (``SIGIL_RECORDER=process``), started now.
 
-    It inherits this environment and builds its own client from the same settings
-    (:func:`~sigil_sdk_litellm._factory.recorder_from_env`, which does not import LiteLLM); it exports
-    what it was handed when the link closes.
+    It inherits this environment and is handed these settings, validated (:func:`recorder_environment`);
+    it builds its own client from them (:func:`~sigil_sdk_litellm._factory.recorder_from_env`, which
+    imports neither LiteLLM nor pydantic) and exports what it was handed when the link closes.
     """
     return RecorderLink(
         recorder_command("sigil_sdk_litellm._factory:recorder_from_env"),
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        env=recorder_environment(settings),
         max_items=settings.buffer_max_items,
         max_bytes=settings.buffer_max_bytes,
         shutdown_grace=settings.shutdown_grace,
@@ -216,7 +217,7 @@ def build_spool_link(settings: Settings, tenant: str | None = None) -> SpoolLink
     if tenant is not None and own.spool_dir is not None:
         own.spool_dir.mkdir(parents=True, exist_ok=True)
     if settings.recorder == "process":
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = recorder_environment(settings)
         if tenant is not None:
             env[RECORDER_TENANT_ENV] = tenant
         return SpoolLink(own, command=recorder_command("sigil_sdk_litellm._factory:recorder_from_env"), env=env)
@@ -229,6 +230,11 @@ def build_tenant_spool_links(settings: Settings) -> TenantRouter[SpoolLink]:
     assert settings.tenant_map is not None
     links = {tenant.tenant_id: build_spool_link(settings, tenant.tenant_id) for tenant in settings.tenant_map.tenants}
     return TenantRouter(build_spool_link(settings, DEFAULT_TENANT), links, settings.tenant_map)
+
+
+def recorder_environment(settings: Settings) -> dict[str, str]:
+    """A recorder process's environment: this one, plus the validated settings handed over."""
+    return dict(os.environ, PYTHONUNBUFFERED="1", **{HANDOVER_VARIABLE: handover(settings)})
 
 
 def _exit(error: ConfigError, hard_exit: bool | None) -> NoReturn:

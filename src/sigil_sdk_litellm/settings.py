@@ -376,7 +376,8 @@ class Settings(BaseSettings):
         "Where generations are mapped, recorded and exported. `process`: in a recorder process beside each "
         "proxy worker, so the worker only hands each event over (tens of microseconds); `inprocess`: on the "
         "worker's event loop (no extra process and its memory, more CPU per request there); `auto`: `process` "
-        "when the proxy may use 2 CPUs or more (CPU affinity and cgroup quota), else `inprocess`.",
+        "when the CPUs the proxy may use (CPU affinity and cgroup quota) leave one spare beside its workers "
+        "(at least `NUM_WORKERS` + 1; LiteLLM's `--num_workers` sets `NUM_WORKERS`), else `inprocess`.",
         accepted="accepted: auto, process, inprocess",
     )
     buffer_max_items: int = _var(

@@ -1,0 +1,118 @@
+"""The settings a recorder process needs, handed over by its proxy worker as validated plain values.
+
+The worker has validated :class:`~sigil_sdk_litellm.settings.Settings` already; the recorder process
+takes the fields it uses from :data:`HANDOVER_VARIABLE` instead of validating the environment again,
+so it never imports pydantic or pydantic-settings (see docs/spool.md, "Memory"). The variable lives
+only in the recorder's environment, which holds the same secrets already.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from ._secret import Secret
+from ._tenants import Tenant, TenantMap
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+# No SIGIL_ prefix: not a setting, and never reported as an unknown one.
+HANDOVER_VARIABLE = "_SIGIL_RECORDER_SETTINGS"
+
+
+@dataclass(frozen=True)
+class RecorderSettings:
+    """The fields of ``Settings`` that building the recorder's clients, buffers and options reads."""
+
+    endpoint: str
+    protocol: Literal["grpc", "http"]
+    grpc_schema: Literal["sigil", "agento11y"]
+    insecure: bool
+    tls_ca_file: Path | None
+    headers: dict[str, Secret]
+    auth_mode: Literal["none", "tenant", "bearer", "basic"]
+    auth_tenant_id: str
+    auth_token: Secret | None
+    tenant_map: TenantMap | None
+    agent_name: str
+    agent_name_metadata_keys: tuple[str, ...]
+    agent_version: str
+    user_id: str
+    conversation_id: str
+    tags: dict[str, str]
+    extra_metadata: dict[str, Any]
+    capture_inputs: bool
+    capture_outputs: bool
+    content_capture_mode: str
+    batch_size: int
+    flush_interval: float
+    queue_size: int
+    max_retries: int
+    initial_backoff: float
+    max_backoff: float
+    buffer_max_items: int
+    buffer_max_bytes: int
+    spool_dir: Path | None
+    spool_max_bytes: int
+    shutdown_grace: float
+    metrics: Literal["auto", "true", "false"]
+    debug: bool
+
+    def model_copy(self, *, update: dict[str, Any]) -> RecorderSettings:
+        """A copy with ``update`` applied (the call ``Settings`` answers, so both share one code path)."""
+        return dataclasses.replace(self, **update)
+
+
+_PATH_FIELDS = ("tls_ca_file", "spool_dir")
+_TENANT_FIELDS = ("tenant_id", "auth_mode", "endpoint")
+
+
+def handover(settings: Settings) -> str:
+    """The JSON text of ``settings`` for :data:`HANDOVER_VARIABLE` (secrets revealed: it is no log)."""
+    values: dict[str, Any] = {}
+    for item in fields(RecorderSettings):
+        value = getattr(settings, item.name)
+        if item.name == "headers":
+            value = {name: secret.get_secret_value() for name, secret in value.items()}
+        elif item.name == "auth_token":
+            value = _reveal(value)
+        elif item.name == "tenant_map":
+            value = None if value is None else {sel: _tenant_values(t) for sel, t in value.routes.items()}
+        elif item.name in _PATH_FIELDS:
+            value = None if value is None else str(value)
+        values[item.name] = value
+    return json.dumps(values)
+
+
+def taken_over(text: str) -> RecorderSettings:
+    """The settings of a :func:`handover` text."""
+    values: dict[str, Any] = json.loads(text)
+    values["headers"] = {name: Secret(value) for name, value in values["headers"].items()}
+    values["auth_token"] = _hidden(values["auth_token"])
+    routes = values["tenant_map"]
+    if routes is not None:
+        tenants = {
+            selector: Tenant(**{name: entry[name] for name in _TENANT_FIELDS}, token=_hidden(entry["token"]))
+            for selector, entry in routes.items()
+        }
+        values["tenant_map"] = TenantMap(tenants)
+    for name in _PATH_FIELDS:
+        values[name] = None if values[name] is None else Path(values[name])
+    values["agent_name_metadata_keys"] = tuple(values["agent_name_metadata_keys"])
+    return RecorderSettings(**values)
+
+
+def _tenant_values(tenant: Tenant) -> dict[str, Any]:
+    return {name: getattr(tenant, name) for name in _TENANT_FIELDS} | {"token": _reveal(tenant.token)}
+
+
+def _reveal(secret: Any) -> str | None:
+    return None if secret is None else str(secret.get_secret_value())
+
+
+def _hidden(value: str | None) -> Secret | None:
+    return None if value is None else Secret(value)
