@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format
@@ -84,3 +85,12 @@ class _CrashingRecorder(Recorder):
 
 def crashing_recorder() -> Recorder:
     return _CrashingRecorder(_client(), MappingOptions())
+
+
+def recorder_from_env_listing_modules() -> Recorder:
+    """The production factory, then the names of every module loaded written to ``TEST_MODULES_PATH``."""
+    from sigil_sdk_litellm._factory import recorder_from_env
+
+    built = recorder_from_env()
+    Path(os.environ["TEST_MODULES_PATH"]).write_text("\n".join(sorted(sys.modules)), encoding="utf-8")
+    return built

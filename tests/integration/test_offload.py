@@ -96,3 +96,25 @@ async def test_a_crashed_recorder_is_restarted(tmp_path: Path) -> None:
     ids = {r["metadata"]["litellm.call_id"] for r in read_capture(capture)}
     assert {f"call-{n}" for n in range(1, 6)} <= ids
     assert handler.problems.count("offload:restart") == 1
+
+
+@pytest.mark.parametrize("tenants", [False, True])
+def test_the_recorder_process_loads_neither_litellm_nor_pydantic(tmp_path: Path, tenants: bool) -> None:
+    """The worker hands its validated settings over (tenants included): the recorder skips LiteLLM, the
+    settings model (pydantic, pydantic-settings) and, without a spool, sqlite3 (docs/spool.md, "Memory")."""
+    from sigil_sdk_litellm.bootstrap import load_settings, recorder_environment
+
+    modules = tmp_path / "modules.txt"
+    env = {"SIGIL_ENDPOINT": "http://127.0.0.1:9/api", "SIGIL_PROTOCOL": "http"}
+    if tenants:
+        env["SIGIL_TENANT_MAP"] = json.dumps({"team_id:t1": {"tenant_id": "ml", "token": "tok-ml"}})
+    link_env = recorder_environment(load_settings(env))
+    link_env.update(TEST_MODULES_PATH=str(modules), PYTHONPATH=str(Path(__file__).parents[2]))
+    link = RecorderLink(recorder_command("tests.recorder_factories:recorder_from_env_listing_modules"), env=link_env)
+    try:
+        assert wait_until(modules.exists, timeout=60)
+    finally:
+        link.close(timeout=30)
+    loaded = {name.partition(".")[0] for name in modules.read_text(encoding="utf-8").split()}
+    assert "sigil_sdk" in loaded and "sigil_sdk_litellm" in loaded  # the listing is of a real recorder
+    assert not loaded & {"litellm", "pydantic", "pydantic_core", "pydantic_settings", "sqlite3"}
