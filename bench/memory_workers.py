@@ -15,9 +15,14 @@ from typing import Any
 from bench.proxies import ROOT, make_proxy, pss_bytes, read_tree
 
 CONFIGS = ["none", "ours", "spool", "inprocess", "peer"]
-# "inprocess": ours with SIGIL_RECORDER=inprocess, what SIGIL_RECORDER=auto picks below 2 usable CPUs
+# "ours" runs the default SIGIL_RECORDER=auto: recorder processes only with a CPU more than the workers
+# (the "recorders" column tells); "inprocess" forces what auto picks otherwise
 VARIANTS = {"inprocess": ("ours", {"SIGIL_RECORDER": "inprocess"})}
-LABELS = {"inprocess": "ours, SIGIL_RECORDER=inprocess (auto below 2 CPUs)"}
+LABELS = {
+    "ours": "ours, default (SIGIL_RECORDER=auto)",
+    "spool": "ours with the disk spool, SIGIL_RECORDER=auto",
+    "inprocess": "ours, SIGIL_RECORDER=inprocess (auto with fewer CPUs than workers + 1)",
+}
 
 
 def _load(port: int, key: str, body: Path, duration: float) -> None:
@@ -72,20 +77,24 @@ def pss_by_role(pids: list[int]) -> dict[str, list[float]]:
 
 def table(rows: list[dict[str, Any]], labels: dict[str, str]) -> str:
     out = [
-        "| workers | configuration | processes | tree RSS | ÷ none | tree PSS | ÷ none | PSS ÷ peer |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| workers | configuration | processes | recorders | tree RSS | ÷ none | tree PSS | ÷ none | PSS ÷ peer "
+        "| PSS of each process (MiB) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for count in sorted({r["workers"] for r in rows}):
         mine = {r["config"]: r for r in rows if r["workers"] == count}
         none, peer = mine.get("none"), mine.get("peer")
         for config, r in mine.items():  # a configuration that did not start is missing
-            rss_ratio = r["tree_rss"] / none["tree_rss"] if none else 0.0
-            pss_ratio = r["tree_pss"] / none["tree_pss"] if none else 0.0
-            peer_ratio = r["tree_pss"] / peer["tree_pss"] if peer else 0.0
-            label = labels.get(config) or LABELS.get(config, config)
+            rss_ratio = f"{r['tree_rss'] / none['tree_rss']:.3f}x" if none else "-"
+            pss_ratio = f"{r['tree_pss'] / none['tree_pss']:.3f}x" if none else "-"
+            peer_ratio = f"{r['tree_pss'] / peer['tree_pss']:.3f}x" if peer else "-"
+            label = LABELS.get(config) or labels.get(config, config)
+            roles = r.get("pss_by_role", {})
+            each = "; ".join(f"{role} {', '.join(f'{v:.0f}' for v in pss)}" for role, pss in sorted(roles.items()))
             out.append(
-                f"| {count} | {label} | {r['processes']} | {r['tree_rss'] / 2**20:.0f} MiB "
-                f"| {rss_ratio:.3f}x | {r['tree_pss'] / 2**20:.0f} MiB | {pss_ratio:.3f}x | {peer_ratio:.3f}x |"
+                f"| {count} | {label} | {r['processes']} | {len(roles.get('recorder', []))} "
+                f"| {r['tree_rss'] / 2**20:.0f} MiB | {rss_ratio} | {r['tree_pss'] / 2**20:.0f} MiB "
+                f"| {pss_ratio} | {peer_ratio} | {each} |"
             )
     return "\n".join(out)
 

@@ -2,7 +2,7 @@
 
 The worker has validated :class:`~sigil_sdk_litellm.settings.Settings` already; the recorder process
 takes the fields it uses from :data:`HANDOVER_VARIABLE` instead of validating the environment again,
-so it never imports pydantic or pydantic-settings (see docs/spool.md, "Memory"). The variable lives
+so it never imports pydantic or pydantic-settings (see docs/memory.md). The variable lives
 only in the recorder's environment, which holds the same secrets already.
 """
 

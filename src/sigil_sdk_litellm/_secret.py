@@ -1,6 +1,6 @@
 """A secret text that never shows in a repr: the part of pydantic's ``SecretStr`` this package uses
 outside the settings model (tenant tokens, and the settings a recorder process is handed), so that
-the recorder process need not import pydantic (see docs/spool.md, "Memory")."""
+the recorder process need not import pydantic (see docs/memory.md)."""
 
 from __future__ import annotations
 

@@ -101,7 +101,7 @@ async def test_a_crashed_recorder_is_restarted(tmp_path: Path) -> None:
 @pytest.mark.parametrize("tenants", [False, True])
 def test_the_recorder_process_loads_neither_litellm_nor_pydantic(tmp_path: Path, tenants: bool) -> None:
     """The worker hands its validated settings over (tenants included): the recorder skips LiteLLM, the
-    settings model (pydantic, pydantic-settings) and, without a spool, sqlite3 (docs/spool.md, "Memory")."""
+    settings model (pydantic, pydantic-settings) and, without a spool, sqlite3 (docs/memory.md)."""
     from sigil_sdk_litellm.bootstrap import load_settings, recorder_environment
 
     modules = tmp_path / "modules.txt"

@@ -198,6 +198,8 @@ def test_counters_add_up_over_two_workers_through_an_outage(fake: FakeLLMProcess
             "SIGIL_MAX_BACKOFF": "0.5",
             "SIGIL_BUFFER_MAX_ITEMS": str(BUFFER_ITEMS),
             "SIGIL_HOOKS_ENABLED": "true",
+            # recorder processes beside both workers (auto picks them only with a CPU more than the workers)
+            "SIGIL_RECORDER": "process",
             "OPENAI_API_BASE": fake.base_url,
             "OPENAI_API_KEY": "fake-key",
         }
