@@ -232,9 +232,18 @@ def build_tenant_spool_links(settings: Settings) -> TenantRouter[SpoolLink]:
     return TenantRouter(build_spool_link(settings, DEFAULT_TENANT), links, settings.tenant_map)
 
 
+# Linux refuses to start a process with one environment string over 128 KiB (MAX_ARG_STRLEN): settings
+# this large (tokens of many tenants read from files) are read from the environment again instead.
+HANDOVER_MAX_CHARS = 96 * 1024
+
+
 def recorder_environment(settings: Settings) -> dict[str, str]:
     """A recorder process's environment: this one, plus the validated settings handed over."""
-    return dict(os.environ, PYTHONUNBUFFERED="1", **{HANDOVER_VARIABLE: handover(settings)})
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    handed = handover(settings)
+    if len(handed) <= HANDOVER_MAX_CHARS:
+        env[HANDOVER_VARIABLE] = handed
+    return env
 
 
 def _exit(error: ConfigError, hard_exit: bool | None) -> NoReturn:

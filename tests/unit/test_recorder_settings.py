@@ -75,3 +75,22 @@ def test_handed_over_secrets_stay_out_of_reprs() -> None:
     for secret in ("glc_top_secret", "tok-ml", "blue"):
         assert secret not in repr(handed)
     assert repr(Secret("x")) == "Secret('**********')" and str(Secret("x")) == "**********"
+
+
+def test_settings_too_large_for_one_environment_string_are_not_handed_over(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from sigil_sdk_litellm import bootstrap
+
+    settings = load_settings(ENV)
+    assert bootstrap.HANDOVER_VARIABLE in bootstrap.recorder_environment(settings)
+    token = tmp_path / "token"
+    token.write_text("t" * 60_000)  # two tenants' tokens from files: over the limit together
+    big = dict(
+        ENV,
+        SIGIL_TENANT_MAP=json.dumps(
+            {f"team_id:{n}": {"tenant_id": f"t{n}", "token_file": str(token)} for n in range(2)}
+        ),
+    )
+    env = bootstrap.recorder_environment(load_settings(big))
+    assert bootstrap.HANDOVER_VARIABLE not in env  # the recorder reads the environment (and the files) itself
