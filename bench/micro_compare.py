@@ -39,7 +39,7 @@ def ensure_peer_venv() -> Path:
     """
     python = PEER_VENV / "bin" / "python"
     marker = PEER_VENV / ".linked"
-    want = f"sigil-sdk-litellm=={PEER_VERSION} on {sys.prefix}\n"
+    want = f"sigil-sdk-litellm=={PEER_VERSION} on {sys.prefix}, launcher 2\n"
     if python.exists() and marker.exists() and marker.read_text(encoding="utf-8") == want:
         return python
     shutil.rmtree(PEER_VENV, ignore_errors=True)
@@ -69,7 +69,9 @@ def ensure_peer_venv() -> Path:
     )
     launcher = PEER_VENV / "bin" / "litellm"
     launcher.write_text(
-        f"#!{python}\nimport sys\nfrom litellm.proxy.proxy_cli import run_server\nsys.exit(run_server())\n",
+        # the guard matters: with --num_workers uvicorn spawns workers that import this file again
+        f"#!{python}\nimport sys\nfrom litellm.proxy.proxy_cli import run_server\n"
+        "if __name__ == '__main__':\n    sys.exit(run_server())\n",
         encoding="utf-8",
     )
     launcher.chmod(0o755)
