@@ -19,7 +19,7 @@ from sigil_sdk import ApiConfig, AuthConfig, Client, ClientConfig, ContentCaptur
 from ._delivery import DeliveryExporter
 from ._mapping import MappingOptions
 from ._metrics import pipeline_metrics
-from ._recorder_settings import HANDOVER_VARIABLE, taken_over
+from ._recorder_settings import HANDOVER_VARIABLE, read_handover_file
 from ._recording import Recorder
 from ._tenants import DEFAULT_TENANT, TenantRouter, split_bound
 from ._transport import GrpcTransport, HttpTransport, Transport
@@ -261,7 +261,7 @@ def recorder_from_env() -> Recorder:
     """
     _ensure_log_output()
     handed = os.environ.pop(HANDOVER_VARIABLE, None)
-    settings: AnySettings = load_settings() if handed is None else taken_over(handed)
+    settings: AnySettings = load_settings() if handed is None else read_handover_file(int(handed))
     # finish (and exit) a little before the proxy worker stops waiting for this process
     drain = max(1.0, settings.shutdown_grace - 2.0)
     return build_recorder(settings, drain_timeout=drain, tenant=os.environ.get(RECORDER_TENANT_ENV) or None)

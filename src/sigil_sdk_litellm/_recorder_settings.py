@@ -2,14 +2,16 @@
 
 The worker has validated :class:`~sigil_sdk_litellm.settings.Settings` already; the recorder process
 takes the fields it uses from :data:`HANDOVER_VARIABLE` instead of validating the environment again,
-so it never imports pydantic or pydantic-settings (see docs/memory.md). The variable lives
-only in the recorder's environment, which holds the same secrets already.
+so it never imports pydantic or pydantic-settings (see docs/memory.md). The values travel in an
+anonymous in-memory file (memfd: never on disk) whose descriptor the recorder inherits, not in its
+environment, where ``/proc/<pid>/environ`` would show the secrets that were read from files.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,8 +22,8 @@ from ._tenants import Tenant, TenantMap
 if TYPE_CHECKING:
     from .settings import Settings
 
-# No SIGIL_ prefix: not a setting, and never reported as an unknown one.
-HANDOVER_VARIABLE = "_SIGIL_RECORDER_SETTINGS"
+# No SIGIL_ prefix: not a setting, and never reported as an unknown one. Its value: a descriptor number.
+HANDOVER_VARIABLE = "_SIGIL_RECORDER_SETTINGS_FD"
 
 
 @dataclass(frozen=True)
@@ -116,3 +118,24 @@ def _reveal(secret: Any) -> str | None:
 
 def _hidden(value: str | None) -> Secret | None:
     return None if value is None else Secret(value)
+
+
+def handover_file(settings: Settings) -> int | None:
+    """A descriptor of an in-memory file holding :func:`handover` of ``settings``, for ``pass_fds``
+    (None where there is no memfd: the recorder then reads the environment itself)."""
+    if not hasattr(os, "memfd_create"):
+        return None
+    fd = os.memfd_create("sigil-recorder-settings", os.MFD_CLOEXEC)
+    view = memoryview(handover(settings).encode())
+    while view:
+        view = view[os.write(fd, view) :]
+    return fd
+
+
+def read_handover_file(fd: int) -> RecorderSettings:
+    """The settings in the inherited descriptor ``fd`` (read from offset 0: every restart reads it again)."""
+    try:
+        data = os.pread(fd, os.fstat(fd).st_size, 0)
+    finally:
+        os.close(fd)
+    return taken_over(data.decode())

@@ -38,6 +38,7 @@ class SpoolLink:
         recorder: Recorder | None = None,
         command: Sequence[str] | None = None,
         env: dict[str, str] | None = None,
+        pass_fds: Sequence[int] = (),
         problems: ProblemLog | None = None,
     ) -> None:
         """Exactly one of ``recorder`` (deliver from a thread here) or ``command`` (the recorder
@@ -70,7 +71,8 @@ class SpoolLink:
             assert command is not None
             options = ["--spool", str(self.spool.path), "--spool-lock-fd", str(self.spool.lock_fd)]
             options += ["--grace", f"{max(1.0, self.grace - 2.0):g}", "--batch", str(settings.batch_size)]
-            self._process = RecorderSupervisor([*command, *options], env=env, pass_fds=(self.spool.lock_fd,))
+            fds = (self.spool.lock_fd, *pass_fds)
+            self._process = RecorderSupervisor([*command, *options], env=env, pass_fds=fds)
             self._process.problems = self.problems
 
     def submit(self, frame: bytes) -> bool:

@@ -35,7 +35,7 @@ from ._factory import (
 )
 from ._metrics import pipeline_metrics
 from ._placement import proxy_workers, resolve_recorder, usable_cpus
-from ._recorder_settings import HANDOVER_VARIABLE, handover
+from ._recorder_settings import HANDOVER_VARIABLE, handover_file
 from ._spool_link import SpoolLink
 from ._tenants import DEFAULT_TENANT, TenantRouter
 from .offload import OffloadingSigilLogger, RecorderLink, recorder_command
@@ -196,13 +196,15 @@ def register_hooks_guardrail(settings: Settings) -> CustomLogger:
 def build_recorder_link(settings: Settings) -> RecorderLink:
     """The recorder process of this proxy worker (``SIGIL_RECORDER=process``), started now.
 
-    It inherits this environment and is handed these settings, validated (:func:`recorder_environment`);
+    It inherits this environment and is handed these settings, validated (:func:`recorder_handover`);
     it builds its own client from them (:func:`~sigil_sdk_litellm._factory.recorder_from_env`, which
     imports neither LiteLLM nor pydantic) and exports what it was handed when the link closes.
     """
+    env, pass_fds = recorder_handover(settings)
     return RecorderLink(
         recorder_command("sigil_sdk_litellm._factory:recorder_from_env"),
-        env=recorder_environment(settings),
+        env=env,
+        pass_fds=pass_fds,
         max_items=settings.buffer_max_items,
         max_bytes=settings.buffer_max_bytes,
         shutdown_grace=settings.shutdown_grace,
@@ -217,10 +219,11 @@ def build_spool_link(settings: Settings, tenant: str | None = None) -> SpoolLink
     if tenant is not None and own.spool_dir is not None:
         own.spool_dir.mkdir(parents=True, exist_ok=True)
     if settings.recorder == "process":
-        env = recorder_environment(settings)
+        env, pass_fds = recorder_handover(settings)
         if tenant is not None:
             env[RECORDER_TENANT_ENV] = tenant
-        return SpoolLink(own, command=recorder_command("sigil_sdk_litellm._factory:recorder_from_env"), env=env)
+        command = recorder_command("sigil_sdk_litellm._factory:recorder_from_env")
+        return SpoolLink(own, command=command, env=env, pass_fds=pass_fds)
     return SpoolLink(own, recorder=build_recorder(settings, tenant=tenant))
 
 
@@ -232,18 +235,15 @@ def build_tenant_spool_links(settings: Settings) -> TenantRouter[SpoolLink]:
     return TenantRouter(build_spool_link(settings, DEFAULT_TENANT), links, settings.tenant_map)
 
 
-# Linux refuses to start a process with one environment string over 128 KiB (MAX_ARG_STRLEN): settings
-# this large (tokens of many tenants read from files) are read from the environment again instead.
-HANDOVER_MAX_CHARS = 96 * 1024
-
-
-def recorder_environment(settings: Settings) -> dict[str, str]:
-    """A recorder process's environment: this one, plus the validated settings handed over."""
+def recorder_handover(settings: Settings) -> tuple[dict[str, str], tuple[int, ...]]:
+    """A recorder process's environment (this one) and the descriptor it inherits: the validated
+    settings in an in-memory file, kept open here for every restart of the recorder."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    handed = handover(settings)
-    if len(handed) <= HANDOVER_MAX_CHARS:
-        env[HANDOVER_VARIABLE] = handed
-    return env
+    fd = handover_file(settings)
+    if fd is None:
+        return env, ()
+    env[HANDOVER_VARIABLE] = str(fd)
+    return env, (fd,)
 
 
 def _exit(error: ConfigError, hard_exit: bool | None) -> NoReturn:

@@ -54,6 +54,7 @@ class RecorderLink:
         command: Sequence[str],
         *,
         env: dict[str, str] | None = None,
+        pass_fds: Sequence[int] = (),
         max_items: int = 20_000,
         max_bytes: int = 64 << 20,
         shutdown_grace: float = 20.0,
@@ -64,6 +65,7 @@ class RecorderLink:
         self.command = list(command)
         self.metrics = metrics
         self.env = env
+        self.pass_fds = tuple(pass_fds)
         self.max_items = max_items
         self.max_bytes = max_bytes
         self.shutdown_grace = shutdown_grace
@@ -122,6 +124,7 @@ class RecorderLink:
             stdin=subprocess.PIPE,
             env=self.env,
             close_fds=True,
+            pass_fds=self.pass_fds,
         )
 
     def _write_loop(self) -> None:

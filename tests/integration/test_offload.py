@@ -101,18 +101,26 @@ async def test_a_crashed_recorder_is_restarted(tmp_path: Path) -> None:
 @pytest.mark.parametrize("tenants", [False, True])
 def test_the_recorder_process_loads_neither_litellm_nor_pydantic(tmp_path: Path, tenants: bool) -> None:
     """The worker hands its validated settings over (tenants included): the recorder skips LiteLLM, the
-    settings model (pydantic, pydantic-settings) and, without a spool, sqlite3 (docs/memory.md)."""
-    from sigil_sdk_litellm.bootstrap import load_settings, recorder_environment
+    settings model (pydantic, pydantic-settings) and, without a spool, sqlite3 (docs/memory.md); and
+    the handed-over secrets are not in its environment."""
+    from sigil_sdk_litellm.bootstrap import load_settings, recorder_handover
 
     modules = tmp_path / "modules.txt"
     env = {"SIGIL_ENDPOINT": "http://127.0.0.1:9/api", "SIGIL_PROTOCOL": "http"}
     if tenants:
-        env["SIGIL_TENANT_MAP"] = json.dumps({"team_id:t1": {"tenant_id": "ml", "token": "tok-ml"}})
-    link_env = recorder_environment(load_settings(env))
+        token = tmp_path / "token"
+        token.write_text("tok-ml-from-a-file")
+        env["SIGIL_TENANT_MAP"] = json.dumps({"team_id:t1": {"tenant_id": "ml", "token_file": str(token)}})
+    link_env, pass_fds = recorder_handover(load_settings(env))
     link_env.update(TEST_MODULES_PATH=str(modules), PYTHONPATH=str(Path(__file__).parents[2]))
-    link = RecorderLink(recorder_command("tests.recorder_factories:recorder_from_env_listing_modules"), env=link_env)
+    factory = "tests.recorder_factories:recorder_from_env_listing_modules"
+    link = RecorderLink(recorder_command(factory), env=link_env, pass_fds=pass_fds)
     try:
         assert wait_until(modules.exists, timeout=60)
+        assert link._child is not None
+        environ = Path(f"/proc/{link._child.pid}/environ").read_bytes()
+        assert b"SIGIL_RECORDER_SETTINGS" in environ  # the descriptor's number, not the values
+        assert b"tok-ml-from-a-file" not in environ and b"127.0.0.1:9" not in environ
     finally:
         link.close(timeout=30)
     loaded = {name.partition(".")[0] for name in modules.read_text(encoding="utf-8").split()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import fields
 from pathlib import Path
 
@@ -77,20 +78,26 @@ def test_handed_over_secrets_stay_out_of_reprs() -> None:
     assert repr(Secret("x")) == "Secret('**********')" and str(Secret("x")) == "**********"
 
 
-def test_settings_too_large_for_one_environment_string_are_not_handed_over(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_settings_of_any_size_are_handed_over_in_memory_not_in_the_environment(tmp_path: Path) -> None:
+    """Linux refuses one environment string over 128 KiB; the in-memory file has no such limit, and
+    tokens read from files stay out of the recorder's environment."""
     from sigil_sdk_litellm import bootstrap
+    from sigil_sdk_litellm._recorder_settings import read_handover_file
 
-    settings = load_settings(ENV)
-    assert bootstrap.HANDOVER_VARIABLE in bootstrap.recorder_environment(settings)
     token = tmp_path / "token"
-    token.write_text("t" * 60_000)  # two tenants' tokens from files: over the limit together
+    token.write_text("t" * 60_000 + "-secret")  # three tenants' tokens from files: 180 KB together
     big = dict(
         ENV,
         SIGIL_TENANT_MAP=json.dumps(
-            {f"team_id:{n}": {"tenant_id": f"t{n}", "token_file": str(token)} for n in range(2)}
+            {f"team_id:{n}": {"tenant_id": f"t{n}", "token_file": str(token)} for n in range(3)}
         ),
     )
-    env = bootstrap.recorder_environment(load_settings(big))
-    assert bootstrap.HANDOVER_VARIABLE not in env  # the recorder reads the environment (and the files) itself
+    settings = load_settings(big)
+    env, pass_fds = bootstrap.recorder_handover(settings)
+    assert env[bootstrap.HANDOVER_VARIABLE] == str(pass_fds[0])
+    assert not any("-secret" in value for value in env.values())
+    for _ in range(2):  # a restarted recorder reads it again: the worker's descriptor stays readable
+        handed = read_handover_file(os.dup(pass_fds[0]))
+        assert handed.tenant_map is not None
+        assert {t.token.get_secret_value() for t in handed.tenant_map.tenants if t.token} == {"t" * 60_000 + "-secret"}
+    os.close(pass_fds[0])
