@@ -1,4 +1,4 @@
-"""Process-tree memory (RSS and PSS) by number of proxy workers: no callback, ours (recorder process),
+"""Process-tree memory (RSS and PSS) by number of proxy workers: no callback, ours (default settings),
 ours with the disk spool, and the PyPI peer — each proxy started with ``--num_workers N``, given a short
 load, then read from /proc (every process of its tree: workers, recorders)."""
 
@@ -17,7 +17,6 @@ from bench.proxies import ROOT, make_proxy, pss_bytes, read_tree
 CONFIGS = ["none", "ours", "spool", "inprocess", "peer"]
 # "ours" runs the default SIGIL_RECORDER=auto: recorder processes only with a CPU more than the workers
 # (the "recorders" column tells); "inprocess" forces what auto picks otherwise
-VARIANTS = {"inprocess": ("ours", {"SIGIL_RECORDER": "inprocess"})}
 LABELS = {
     "ours": "ours, default (SIGIL_RECORDER=auto)",
     "spool": "ours with the disk spool, SIGIL_RECORDER=auto",
@@ -38,8 +37,7 @@ def measure(
     rows: list[dict[str, Any]] = []
     for count in workers:
         for name in configs:
-            base, env = VARIANTS.get(name, (name, {}))
-            proxy = make_proxy(base, sink_grpc, env, spool=tmp / f"spool-{name}-{count}", workers=count)
+            proxy = make_proxy(name, sink_grpc, spool=tmp / f"spool-{name}-{count}", workers=count)
             try:
                 proxy.start()
                 _load(proxy.port, proxy.master_key, body, duration)

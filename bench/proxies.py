@@ -17,8 +17,9 @@ BENCH = ROOT / "bench"
 CONFIGS: dict[str, tuple[Path, str]] = {
     "none": (BENCH / "config_none.yaml", "no callback"),
     "null": (BENCH / "config_null.yaml", "a do-nothing LiteLLM callback"),
-    "ours": (BENCH / "config_ours.yaml", "ours (sigil_callback, recorder process)"),
+    "ours": (BENCH / "config_ours.yaml", "ours (sigil_callback, default settings)"),
     "spool": (BENCH / "config_ours.yaml", "ours with the disk spool (SIGIL_SPOOL_DIR)"),
+    "inprocess": (BENCH / "config_ours.yaml", "ours, SIGIL_RECORDER=inprocess"),
     "metrics": (BENCH / "config_ours.yaml", "ours with the pipeline metrics (PROMETHEUS_MULTIPROC_DIR)"),
     "peer": (BENCH / "config_peer.yaml", f"PyPI sigil-sdk-litellm {PEER_VERSION}"),
 }
@@ -62,6 +63,8 @@ def make_proxy(
         "SIGIL_AUTH_MODE": "none",
         **(extra_env or {}),
     }
+    if name == "inprocess":
+        env["SIGIL_RECORDER"] = "inprocess"
     if name == "spool":
         assert spool is not None, "the spool configuration needs a directory"
         env["SIGIL_SPOOL_DIR"] = str(spool)
