@@ -357,7 +357,8 @@ class Settings(BaseSettings):
     initial_backoff: float = _var(
         "SIGIL_INITIAL_BACKOFF",
         0.1,
-        "Seconds before the first retry of a failed export; the wait doubles with each retry.",
+        "Step before the first retry of a failed export: each wait is half to all of the step (jitter); "
+        "the step doubles with each retry.",
         accepted="accepted: a number of seconds > 0, e.g. 0.1",
         gt=0,
         allow_inf_nan=False,
