@@ -22,6 +22,8 @@ import argparse
 import contextlib
 import math
 import os
+import signal
+import sys
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -196,6 +198,8 @@ def main(default_pairs: list[list[str]] | None = None, argv: list[str] | None = 
         help="one CPU for both proxies' workers (default) or their whole trees, recorders included; none: no pinning",
     )
     args = parser.parse_args(argv)
+    # SIGTERM (timeout, kill) unwinds like Ctrl-C, so the proxies and the sink are stopped
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     pairs = [(p[0], p[1]) for p in (args.pair or default_pairs or [["ours", "metrics"]])]
     names = list(dict.fromkeys(name for pair in pairs for name in pair))
     with tempfile.TemporaryDirectory(prefix="sigil-bench-paired-") as tmpdir, SinkProcess(auth="none") as sink:
