@@ -7,13 +7,15 @@ each by its own load generator: a machine that speeds up or slows down moves bot
 ratio of their req/s shows what one costs more than the other on the CPUs they share. Each round
 alternates which load generator starts first; every 2xx answer of either proxy must reach the sink.
 
-Both proxy workers are pinned to one CPU, their recorder processes, the sink and the load generators to
-the others (``--pin worker``, as SIGIL_RECORDER=auto places a recorder on a machine with a spare CPU):
-a saturated proxy worker needs about one CPU, so on a 2-core machine two of them would otherwise each
-settle on a core of its own, and an A/A run (two proxies of one configuration) measured 0.64-0.92 from
-the cores' different neighbours alone. On one shared CPU the scheduler splits it evenly, and a worker
-whose requests cost more CPU serves fewer. ``--pin tree`` puts the recorder processes on that CPU too:
-what the telemetry costs in CPU, all of it (A/A under load 6: 0.996-1.014).
+Both proxy process trees (workers and their recorder processes) are pinned to one CPU, the sink and
+the load generators to the others (``--pin tree``, the default): a saturated proxy worker needs about
+one CPU, so on a 2-core machine two of them would otherwise each settle on a core of its own, and an
+A/A run (two proxies of one configuration) measured 0.64-0.92 from the cores' different neighbours
+alone; pinned, 0.996-1.014 under load 6. On one shared CPU the scheduler splits it evenly, and a proxy
+whose requests cost more CPU, its recorder's included, serves fewer: the ratio is what the telemetry
+costs in CPU, all of it — conservative for a recorder process, which on a machine with a spare CPU
+runs beside the worker instead. ``--pin worker`` pins only the workers (recorders on the other CPUs);
+an A/A run of it on a quiet machine ranged 0.17-1.05 (cause not found): no measurement.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class PairResult:
     workload: str
     ratios: list[float]  # other ÷ base req/s, one per round
     p99_ratios: list[float]
+    worker_cpu_ratios: list[float]  # other ÷ base CPU per request of the serving (worker) process
     mismatches: int  # rounds where the sink did not hold every 2xx answer
 
     @property
@@ -59,6 +62,7 @@ class PairResult:
             "workload": self.workload,
             "ratios": self.ratios,
             "p99_ratios": self.p99_ratios,
+            "worker_cpu_ratios": self.worker_cpu_ratios,
             "mismatches": self.mismatches,
         }
 
@@ -103,16 +107,21 @@ def pinned_pair(bench: Bench, pair: tuple[str, str], *, whole_tree: bool = False
 
 def paired_round(
     bench: Bench, pair: tuple[str, str], workload: str, rnd: int, connections: int, duration: float
-) -> tuple[float, float, bool]:
+) -> tuple[float, float, float, bool]:
     from bench.__main__ import log, rotated, sink_count, wait_sink
+    from bench.proxies import read_tree
 
     start = sink_count(bench.sink)
+    cpu = {name: read_tree(bench.proxies[name]).proxy_cpu for name in pair}
     with ThreadPoolExecutor(2) as pool:
         futures = {
             name: pool.submit(bench.load, name, workload, connections=connections, duration=duration, rate=0, seed=rnd)
             for name in rotated(list(pair), rnd)
         }
         results = {name: future.result() for name, future in futures.items()}
+    cpu = {
+        name: (read_tree(bench.proxies[name]).proxy_cpu - cpu[name]) / max(1, results[name]["sent"]) for name in pair
+    }
     expected = sum(int(r["ok"]) for name, r in results.items() if name != "none")
     arrived, _ = wait_sink(bench.sink, start, expected, timeout=120)
     for name in pair:
@@ -122,10 +131,14 @@ def paired_round(
         log(f"paired r{rnd} {workload:7s} {name:7s} c={connections:<2d} {rate}{flag}")
     base, other = (results[name] for name in pair)
     ratio, p99_ratio = other["rps"] / base["rps"], other["p99_ms"] / base["p99_ms"]
-    log(f"paired r{rnd} {workload:7s} {pair[1]} ÷ {pair[0]}: req/s {ratio:.3f}, p99 {p99_ratio:.3f}")
+    cpu_ratio = cpu[pair[1]] / cpu[pair[0]]
+    log(
+        f"paired r{rnd} {workload:7s} {pair[1]} ÷ {pair[0]}: req/s {ratio:.3f}, p99 {p99_ratio:.3f}, "
+        f"worker CPU per request {cpu_ratio:.3f} ({cpu[pair[0]] * 1e3:.2f} / {cpu[pair[1]] * 1e3:.2f} ms)"
+    )
     if arrived != expected:
         log(f"  <-- COUNT MISMATCH: {expected} exporting 2xx answers, {arrived} in the sink")
-    return ratio, p99_ratio, arrived != expected
+    return ratio, p99_ratio, cpu_ratio, arrived != expected
 
 
 def compare(
@@ -136,7 +149,7 @@ def compare(
     rounds: int,
     connections: int,
     duration: float,
-    pinned: str = "worker",
+    pinned: str = "tree",
 ) -> list[PairResult]:
     out = []
     for pair in pairs:
@@ -155,7 +168,8 @@ def compare(
                     workload,
                     [r[0] for r in mine],
                     [r[1] for r in mine],
-                    sum(1 for r in mine if r[2]),
+                    [r[2] for r in mine],
+                    sum(1 for r in mine if r[3]),
                 )
             )
     return out
@@ -164,17 +178,18 @@ def compare(
 def pairs_table(rows: list[dict[str, Any]], labels: dict[str, str]) -> str:
     out = [
         "| configuration ÷ baseline, both loaded at once | workload | rounds | req/s ratio, median | geometric mean "
-        "| range | p99 ratio, median | sink = 2xx |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "| range | p99 ratio, median | worker CPU/req ratio, median | sink = 2xx |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
         r = row["ratios"]
         geomean = math.exp(sum(math.log(x) for x in r) / len(r))
         ok = "yes" if not row["mismatches"] else f"no ({row['mismatches']} rounds)"
+        cpu = f"{median(row['worker_cpu_ratios']):.3f}" if row.get("worker_cpu_ratios") else "-"
         out.append(
             f"| {labels.get(row['other'], row['other'])} ÷ {labels.get(row['base'], row['base'])} | {row['workload']} "
             f"| {len(r)} | {median(r):.3f} | {geomean:.3f} | {min(r):.3f}-{max(r):.3f} "
-            f"| {median(row['p99_ratios']):.3f} | {ok} |"
+            f"| {median(row['p99_ratios']):.3f} | {cpu} | {ok} |"
         )
     return "\n".join(out)
 
@@ -194,8 +209,8 @@ def main(default_pairs: list[list[str]] | None = None, argv: list[str] | None = 
     parser.add_argument(
         "--pin",
         choices=["worker", "tree", "none"],
-        default="worker",
-        help="one CPU for both proxies' workers (default) or their whole trees, recorders included; none: no pinning",
+        default="tree",
+        help="one CPU for both proxies' whole trees, recorders included (default), or their workers only; none",
     )
     args = parser.parse_args(argv)
     # SIGTERM (timeout, kill) unwinds like Ctrl-C, so the proxies and the sink are stopped

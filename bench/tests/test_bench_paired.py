@@ -8,12 +8,12 @@ from bench.paired import PairResult, pairs_table
 
 
 def test_geometric_mean_cancels_a_ratio_and_its_inverse() -> None:
-    result = PairResult("ours", "metrics", "short", [0.8, 1.25, 1.0], [1.0, 1.0, 1.0], 0)
+    result = PairResult("ours", "metrics", "short", [0.8, 1.25, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0], 0)
     assert math.isclose(result.geomean, 1.0)
 
 
-def test_table_row_gives_median_geomean_range_and_p99() -> None:
-    row = PairResult("none", "spool", "agent42", [0.9, 1.0, 1.2, 0.96], [1.1, 0.9, 1.3, 1.0], 0).row()
+def test_table_row_gives_median_geomean_range_p99_and_worker_cpu() -> None:
+    row = PairResult("none", "spool", "agent42", [0.9, 1.0, 1.2, 0.96], [1.1, 0.9, 1.3, 1.0], [0.5, 0.7, 0.6, 0.9], 0).row()
     line = pairs_table([row], {"none": "no callback", "spool": "ours with the spool"}).splitlines()[2]
     cells = [c.strip() for c in line.strip("|").split("|")]
     geomean = (0.9 * 1.0 * 1.2 * 0.96) ** 0.25
@@ -25,10 +25,11 @@ def test_table_row_gives_median_geomean_range_and_p99() -> None:
         f"{geomean:.3f}",
         "0.900-1.200",
         "1.050",
+        "0.650",
         "yes",
     ]
 
 
 def test_rounds_whose_sink_count_differs_are_flagged() -> None:
-    row = PairResult("none", "spool", "short", [1.0, 1.0], [1.0, 1.0], 1).row()
+    row = PairResult("none", "spool", "short", [1.0, 1.0], [1.0, 1.0], [1.0, 1.0], 1).row()
     assert pairs_table([row], {}).splitlines()[2].endswith("| no (1 rounds) |")
