@@ -13,7 +13,8 @@ def test_geometric_mean_cancels_a_ratio_and_its_inverse() -> None:
 
 
 def test_table_row_gives_median_geomean_range_p99_and_worker_cpu() -> None:
-    row = PairResult("none", "spool", "agent42", [0.9, 1.0, 1.2, 0.96], [1.1, 0.9, 1.3, 1.0], [0.5, 0.7, 0.6, 0.9], 0).row()
+    ratios, p99, cpu = [0.9, 1.0, 1.2, 0.96], [1.1, 0.9, 1.3, 1.0], [0.5, 0.7, 0.6, 0.9]
+    row = PairResult("none", "spool", "agent42", ratios, p99, cpu, 0).row()
     line = pairs_table([row], {"none": "no callback", "spool": "ours with the spool"}).splitlines()[2]
     cells = [c.strip() for c in line.strip("|").split("|")]
     geomean = (0.9 * 1.0 * 1.2 * 0.96) ** 0.25
