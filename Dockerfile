@@ -48,7 +48,7 @@ COPY tools /tmp/build/tools
 RUN PIP_CERT=${PIP_CERT} /tmp/build/install-into-litellm-env.sh /tmp/build/handler /tmp/build/tools \
     && rm -rf /tmp/build \
     # LiteLLM restructures its admin UI files on first import; do it now, as it cannot on a read-only root
-    && python -c "import litellm.proxy.proxy_server, sigil_sdk_litellm.bootstrap" \
+    && python -c "import litellm.proxy.proxy_server, sigil_sdk_litellm.proxy.bootstrap" \
     && rm -rf /tmp/* /root/.cache \
     # the disk spool's directory (SIGIL_SPOOL_DIR): a named volume mounted here starts with this owner
     && mkdir -p /var/lib/sigil-spool && chown 65532:65532 /var/lib/sigil-spool

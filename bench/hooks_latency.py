@@ -151,9 +151,9 @@ def in_process(rounds: int) -> dict[str, Any]:
     from sigil_mock_sink.testing import SinkProcess
     from sigil_sdk import Client, ClientConfig, GenerationExportConfig
 
-    from sigil_sdk_litellm.guardrail import hooks_guardrail
     from sigil_sdk_litellm.handler import SigilLiteLLMLogger
-    from sigil_sdk_litellm.settings import Settings
+    from sigil_sdk_litellm.proxy.guardrail import hooks_guardrail
+    from sigil_sdk_litellm.proxy.settings import Settings
 
     client = Client(ClientConfig(generation_export=GenerationExportConfig(protocol="none", endpoint="localhost:1")))
     results: dict[str, Any] = {}

@@ -30,7 +30,10 @@ from bench.proxies import ROOT, make_proxy
 # (category, markers in a collapsed stack); first match wins
 CATEGORIES = [
     ("ours: writer thread", ("_write_loop",)),
-    ("ours: callback (slim + pickle + queue)", ("sigil_sdk_litellm/offload.py", "sigil_sdk_litellm/_mapping.py")),
+    (
+        "ours: callback (slim + pickle + queue)",
+        ("sigil_sdk_litellm/proxy/offload/link.py", "sigil_sdk_litellm/mapping/core.py"),
+    ),
     ("peer handler + sigil_sdk", ("sigil_sdk_litellm/handler.py", "sigil_sdk/")),
     ("LiteLLM logging machinery", ("litellm_logging.py", "logging_worker", "standard_logging", "custom_logger.py")),
     ("access log / stdout", ("uvicorn/logging.py", "logging/__init__.py")),

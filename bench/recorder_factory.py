@@ -5,8 +5,8 @@ from __future__ import annotations
 from sigil_sdk import Client, ClientConfig, GenerationExportConfig
 
 from bench.exporters import SerializingExporter
-from sigil_sdk_litellm._mapping import MappingOptions
-from sigil_sdk_litellm._recording import Recorder
+from sigil_sdk_litellm.mapping.core import MappingOptions
+from sigil_sdk_litellm.recording import Recorder
 
 
 def bench_recorder() -> Recorder:

@@ -21,8 +21,8 @@ from sigil_sdk import Client, ClientConfig, GenerationExportConfig
 from sigil_sdk.models import ExportGenerationResult, ExportGenerationsResponse
 from sigil_sdk.proto_mapping import generation_to_proto
 
-from sigil_sdk_litellm._mapping import MappingOptions
-from sigil_sdk_litellm._recording import Recorder
+from sigil_sdk_litellm.mapping.core import MappingOptions
+from sigil_sdk_litellm.recording import Recorder
 
 
 class FileExporter:
@@ -89,7 +89,7 @@ def crashing_recorder() -> Recorder:
 
 def recorder_from_env_listing_modules() -> Recorder:
     """The production factory, then the names of every module loaded written to ``TEST_MODULES_PATH``."""
-    from sigil_sdk_litellm._factory import recorder_from_env
+    from sigil_sdk_litellm.proxy.wiring import recorder_from_env
 
     built = recorder_from_env()
     Path(os.environ["TEST_MODULES_PATH"]).write_text("\n".join(sorted(sys.modules)), encoding="utf-8")

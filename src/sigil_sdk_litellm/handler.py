@@ -8,12 +8,11 @@ from typing import Any
 from litellm.integrations.custom_logger import CustomLogger
 from sigil_sdk import Client
 
-from ._entry import EventEntryPoints
-from ._mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, MappingOptions
-from ._problems import ProblemLog
-from ._recording import Recorder
-from ._redaction import content_redacted
-from ._tenants import TenantRouter
+from sigil_sdk_litellm.entry_points import EventEntryPoints
+from sigil_sdk_litellm.mapping.core import DEFAULT_AGENT_NAME_METADATA_KEYS, MappingOptions
+from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.recording import ClientRouter, Recorder
+from sigil_sdk_litellm.redaction import content_redacted
 
 
 class SigilLiteLLMLogger(EventEntryPoints, CustomLogger):  # type: ignore[misc]
@@ -41,7 +40,7 @@ class SigilLiteLLMLogger(EventEntryPoints, CustomLogger):  # type: ignore[misc]
         extra_tags: Mapping[str, str] | None = None,
         extra_metadata: Mapping[str, Any] | None = None,
         agent_name_metadata_keys: Iterable[str] = DEFAULT_AGENT_NAME_METADATA_KEYS,
-        router: TenantRouter[Client] | None = None,
+        router: ClientRouter | None = None,
     ) -> None:
         if client is None:
             raise TypeError("SigilLiteLLMLogger needs a sigil_sdk.Client: SigilLiteLLMLogger(client=Client())")

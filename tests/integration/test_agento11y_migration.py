@@ -14,7 +14,7 @@ from sigil_devstack.proxy import ProxyProcess
 from sigil_mock_sink.testing import SinkProcess
 from sigil_sdk import GenerationStart, ModelRef
 
-from sigil_sdk_litellm._factory import build_client, load_settings
+from sigil_sdk_litellm.proxy.wiring import build_client, load_settings
 
 pytestmark = pytest.mark.integration
 

@@ -81,7 +81,7 @@ model_list:
     litellm_params: {model: openai/m, api_base: "http://127.0.0.1:9/v1", api_key: x}
 guardrails:
   - guardrail_name: sigil
-    litellm_params: {guardrail: sigil_sdk_litellm.guardrail.SigilGuardrail, mode: [pre_call], default_on: true}
+    litellm_params: {guardrail: sigil_sdk_litellm.proxy.guardrail.SigilGuardrail, mode: [pre_call], default_on: true}
 general_settings:
   master_key: os.environ/LITELLM_MASTER_KEY
 """

@@ -47,7 +47,7 @@ GUARDRAILS = """
 guardrails:
   - guardrail_name: sigil
     litellm_params:
-      guardrail: sigil_sdk_litellm.guardrail.SigilGuardrail
+      guardrail: sigil_sdk_litellm.proxy.guardrail.SigilGuardrail
       mode: [pre_call, post_call]
       default_on: false
 """

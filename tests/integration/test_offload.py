@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from sigil_sdk_litellm._mapping import MappingOptions, map_generation
-from sigil_sdk_litellm.offload import OffloadingSigilLogger, RecorderLink, recorder_command
+from sigil_sdk_litellm.mapping.core import MappingOptions, map_generation
+from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger, RecorderLink, recorder_command
 from tests.support import callback_kwargs, failure_slo, standard_logging_object, wait_until
 
 pytestmark = pytest.mark.integration
@@ -103,7 +103,7 @@ def test_the_recorder_process_loads_neither_litellm_nor_pydantic(tmp_path: Path,
     """The worker hands its validated settings over (tenants included): the recorder skips LiteLLM, the
     settings model (pydantic, pydantic-settings) and, without a spool, sqlite3 (docs/memory.md); and
     the handed-over secrets are not in its environment."""
-    from sigil_sdk_litellm.bootstrap import load_settings, recorder_handover
+    from sigil_sdk_litellm.proxy.bootstrap import load_settings, recorder_handover
 
     modules = tmp_path / "modules.txt"
     env = {"SIGIL_ENDPOINT": "http://127.0.0.1:9/api", "SIGIL_PROTOCOL": "http"}

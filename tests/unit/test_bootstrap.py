@@ -18,18 +18,18 @@ import pytest
 from litellm.integrations.custom_logger import CustomLogger
 from sigil_sdk import Client, ContentCaptureMode, GenerationStart, ModelRef
 
-from sigil_sdk_litellm import bootstrap
-from sigil_sdk_litellm import settings as settings_module
-from sigil_sdk_litellm._delivery import DeliveryExporter
-from sigil_sdk_litellm._transport import GrpcTransport, HttpTransport
-from sigil_sdk_litellm.bootstrap import (
+from sigil_sdk_litellm.proxy import bootstrap
+from sigil_sdk_litellm.proxy import settings as settings_module
+from sigil_sdk_litellm.proxy.bootstrap import (
     SigilDisabledLogger,
     bootstrap_from_env,
     build_client,
     build_handler,
     load_settings,
 )
-from sigil_sdk_litellm.settings import ConfigError, Settings
+from sigil_sdk_litellm.proxy.export.delivery import DeliveryExporter
+from sigil_sdk_litellm.proxy.export.transport import GrpcTransport, HttpTransport
+from sigil_sdk_litellm.proxy.settings import ConfigError, Settings
 from tests.capture_sink import CaptureSink
 from tests.support import callback_kwargs, chat_response
 from tests.unit.test_settings import INVALID
@@ -426,8 +426,8 @@ def test_a_proxy_without_the_shutdown_event_gets_a_warning(
 def test_the_default_records_in_a_recorder_process_given_two_cpus(
     sink: CaptureSink, monkeypatch: pytest.MonkeyPatch, exit_hooks: list[Callable[..., Any]]
 ) -> None:
-    from sigil_sdk_litellm import _placement
-    from sigil_sdk_litellm.offload import OffloadingSigilLogger
+    from sigil_sdk_litellm.proxy import placement as _placement
+    from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger
 
     monkeypatch.setattr(_placement, "usable_cpus", lambda: 2.0)
     monkeypatch.delenv("SIGIL_RECORDER")
@@ -448,7 +448,7 @@ def test_the_default_records_in_a_recorder_process_given_two_cpus(
 
 
 def test_recorder_process_configuration_errors_are_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sigil_sdk_litellm._factory import recorder_from_env
+    from sigil_sdk_litellm.proxy.wiring import recorder_from_env
 
     monkeypatch.setenv("SIGIL_AUTH_MODE", "bearr")
     with pytest.raises(ConfigError, match=r"^sigil: invalid configuration: SIGIL_AUTH_MODE='bearr'"):

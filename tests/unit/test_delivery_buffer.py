@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import pytest
 from sigil_sdk.models import ExportGenerationsRequest, Generation
 
-from sigil_sdk_litellm._delivery import DeliveryExporter
-from sigil_sdk_litellm._transport import SendResult, TransientFailure
+from sigil_sdk_litellm.proxy.export.delivery import DeliveryExporter
+from sigil_sdk_litellm.proxy.export.transport import SendResult, TransientFailure
 from tests.support import wait_until
 
 

@@ -1,4 +1,4 @@
-"""The guard (_guard.py) behind the Sigil guardrail: preflight allow / deny / transform, timeouts and
+"""The guard (proxy/guard/evaluation.py) behind the Sigil guardrail: preflight allow / deny / transform, timeouts and
 failures in both fail modes, the event loop never blocked, nothing on the request path with hooks off,
 no secret shown. (Postflight: tests/unit/test_hooks_postflight.py.)"""
 
@@ -19,14 +19,14 @@ from sigil_sdk.errors import HookTransportError
 from sigil_sdk.hooks import HookEvaluateRequest, HookEvaluateResponse, HookInput
 from sigil_sdk.models import Message, MessageRole, Part, PartKind
 
-from sigil_sdk_litellm._guard import HookGuard, build_guard, export_headers, hooks_base_url
-from sigil_sdk_litellm._metrics import PipelineMetrics
-from sigil_sdk_litellm._problems import ProblemLog
-from sigil_sdk_litellm.bootstrap import SigilDisabledLogger, build_handler, register_hooks_guardrail
-from sigil_sdk_litellm.guardrail import SigilGuardrail
 from sigil_sdk_litellm.handler import SigilLiteLLMLogger
-from sigil_sdk_litellm.offload import OffloadingSigilLogger
-from sigil_sdk_litellm.settings import Settings
+from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.proxy.bootstrap import SigilDisabledLogger, build_handler, register_hooks_guardrail
+from sigil_sdk_litellm.proxy.guard.evaluation import HookGuard, build_guard, export_headers, hooks_base_url
+from sigil_sdk_litellm.proxy.guardrail import SigilGuardrail
+from sigil_sdk_litellm.proxy.metrics import PipelineMetrics
+from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger
+from sigil_sdk_litellm.proxy.settings import Settings
 from tests.support import capturing_client, hook_counts
 
 TOKEN = "hooks-secret-token-9f8e7d"
@@ -131,7 +131,7 @@ async def test_failures_in_both_modes(error: Exception) -> None:
 
 
 async def test_mapping_and_transform_failures_follow_the_fail_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sigil_sdk_litellm._guard as guard_module
+    import sigil_sdk_litellm.proxy.guard.evaluation as guard_module
 
     def boom(*args: Any) -> Any:
         raise RuntimeError("unexpected shape")
@@ -151,7 +151,7 @@ async def test_mapping_and_transform_failures_follow_the_fail_mode(monkeypatch: 
 
 
 async def test_each_preflight_evaluation_counts_one_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sigil_sdk_litellm._guard as guard_module
+    import sigil_sdk_litellm.proxy.guard.evaluation as guard_module
 
     def deny(request: HookEvaluateRequest) -> HookEvaluateResponse:
         return HookEvaluateResponse(action="deny", rule_id="r")

@@ -1,4 +1,5 @@
-"""The pure mapping of a LiteLLM chat request to Sigil's hook input, and of a transform back (_hooks.py)."""
+"""The pure mapping of a LiteLLM chat request to Sigil's hook input, and of a transform back
+(proxy/guard/requests.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from sigil_sdk.hooks import HookEvaluateResponse, HookInput, _parse_hook_input_wire, _serialize_request
 from sigil_sdk.models import Message, MessageRole, Part, PartKind
 
-from sigil_sdk_litellm._hooks import HookDefaults, apply_transform, deny_message, preflight_request
+from sigil_sdk_litellm.proxy.guard.requests import HookDefaults, apply_transform, deny_message, preflight_request
 
 
 def text_message(role: MessageRole, text: str) -> Message:

@@ -26,14 +26,14 @@ from sigil_sdk.errors import HookTransportError
 from sigil_sdk.hooks import HookEvaluateRequest, HookEvaluateResponse, HookEvaluation
 from sigil_sdk.models import Message, MessageRole, Part, PartKind
 
-from sigil_sdk_litellm._guard import HookGuard, PhasePolicy, build_guard
-from sigil_sdk_litellm._hooks import postflight_request, rewrite_stream
-from sigil_sdk_litellm._mapping import META_GUARD_DECISIONS, MappingOptions, build_metadata, slim_event
-from sigil_sdk_litellm._metrics import PipelineMetrics
-from sigil_sdk_litellm._postflight_client import PostflightAnswer, parse_answer
-from sigil_sdk_litellm._problems import ProblemLog
-from sigil_sdk_litellm.guardrail import SigilGuardrail, hooks_guardrail
-from sigil_sdk_litellm.settings import Settings
+from sigil_sdk_litellm.mapping.core import META_GUARD_DECISIONS, MappingOptions, build_metadata, slim_event
+from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.proxy.guard.evaluation import HookGuard, PhasePolicy, build_guard
+from sigil_sdk_litellm.proxy.guard.postflight_client import PostflightAnswer, parse_answer
+from sigil_sdk_litellm.proxy.guard.requests import postflight_request, rewrite_stream
+from sigil_sdk_litellm.proxy.guardrail import SigilGuardrail, hooks_guardrail
+from sigil_sdk_litellm.proxy.metrics import PipelineMetrics
+from sigil_sdk_litellm.proxy.settings import Settings
 from tests.support import hook_counts
 
 DATA = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "my card"}]}
@@ -446,7 +446,7 @@ def test_configuration_warnings_are_logged_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # the callback and a config.yaml guardrail both load the settings in each worker
-    from sigil_sdk_litellm._factory import load_settings
+    from sigil_sdk_litellm.proxy.wiring import load_settings
 
     monkeypatch.setenv("SIGIL_ENDPOINT", "http://sink.invalid:8080")
     monkeypatch.setenv("SIGIL_PROTOCOL", "http")
@@ -460,7 +460,7 @@ def test_configuration_warnings_are_logged_once(
 
 
 async def test_each_postflight_evaluation_counts_one_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sigil_sdk_litellm._guard as guard_module
+    import sigil_sdk_litellm.proxy.guard.evaluation as guard_module
 
     def allow(request: HookEvaluateRequest) -> PostflightAnswer:
         return PostflightAnswer(HookEvaluateResponse(action="allow"), None)

@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from sigil_sdk_litellm import _transport
-from sigil_sdk_litellm._transport import HttpTransport, TransientFailure
+from sigil_sdk_litellm.proxy.export import transport as _transport
+from sigil_sdk_litellm.proxy.export.transport import HttpTransport, TransientFailure
 
 
 class _Answer(BaseHTTPRequestHandler):

@@ -8,9 +8,9 @@ import logging
 import pytest
 from sigil_sdk.models import Generation, Message, MessageRole, Part, PartKind, ToolCall
 
-from sigil_sdk_litellm._limits import DEFAULT_BUDGET, TRUNCATED_KEY, fit_generation
-from sigil_sdk_litellm._mapping import MappingOptions
-from sigil_sdk_litellm._recording import Recorder
+from sigil_sdk_litellm.limits import DEFAULT_BUDGET, TRUNCATED_KEY, fit_generation
+from sigil_sdk_litellm.mapping.core import MappingOptions
+from sigil_sdk_litellm.recording import Recorder
 from tests.support import callback_kwargs, capturing_client, chat_response, standard_logging_object
 
 MIB = 1 << 20

@@ -9,7 +9,7 @@ import math
 import pytest
 from sigil_sdk import GenerationMode, MessageRole, PartKind
 
-from sigil_sdk_litellm import _mapping as m
+from sigil_sdk_litellm.mapping import core as m
 from tests.support import callback_kwargs, chat_response, failure_slo, standard_logging_object
 
 

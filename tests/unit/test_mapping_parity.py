@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from sigil_sdk_litellm import SigilLiteLLMLogger
-from sigil_sdk_litellm import _mapping as m
-from sigil_sdk_litellm._entry import with_callback_times
+from sigil_sdk_litellm.entry_points import with_callback_times
+from sigil_sdk_litellm.mapping import core as m
 from tests.support import callback_kwargs, capturing_client, chat_response, standard_logging_object
 
 OPTIONS = m.MappingOptions()

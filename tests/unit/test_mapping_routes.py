@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sigil_sdk import GenerationMode, MessageRole, PartKind
 
-from sigil_sdk_litellm import _mapping as m
+from sigil_sdk_litellm.mapping import core as m
 from tests.support import callback_kwargs, failure_slo, standard_logging_object
 from tests.unit.test_slim_event import assert_slim_event_maps_the_same
 

@@ -17,11 +17,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sigil_sdk.models import ExportGenerationsRequest, Generation
 
-from sigil_sdk_litellm._delivery import DeliveryExporter
-from sigil_sdk_litellm._metrics import DROP_REASONS, PipelineMetrics, metrics_enabled, pipeline_metrics
-from sigil_sdk_litellm._spool import SpoolReader
-from sigil_sdk_litellm._transport import PermanentRejection, SendResult, TransientFailure
-from sigil_sdk_litellm.settings import ConfigError, Settings
+from sigil_sdk_litellm.proxy.export.delivery import DeliveryExporter
+from sigil_sdk_litellm.proxy.export.transport import PermanentRejection, SendResult, TransientFailure
+from sigil_sdk_litellm.proxy.metrics import DROP_REASONS, PipelineMetrics, metrics_enabled, pipeline_metrics
+from sigil_sdk_litellm.proxy.settings import ConfigError, Settings
+from sigil_sdk_litellm.proxy.spool.store import SpoolReader
 
 
 class SwitchableTransport:
@@ -201,7 +201,7 @@ def test_a_directory_set_too_late_is_reported(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """This test process imported prometheus_client without the directory: its samples stay in memory."""
-    import sigil_sdk_litellm._metrics as metrics_module
+    import sigil_sdk_litellm.proxy.metrics as metrics_module
 
     monkeypatch.setattr(metrics_module, "_instance", None)
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
@@ -233,11 +233,11 @@ def test_metrics_off_builds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_spool_reports_its_fill_and_what_it_refused(registry: CollectorRegistry, tmp_path: Path) -> None:
-    from sigil_sdk_litellm._mapping import MappingOptions, slim_event
-    from sigil_sdk_litellm._recording import Recorder
-    from sigil_sdk_litellm._spool import SpoolFile, SpoolWriter
-    from sigil_sdk_litellm._spool_sender import SpoolSender
-    from sigil_sdk_litellm.offload import encode_frame
+    from sigil_sdk_litellm.mapping.core import MappingOptions, slim_event
+    from sigil_sdk_litellm.proxy.offload.link import encode_frame
+    from sigil_sdk_litellm.proxy.spool.sender import SpoolSender
+    from sigil_sdk_litellm.proxy.spool.store import SpoolFile, SpoolWriter
+    from sigil_sdk_litellm.recording import Recorder
     from tests.support import callback_kwargs, capturing_client, chat_response, standard_logging_object
 
     def frame(call_id: str) -> bytes:

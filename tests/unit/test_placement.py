@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sigil_sdk_litellm._placement import cgroup_cpu_limit, proxy_workers, resolve_recorder, usable_cpus
+from sigil_sdk_litellm.proxy.placement import cgroup_cpu_limit, proxy_workers, resolve_recorder, usable_cpus
 
 
 def test_cgroup_v2_quota_in_cpus(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sigil_sdk_litellm.settings import README_END, README_START, env_table_markdown, readme_table, update_readme
+from sigil_sdk_litellm.proxy.settings import README_END, README_START, env_table_markdown, readme_table, update_readme
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -14,7 +14,7 @@ def test_readme_env_table_matches_settings() -> None:
     assert text.count(README_START) == 1 and text.count(README_END) == 1
     assert readme_table(text) == env_table_markdown(), (
         "README.md's env table differs from Settings: run "
-        "`.venv/bin/python -m sigil_sdk_litellm.settings --update README.md`"
+        "`.venv/bin/python -m sigil_sdk_litellm.proxy.settings --update README.md`"
     )
 
 

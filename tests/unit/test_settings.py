@@ -12,8 +12,8 @@ from pydantic import SecretStr, ValidationError
 from sigil_sdk import GenerationExportConfig
 from sigil_sdk.config import default_config
 
-from sigil_sdk_litellm import settings as settings_module
-from sigil_sdk_litellm.settings import ConfigError, Settings, env_table_markdown, unknown_variables
+from sigil_sdk_litellm.proxy import settings as settings_module
+from sigil_sdk_litellm.proxy.settings import ConfigError, Settings, env_table_markdown, unknown_variables
 
 TOKEN = "tok-" + secrets.token_hex(12)
 HEADER_SECRET = "hdr-" + secrets.token_hex(12)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sigil_sdk_litellm import _mapping as m
+from sigil_sdk_litellm.mapping import core as m
 from tests.support import callback_kwargs, chat_response, failure_slo, standard_logging_object
 
 SECRET = "sk-live-secret-key-0123456789"

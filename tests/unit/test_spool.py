@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from sigil_sdk_litellm._mapping import MappingOptions, slim_event
-from sigil_sdk_litellm._problems import ProblemLog
-from sigil_sdk_litellm._recording import Recorder
-from sigil_sdk_litellm._spool import DiskFull, SpoolDirectory, SpoolFile, SpoolReader, SpoolWriter
-from sigil_sdk_litellm._spool_sender import SpoolSender
-from sigil_sdk_litellm.offload import encode_frame
+from sigil_sdk_litellm.mapping.core import MappingOptions, slim_event
+from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.proxy.offload.link import encode_frame
+from sigil_sdk_litellm.proxy.spool.sender import SpoolSender
+from sigil_sdk_litellm.proxy.spool.store import DiskFull, SpoolDirectory, SpoolFile, SpoolReader, SpoolWriter
+from sigil_sdk_litellm.recording import Recorder
 from tests.support import callback_kwargs, capturing_client, chat_response, standard_logging_object
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from sigil_sdk_litellm._factory import build_recorder, build_tenant_router
-from sigil_sdk_litellm._tenants import (
+from sigil_sdk_litellm.proxy.settings import ConfigError, Settings
+from sigil_sdk_litellm.proxy.tenants import (
     MAX_TENANTS,
     TenantMap,
     TenantRouter,
@@ -21,7 +21,7 @@ from sigil_sdk_litellm._tenants import (
     split_bound,
     trusted_identity,
 )
-from sigil_sdk_litellm.settings import ConfigError, Settings
+from sigil_sdk_litellm.proxy.wiring import build_recorder, build_tenant_router
 from tests.capture_sink import CaptureSink
 from tests.support import callback_kwargs, chat_response, standard_logging_object
 
@@ -253,7 +253,7 @@ def test_a_map_is_typed_and_frozen() -> None:
 
 def test_the_recorder_process_routes_the_slim_hand_off_like_the_full_event() -> None:
     """SIGIL_RECORDER=process maps slim_event(kwargs): it carries the trusted identity, nothing else."""
-    from sigil_sdk_litellm._mapping import slim_event
+    from sigil_sdk_litellm.mapping.core import slim_event
 
     kwargs = event(
         requester={"user_api_key_team_id": "t-1"},
@@ -277,8 +277,8 @@ def test_the_recorder_process_routes_the_slim_hand_off_like_the_full_event() -> 
 def test_with_the_disk_spool_each_tenant_spools_and_delivers_on_its_own(tmp_path: Path) -> None:
     """SIGIL_SPOOL_DIR + SIGIL_TENANT_MAP: a spool and consumer per tenant (the default's in the directory
     itself, the others' in tenants/<id>/), routed on the worker by the slim event's trusted identity."""
-    from sigil_sdk_litellm.bootstrap import build_tenant_spool_links
-    from sigil_sdk_litellm.offload import OffloadingSigilLogger
+    from sigil_sdk_litellm.proxy.bootstrap import build_tenant_spool_links
+    from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger
 
     with CaptureSink() as sink:
         s = settings(

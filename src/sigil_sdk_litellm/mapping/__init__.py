@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import anthropic_messages, responses
-from .content import RouteContent
+from sigil_sdk_litellm.mapping import anthropic_messages, responses
+from sigil_sdk_litellm.mapping.content import RouteContent
 
 RouteMapper = Callable[[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], bool], RouteContent]
 

@@ -15,9 +15,16 @@ from typing import Any
 
 from sigil_sdk import Message, MessageRole, Part, PartKind, PartMetadata, ToolCall, ToolDefinition, ToolResult
 
-from .._coerce import as_dict, as_list, as_str, json_bytes
-from .._mapping import UNKNOWN, SharedMessage, map_tools, redacted_thinking_part
-from .content import RouteContent, block_text, first_param, logged_input, route_output, route_usage
+from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str, json_bytes
+from sigil_sdk_litellm.mapping.content import (
+    RouteContent,
+    block_text,
+    first_param,
+    logged_input,
+    route_output,
+    route_usage,
+)
+from sigil_sdk_litellm.mapping.core import UNKNOWN, SharedMessage, map_tools, redacted_thinking_part
 
 # a chat finish reason (LiteLLM's logged form) in the Messages API's words, as the client saw it
 STOP_REASONS: Mapping[str, str] = {

@@ -8,8 +8,8 @@ from typing import Any
 
 from sigil_sdk import Message, TokenUsage, ToolDefinition
 
-from .._coerce import as_dict, as_int, as_str
-from .._mapping import map_output, map_usage
+from sigil_sdk_litellm.mapping.coerce import as_dict, as_int, as_str
+from sigil_sdk_litellm.mapping.core import map_output, map_usage
 
 
 @dataclass(slots=True)

@@ -14,8 +14,16 @@ from typing import Any
 
 from sigil_sdk import Message, MessageRole, Part, PartKind, PartMetadata, ToolCall, ToolResult
 
-from .._coerce import as_dict, as_list, as_str, json_bytes
-from .._mapping import (
+from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str, json_bytes
+from sigil_sdk_litellm.mapping.content import (
+    RouteContent,
+    block_text,
+    first_param,
+    logged_input,
+    route_output,
+    route_usage,
+)
+from sigil_sdk_litellm.mapping.core import (
     UNKNOWN,
     SharedMessage,
     content_parts,
@@ -23,7 +31,6 @@ from .._mapping import (
     map_input_messages,
     map_thinking_enabled,
 )
-from .content import RouteContent, block_text, first_param, logged_input, route_output, route_usage
 
 # a bridged call's chat finish reason, in the Responses API's words (status or incomplete reason)
 STOP_REASONS: Mapping[str, str] = {

@@ -1,6 +1,6 @@
 """The proxy's Sigil callback, built from ``SIGIL_*`` variables (what ``sigil_callback.py`` calls).
 
-``bootstrap_from_env()`` reads :class:`~sigil_sdk_litellm.settings.Settings`, builds a
+``bootstrap_from_env()`` reads :class:`~sigil_sdk_litellm.proxy.settings.Settings`, builds a
 ``sigil_sdk.Client`` from an explicit ``ClientConfig`` (nothing is left to the SDK's own reading of
 the environment), arranges for ``client.shutdown()`` to flush what is queued when the proxy stops
 (see :func:`_flush_at_exit`), and returns the LiteLLM callback. A configuration error stops the proxy
@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 from litellm.integrations.custom_logger import CustomLogger
 from sigil_sdk import Client
 
-from ._factory import (
+from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
+from sigil_sdk_litellm.proxy.offload.handover import HANDOVER_VARIABLE, handover_file
+from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger, RecorderLink, recorder_command
+from sigil_sdk_litellm.proxy.placement import proxy_workers, resolve_recorder, usable_cpus
+from sigil_sdk_litellm.proxy.settings import ConfigError, Problem, Settings
+from sigil_sdk_litellm.proxy.spool.link import SpoolLink
+from sigil_sdk_litellm.proxy.tenants import TenantRouter
+from sigil_sdk_litellm.proxy.wiring import (
     RECORDER_TENANT_ENV,
     _ensure_log_output,
     build_client,
@@ -33,16 +40,10 @@ from ._factory import (
     recorder_from_env,
     tenant_settings,
 )
-from ._metrics import pipeline_metrics
-from ._placement import proxy_workers, resolve_recorder, usable_cpus
-from ._recorder_settings import HANDOVER_VARIABLE, handover_file
-from ._spool_link import SpoolLink
-from ._tenants import DEFAULT_TENANT, TenantRouter
-from .offload import OffloadingSigilLogger, RecorderLink, recorder_command
-from .settings import ConfigError, Problem, Settings
+from sigil_sdk_litellm.recording import DEFAULT_TENANT
 
 if TYPE_CHECKING:
-    from .handler import SigilLiteLLMLogger
+    from sigil_sdk_litellm.handler import SigilLiteLLMLogger
 
 __all__ = [
     "SigilDisabledLogger",
@@ -57,7 +58,7 @@ __all__ = [
     "register_hooks_guardrail",
 ]
 
-logger = logging.getLogger("sigil_sdk_litellm.bootstrap")
+logger = logging.getLogger("sigil_sdk_litellm.proxy.bootstrap")
 
 # The exit status of a worker that cannot start. uvicorn's supervisor (STARTUP_FAILURE) and gunicorn's
 # arbiter (WORKER_BOOT_ERROR) both read 3 as "failed to boot: stop the server"; any other status makes
@@ -83,7 +84,7 @@ def build_handler(
 ) -> SigilLiteLLMLogger:
     """The LiteLLM callback recording into ``client`` (or, with ``router``, its tenants') with the handler
     options of ``settings``."""
-    from .handler import SigilLiteLLMLogger
+    from sigil_sdk_litellm.handler import SigilLiteLLMLogger
 
     return SigilLiteLLMLogger(client=client, router=router, **handler_options(settings))
 
@@ -171,7 +172,7 @@ def register_hooks_guardrail(settings: Settings) -> CustomLogger:
     joins LiteLLM's callbacks, beside the recording callback; returns it."""
     import litellm
 
-    from .guardrail import hooks_guardrail
+    from sigil_sdk_litellm.proxy.guardrail import hooks_guardrail
 
     guardrail = hooks_guardrail(settings)
 
@@ -197,12 +198,12 @@ def build_recorder_link(settings: Settings) -> RecorderLink:
     """The recorder process of this proxy worker (``SIGIL_RECORDER=process``), started now.
 
     It inherits this environment and is handed these settings, validated (:func:`recorder_handover`);
-    it builds its own client from them (:func:`~sigil_sdk_litellm._factory.recorder_from_env`, which
+    it builds its own client from them (:func:`~sigil_sdk_litellm.proxy.wiring.recorder_from_env`, which
     imports neither LiteLLM nor pydantic) and exports what it was handed when the link closes.
     """
     env, pass_fds = recorder_handover(settings)
     return RecorderLink(
-        recorder_command("sigil_sdk_litellm._factory:recorder_from_env"),
+        recorder_command("sigil_sdk_litellm.proxy.wiring:recorder_from_env"),
         env=env,
         pass_fds=pass_fds,
         max_items=settings.buffer_max_items,
@@ -222,7 +223,7 @@ def build_spool_link(settings: Settings, tenant: str | None = None) -> SpoolLink
         env, pass_fds = recorder_handover(settings)
         if tenant is not None:
             env[RECORDER_TENANT_ENV] = tenant
-        command = recorder_command("sigil_sdk_litellm._factory:recorder_from_env")
+        command = recorder_command("sigil_sdk_litellm.proxy.wiring:recorder_from_env")
         return SpoolLink(own, command=command, env=env, pass_fds=pass_fds)
     return SpoolLink(own, recorder=build_recorder(settings, tenant=tenant))
 

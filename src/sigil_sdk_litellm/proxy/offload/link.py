@@ -3,9 +3,9 @@
 In the proxy, recording a generation through the SDK (mapping, the SDK's validation and copies, its
 proto size check, then serialising the export) costs a few hundred microseconds to milliseconds of
 CPU per request on the worker's event loop. :class:`OffloadingSigilLogger` does only the cheap part
-there: it picks the fields the mapping reads (:func:`~sigil_sdk_litellm._mapping.slim_event`),
+there: it picks the fields the mapping reads (:func:`~sigil_sdk_litellm.mapping.core.slim_event`),
 pickles them and queues the bytes. A writer thread streams the frames to a recorder process
-(``python -m sigil_sdk_litellm.recorder``) over its stdin; that process maps, records and exports
+(``python -m sigil_sdk_litellm.proxy.offload.recorder``) over its stdin; that process maps, records and exports
 through a real ``sigil_sdk.Client`` on the machine's other cores.
 
 Failure handling:
@@ -31,12 +31,12 @@ from typing import IO, Any, Protocol
 
 from litellm.integrations.custom_logger import CustomLogger
 
-from ._entry import EventEntryPoints
-from ._mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, call_type_of, classify_call, slim_event
-from ._metrics import HandoffMetrics, forget_process
-from ._problems import ProblemLog
-from ._redaction import content_redacted
-from ._tenants import TenantRouter
+from sigil_sdk_litellm.entry_points import EventEntryPoints
+from sigil_sdk_litellm.mapping.core import DEFAULT_AGENT_NAME_METADATA_KEYS, call_type_of, classify_call, slim_event
+from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.proxy.metrics import HandoffMetrics, forget_process
+from sigil_sdk_litellm.proxy.tenants import TenantRouter
+from sigil_sdk_litellm.redaction import content_redacted
 
 FRAME_HEADER = struct.Struct(">I")
 _CLOSE = b""  # sentinel in the queue
@@ -279,4 +279,4 @@ class OffloadingSigilLogger(EventEntryPoints, CustomLogger):  # type: ignore[mis
 
 def recorder_command(factory: str) -> list[str]:
     """The command line of a recorder process whose Recorder comes from ``module:function``."""
-    return [sys.executable, "-m", "sigil_sdk_litellm.recorder", "--factory", factory]
+    return [sys.executable, "-m", "sigil_sdk_litellm.proxy.offload.recorder", "--factory", factory]

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
-from ._tenants import DEFAULT_TENANT
+from sigil_sdk_litellm.recording import DEFAULT_TENANT
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 logger = logging.getLogger("sigil_sdk_litellm")

@@ -5,17 +5,35 @@ Kept free of LiteLLM imports so it also runs in the out-of-process recorder, whi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from sigil_sdk import Client, GenerationMode
 
-from ._limits import TRUNCATED_KEY, fit_generation
-from ._mapping import MappingOptions, call_type_of, classify_call, map_embedding, map_generation
-from ._problems import ProblemLog
-from ._tenants import DEFAULT_TENANT, TenantRouter
+from sigil_sdk_litellm.limits import TRUNCATED_KEY, fit_generation
+from sigil_sdk_litellm.mapping.core import MappingOptions, call_type_of, classify_call, map_embedding, map_generation
+from sigil_sdk_litellm.problems import ProblemLog
 
-if TYPE_CHECKING:
-    from ._delivery import DeliveryExporter
+# The tenant of an event recorded without a router, and the router's fallback.
+DEFAULT_TENANT = "default"
+
+
+class ClientRouter(Protocol):
+    """Picks the client (and tenant name) an event is recorded with; the proxy's tenant map is one."""
+
+    def route(self, event: Any) -> tuple[str, Client]: ...
+
+    def shutdown(self) -> None: ...
+
+
+class ExportBuffer(Protocol):
+    """The exporter behind the client when it buffers (the proxy's delivery buffer): the spool waits on it."""
+
+    drain_timeout: float
+
+    def flush(self, timeout: float | None = None) -> bool: ...
+
+    def stats(self) -> Mapping[str, int]: ...
 
 
 class CallFailed(Exception):
@@ -43,9 +61,9 @@ class Recorder:
         client: Client,
         options: MappingOptions,
         problems: ProblemLog | None = None,
-        delivery: DeliveryExporter | None = None,
+        delivery: ExportBuffer | None = None,
         *,
-        router: TenantRouter[Client] | None = None,
+        router: ClientRouter | None = None,
     ) -> None:
         self.client = client  # the default tenant's
         self.options = options

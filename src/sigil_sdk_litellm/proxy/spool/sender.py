@@ -21,11 +21,10 @@ import threading
 import time
 from pathlib import Path
 
-from ._delivery import DeliveryExporter
-from ._metrics import SpoolMetrics
-from ._problems import ProblemLog
-from ._recording import Recorder
-from ._spool import SpoolDirectory, SpoolFile, SpoolReader
+from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.proxy.metrics import SpoolMetrics
+from sigil_sdk_litellm.proxy.spool.store import SpoolDirectory, SpoolFile, SpoolReader
+from sigil_sdk_litellm.recording import ExportBuffer, Recorder
 
 
 class SpoolSender:
@@ -33,7 +32,7 @@ class SpoolSender:
         self,
         own: Path,
         recorder: Recorder,
-        delivery: DeliveryExporter | None,
+        delivery: ExportBuffer | None,
         *,
         batch_items: int = 100,
         poll_interval: float = 0.05,

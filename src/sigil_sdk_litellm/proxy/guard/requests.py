@@ -17,8 +17,8 @@ from typing import Any
 from sigil_sdk.hooks import HookContext, HookEvaluateRequest, HookEvaluateResponse, HookInput, HookModel, HookPhase
 from sigil_sdk.models import Message, MessageRole, PartKind
 
-from ._coerce import as_dict, as_list, as_str
-from ._mapping import (
+from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str
+from sigil_sdk_litellm.mapping.core import (
     DEFAULT_AGENT_NAME_METADATA_KEYS,
     _first,
     content_text,

@@ -10,7 +10,7 @@ Two ways to turn it on (docs/hooks.md):
       guardrails:
         - guardrail_name: sigil
           litellm_params:
-            guardrail: sigil_sdk_litellm.guardrail.SigilGuardrail
+            guardrail: sigil_sdk_litellm.proxy.guardrail.SigilGuardrail
             mode: [pre_call, post_call]
             default_on: false
 
@@ -30,10 +30,10 @@ from litellm.integrations.custom_guardrail import CustomGuardrail
 from litellm.types.guardrails import GuardrailEventHooks
 from litellm.types.utils import ModelResponseStream
 
-from ._coerce import as_dict, as_list
-from ._guard import DENY_STATUS, HookGuard, build_guard
-from ._mapping import GUARD_DECISIONS_KEY
-from .settings import Settings
+from sigil_sdk_litellm.mapping.coerce import as_dict, as_list
+from sigil_sdk_litellm.mapping.core import GUARD_DECISIONS_KEY
+from sigil_sdk_litellm.proxy.guard.evaluation import DENY_STATUS, HookGuard, build_guard
+from sigil_sdk_litellm.proxy.settings import Settings
 
 T = TypeVar("T")
 
@@ -43,7 +43,7 @@ HOOKS_GUARDRAIL_NAME = "sigil-hooks"
 _SUPPORTED = [GuardrailEventHooks.pre_call, GuardrailEventHooks.post_call]
 _END = object()
 _DISABLED = (
-    "SIGIL_ENABLED=false, yet config.yaml lists the guardrail sigil_sdk_litellm.guardrail.SigilGuardrail: "
+    "SIGIL_ENABLED=false, yet config.yaml lists the guardrail sigil_sdk_litellm.proxy.guardrail.SigilGuardrail: "
     "remove it from guardrails: or set SIGIL_ENABLED=true"
 )
 _PHASE_HOOKS = {"preflight": GuardrailEventHooks.pre_call.value, "postflight": GuardrailEventHooks.post_call.value}
@@ -51,16 +51,16 @@ _PHASE_HOOKS = {"preflight": GuardrailEventHooks.pre_call.value, "postflight": G
 
 class SigilGuardrail(CustomGuardrail):  # type: ignore[misc]
     """A LiteLLM ``CustomGuardrail`` evaluating Sigil's preflight (``pre_call``) and postflight
-    (``post_call``) rules with a :class:`~sigil_sdk_litellm._guard.HookGuard`."""
+    (``post_call``) rules with a :class:`~sigil_sdk_litellm.proxy.guard.evaluation.HookGuard`."""
 
     def __init__(self, *, guard: HookGuard | None = None, **options: Any) -> None:
         options.setdefault("guardrail_name", "sigil")
         options.setdefault("event_hook", [hook.value for hook in _SUPPORTED])
         super().__init__(supported_event_hooks=list(_SUPPORTED), **options)
         if guard is None:  # built by LiteLLM from config.yaml: the SIGIL_* settings say where and how
-            from ._factory import load_settings
-            from .bootstrap import _exit
-            from .settings import ConfigError, Problem
+            from sigil_sdk_litellm.proxy.bootstrap import _exit
+            from sigil_sdk_litellm.proxy.settings import ConfigError, Problem
+            from sigil_sdk_litellm.proxy.wiring import load_settings
 
             try:
                 settings = load_settings()

@@ -35,9 +35,9 @@ from sigil_sdk.models import (
     ExportWorkflowStepsResponse,
 )
 
-from ._metrics import DeliveryMetrics
-from ._problems import ProblemLog
-from ._transport import PermanentRejection, TransientFailure, Transport
+from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.proxy.export.transport import PermanentRejection, TransientFailure, Transport
+from sigil_sdk_litellm.proxy.metrics import DeliveryMetrics
 
 logger = logging.getLogger("sigil_sdk_litellm")
 

@@ -1,4 +1,4 @@
-"""Sigil hooks at the gateway: the evaluation behind :class:`~sigil_sdk_litellm.guardrail.SigilGuardrail`.
+"""Sigil hooks at the gateway: the evaluation behind :class:`~sigil_sdk_litellm.proxy.guardrail.SigilGuardrail`.
 
 :class:`HookGuard` judges a chat request before the model is called (preflight: deny, or transform the
 messages) and the model's answer before the client gets it (postflight: deny, or transform the text).
@@ -25,9 +25,12 @@ from sigil_sdk.errors import HookTransportError
 from sigil_sdk.hooks import HookEvaluateRequest, HookEvaluateResponse
 from sigil_sdk.hooks import evaluate_hook as sdk_evaluate_hook
 
-from ._coerce import as_dict, as_list
-from ._factory import auth_headers
-from ._hooks import (
+from sigil_sdk_litellm.mapping.coerce import as_dict, as_list
+from sigil_sdk_litellm.mapping.core import GUARD_DECISIONS_KEY
+from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.proxy.export.transport import _tls_context
+from sigil_sdk_litellm.proxy.guard.postflight_client import PostflightAnswer, evaluate_postflight
+from sigil_sdk_litellm.proxy.guard.requests import (
     CHAT_CALL_TYPES,
     HookDefaults,
     answer_output,
@@ -39,12 +42,9 @@ from ._hooks import (
     preflight_request,
     rewrite_stream,
 )
-from ._mapping import GUARD_DECISIONS_KEY
-from ._metrics import HookMetrics, pipeline_metrics
-from ._postflight_client import PostflightAnswer, evaluate_postflight
-from ._problems import ProblemLog
-from ._transport import _tls_context
-from .settings import Settings
+from sigil_sdk_litellm.proxy.metrics import HookMetrics, pipeline_metrics
+from sigil_sdk_litellm.proxy.settings import Settings
+from sigil_sdk_litellm.proxy.wiring import auth_headers
 
 __all__ = [
     "DENY_STATUS",

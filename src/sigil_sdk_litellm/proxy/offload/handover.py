@@ -1,6 +1,6 @@
 """The settings a recorder process needs, handed over by its proxy worker as validated plain values.
 
-The worker has validated :class:`~sigil_sdk_litellm.settings.Settings` already; the recorder process
+The worker has validated :class:`~sigil_sdk_litellm.proxy.settings.Settings` already; the recorder process
 takes the fields it uses from :data:`HANDOVER_VARIABLE` instead of validating the environment again,
 so it never imports pydantic or pydantic-settings (see docs/memory.md). The values travel in an
 anonymous in-memory file (memfd: never on disk) whose descriptor the recorder inherits, not in its
@@ -16,11 +16,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._secret import Secret
-from ._tenants import Tenant, TenantMap
+from sigil_sdk_litellm.proxy.secret import Secret
+from sigil_sdk_litellm.proxy.tenants import Tenant, TenantMap
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from sigil_sdk_litellm.proxy.settings import Settings
 
 # No SIGIL_ prefix: not a setting, and never reported as an unknown one. Its value: a descriptor number.
 HANDOVER_VARIABLE = "_SIGIL_RECORDER_SETTINGS_FD"

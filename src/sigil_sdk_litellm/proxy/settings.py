@@ -30,8 +30,8 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from ._tenants import ACCEPTED as TENANT_MAP_ACCEPTED
-from ._tenants import MAX_TENANTS, TenantMap, TenantMapError, parse_tenant_map
+from sigil_sdk_litellm.proxy.tenants import ACCEPTED as TENANT_MAP_ACCEPTED
+from sigil_sdk_litellm.proxy.tenants import MAX_TENANTS, TenantMap, TenantMapError, parse_tenant_map
 
 __all__ = [
     "AUTH_MODES",
@@ -1146,13 +1146,13 @@ def readme_table(text: str) -> str:
 
 
 def _main(argv: Sequence[str]) -> int:
-    """``python -m sigil_sdk_litellm.settings [--update README.md]``: print (or write) the env table."""
+    """``python -m sigil_sdk_litellm.proxy.settings [--update README.md]``: print (or write) the env table."""
     if len(argv) == 2 and argv[0] == "--update":
         path = Path(argv[1])
         path.write_text(update_readme(path.read_text(encoding="utf-8")), encoding="utf-8")
         return 0
     if argv:
-        print("usage: python -m sigil_sdk_litellm.settings [--update README.md]", file=sys.stderr)
+        print("usage: python -m sigil_sdk_litellm.proxy.settings [--update README.md]", file=sys.stderr)
         return 2
     sys.stdout.write(env_table_markdown())
     return 0

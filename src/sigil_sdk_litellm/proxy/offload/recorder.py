@@ -1,7 +1,7 @@
-"""The recorder process of out-of-process recording: ``python -m sigil_sdk_litellm.recorder``.
+"""The recorder process of out-of-process recording: ``python -m sigil_sdk_litellm.proxy.offload.recorder``.
 
 Reads length-prefixed frames ``(failed, redacted, slim_event)`` from stdin, records each through a
-:class:`~sigil_sdk_litellm._recording.Recorder` (a real ``sigil_sdk.Client`` and the handler's
+:class:`~sigil_sdk_litellm.recording.Recorder` (a real ``sigil_sdk.Client`` and the handler's
 options) built by ``--factory module:function``, and when stdin closes (the proxy worker exited or
 closed the link) shuts the client down, which exports everything still queued.
 
@@ -30,8 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from ._metrics import active_metrics, forget_process
-from ._recording import Recorder
+from sigil_sdk_litellm.proxy.metrics import active_metrics, forget_process
+from sigil_sdk_litellm.recording import Recorder
 
 FRAME_HEADER = struct.Struct(">I")
 
@@ -73,7 +73,7 @@ def serve(recorder: Recorder, stream: BinaryIO) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sigil_sdk_litellm.recorder", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sigil_sdk_litellm.proxy.offload.recorder", description=__doc__)
     parser.add_argument("--factory", required=True, help="module:function returning a Recorder")
     parser.add_argument("--spool", type=Path, help="deliver from this spool file instead of stdin")
     parser.add_argument("--spool-lock-fd", type=int, help="the worker's locked descriptor of the spool (kept open)")
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def deliver_spool(recorder: Recorder, spool: Path, *, grace: float, batch: int) -> int:
-    from ._spool_sender import SpoolSender
+    from sigil_sdk_litellm.proxy.spool.sender import SpoolSender
 
     metrics = active_metrics()  # on when the delivery buffer of this process turned them on
     sender = SpoolSender(

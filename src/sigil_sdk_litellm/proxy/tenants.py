@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from ._secret import Secret
+from sigil_sdk_litellm.proxy.secret import Secret
+from sigil_sdk_litellm.recording import DEFAULT_TENANT
 
 # Each tenant is one SDK client with its own delivery buffer and sender thread.
 MAX_TENANTS = 32
-DEFAULT_TENANT = "default"
 SELECTORS = ("team_id", "team_alias", "key_alias")
 # selector → the trusted field of the logging payload's metadata that holds it
 IDENTITY_FIELDS = {

@@ -20,12 +20,12 @@ import threading
 import time
 from collections.abc import Sequence
 
-from ._metrics import pipeline_metrics
-from ._problems import ProblemLog
-from ._recording import Recorder
-from ._spool import DiskFull, SpoolFile, SpoolReader, SpoolWriter
-from ._spool_sender import SpoolSender
-from .settings import Settings
+from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
+from sigil_sdk_litellm.proxy.settings import Settings
+from sigil_sdk_litellm.proxy.spool.sender import SpoolSender
+from sigil_sdk_litellm.proxy.spool.store import DiskFull, SpoolFile, SpoolReader, SpoolWriter
+from sigil_sdk_litellm.recording import Recorder
 
 
 class SpoolLink:

@@ -35,7 +35,7 @@ from sigil_sdk import (
     ToolResult,
 )
 
-from ._coerce import (
+from sigil_sdk_litellm.mapping.coerce import (
     as_bool,
     as_datetime,
     as_dict,
@@ -879,7 +879,7 @@ def generation_id_of(kwargs: Mapping[str, Any], slo: Mapping[str, Any]) -> str:
 
 
 def _route_mapper(call_type: str) -> Any:
-    from .mapping import ROUTES  # the route modules build on this one
+    from sigil_sdk_litellm.mapping import ROUTES  # the route modules build on this one
 
     return ROUTES.get(call_type)
 
@@ -1019,7 +1019,7 @@ def slim_event(
     if not slim_slo.get("model_parameters"):
         event["optional_params"] = _pick(kwargs.get("optional_params"), _MODEL_PARAMETER_KEYS)
     if call_type in ROUTE_CALL_TYPES:
-        from .mapping import SLIM_EXTRAS
+        from sigil_sdk_litellm.mapping import SLIM_EXTRAS
 
         for key, value in SLIM_EXTRAS[call_type](kwargs).items():
             event[key] = {**event[key], **value} if isinstance(event.get(key), dict) else value

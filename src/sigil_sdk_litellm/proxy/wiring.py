@@ -1,7 +1,7 @@
 """Settings → Sigil client and handler options: the part of the bootstrap that does not need LiteLLM.
 
 The recorder process (``SIGIL_RECORDER=process``) builds its client here, so it never imports
-LiteLLM; :mod:`sigil_sdk_litellm.bootstrap` re-exports these for the proxy side.
+LiteLLM; :mod:`sigil_sdk_litellm.proxy.bootstrap` re-exports these for the proxy side.
 """
 
 from __future__ import annotations
@@ -16,23 +16,23 @@ from typing import TYPE_CHECKING, Any, overload
 
 from sigil_sdk import ApiConfig, AuthConfig, Client, ClientConfig, ContentCaptureMode, GenerationExportConfig
 
-from ._delivery import DeliveryExporter
-from ._mapping import MappingOptions
-from ._metrics import pipeline_metrics
-from ._recorder_settings import HANDOVER_VARIABLE, read_handover_file
-from ._recording import Recorder
-from ._tenants import DEFAULT_TENANT, TenantRouter, split_bound
-from ._transport import GrpcTransport, HttpTransport, Transport
+from sigil_sdk_litellm.mapping.core import MappingOptions
+from sigil_sdk_litellm.proxy.export.delivery import DeliveryExporter
+from sigil_sdk_litellm.proxy.export.transport import GrpcTransport, HttpTransport, Transport
+from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
+from sigil_sdk_litellm.proxy.offload.handover import HANDOVER_VARIABLE, read_handover_file
+from sigil_sdk_litellm.proxy.tenants import TenantRouter, split_bound
+from sigil_sdk_litellm.recording import DEFAULT_TENANT, Recorder
 
 if TYPE_CHECKING:
     # Imported where the environment is read: a recorder process is handed validated values and
     # never loads pydantic (see _recorder_settings).
-    from ._recorder_settings import RecorderSettings
-    from .settings import Settings
+    from sigil_sdk_litellm.proxy.offload.handover import RecorderSettings
+    from sigil_sdk_litellm.proxy.settings import Settings
 
     AnySettings = Settings | RecorderSettings
 
-logger = logging.getLogger("sigil_sdk_litellm.bootstrap")
+logger = logging.getLogger("sigil_sdk_litellm.proxy.bootstrap")
 
 _PACKAGE_LOGGERS = ("sigil_sdk_litellm", "sigil_sdk")
 
@@ -43,7 +43,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     Warns once per process (names only, never values) about ``SIGIL_*`` variables that are no setting, and about
     settings that are valid but probably not meant.
     """
-    from .settings import Settings, unknown_variables
+    from sigil_sdk_litellm.proxy.settings import Settings, unknown_variables
 
     settings = Settings.from_env(env)
     unknown = unknown_variables(os.environ if env is None else env)
@@ -192,7 +192,7 @@ def tenant_settings(settings: AnySettings, tenant_id: str) -> AnySettings:
         return settings.model_copy(update=update)
     tenant = next(t for t in tenant_map.tenants if t.tenant_id == tenant_id)
     if settings.spool_dir is not None:
-        from ._spool import TENANT_SPOOLS  # sqlite3: only a spool needs it
+        from sigil_sdk_litellm.proxy.spool.store import TENANT_SPOOLS  # sqlite3: only a spool needs it
 
         update["spool_dir"] = settings.spool_dir / TENANT_SPOOLS / tenant_id
     # an Authorization or X-Scope-OrgID in SIGIL_HEADERS is the default tenant's, never another's
