@@ -19,7 +19,6 @@ from litellm.integrations.custom_logger import CustomLogger
 from sigil_sdk import Client, ContentCaptureMode, GenerationStart, ModelRef
 
 from sigil_sdk_litellm.proxy import bootstrap
-from sigil_sdk_litellm.proxy import settings as settings_module
 from sigil_sdk_litellm.proxy.bootstrap import (
     SigilDisabledLogger,
     bootstrap_from_env,
@@ -30,6 +29,7 @@ from sigil_sdk_litellm.proxy.bootstrap import (
 from sigil_sdk_litellm.proxy.export.delivery import DeliveryExporter
 from sigil_sdk_litellm.proxy.export.transport import GrpcTransport, HttpTransport
 from sigil_sdk_litellm.proxy.settings import ConfigError, Settings
+from sigil_sdk_litellm.proxy.settings import environment as settings_environment
 from tests.capture_sink import CaptureSink
 from tests.support import callback_kwargs, chat_response
 from tests.unit.test_settings import INVALID
@@ -42,7 +42,7 @@ TOKEN = "tok-" + secrets.token_hex(12)
 def _fresh_bootstrap(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[Callable[..., Any]]]:
     """No cached handler between tests, no default secrets dir, and exit hooks run by the test."""
     monkeypatch.setattr(bootstrap, "_bootstrapped", None)
-    monkeypatch.setattr(settings_module, "DEFAULT_SECRETS_DIR", tmp_path / "no-such-default-dir")
+    monkeypatch.setattr(settings_environment, "DEFAULT_SECRETS_DIR", tmp_path / "no-such-default-dir")
     # these tests look at the in-process client; the recorder process has tests of its own below
     monkeypatch.setenv("SIGIL_RECORDER", "inprocess")
     # bootstrap chains a flush into the proxy's shutdown event when the proxy module is loaded

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from sigil_sdk_litellm.proxy.offload.handover import RecorderSettings, handover, taken_over
 from sigil_sdk_litellm.proxy.secret import Secret
+from sigil_sdk_litellm.proxy.settings import Settings
 from sigil_sdk_litellm.proxy.wiring import auth_headers, handler_options, load_settings, tenant_settings
 
 ENV = {
@@ -44,15 +45,16 @@ def _revealed(value: object) -> object:
 def test_every_handed_over_field_equals_the_workers_setting() -> None:
     settings = load_settings(ENV)
     handed = taken_over(handover(settings))
-    for item in fields(RecorderSettings):
-        ours, theirs = getattr(handed, item.name), getattr(settings, item.name)
-        if item.name == "headers":
+    assert handed.names() == Settings.handed_over()
+    for name in handed.names():
+        ours, theirs = getattr(handed, name), getattr(settings, name)
+        if name == "headers":
             assert {k: v.get_secret_value() for k, v in ours.items()} == {"X-Team": "blue"}
             assert {k: v.get_secret_value() for k, v in theirs.items()} == {"X-Team": "blue"}
-        elif item.name == "auth_token":
+        elif name == "auth_token":
             assert ours.get_secret_value() == theirs.get_secret_value() == "glc_top_secret"
         else:
-            assert ours == theirs, item.name
+            assert ours == theirs, name
     assert handed.spool_dir == Path("/tmp/spool-of-test")
     assert handed.agent_name_metadata_keys == ("agent", "app")
     assert handler_options(handed) == handler_options(settings)
@@ -63,9 +65,10 @@ def test_every_handed_over_field_equals_the_workers_setting() -> None:
 def test_each_tenants_settings_are_the_same_from_the_handed_over_ones(tenant: str) -> None:
     settings = load_settings(ENV)
     ours, theirs = tenant_settings(taken_over(handover(settings)), tenant), tenant_settings(settings, tenant)
-    for item in fields(RecorderSettings):
-        if item.name != "headers":
-            assert _revealed(getattr(ours, item.name)) == _revealed(getattr(theirs, item.name)), item.name
+    assert isinstance(ours, RecorderSettings) and ours.names() == Settings.handed_over()
+    for name in ours.names():
+        if name != "headers":
+            assert _revealed(getattr(ours, name)) == _revealed(getattr(theirs, name)), name
     assert auth_headers(ours) == auth_headers(theirs)
     assert ours.tenant_map is not None and theirs.tenant_map is not None
     assert dict(ours.tenant_map.routes) == dict(theirs.tenant_map.routes)
@@ -101,3 +104,16 @@ def test_settings_of_any_size_are_handed_over_in_memory_not_in_the_environment(t
         assert handed.tenant_map is not None
         assert {t.token.get_secret_value() for t in handed.tenant_map.tenants if t.token} == {"t" * 60_000 + "-secret"}
     os.close(pass_fds[0])
+
+
+def test_worker_only_settings_stay_with_the_worker() -> None:
+    """The recorder is handed every setting but the worker's own: on/off, secrets dir, placement, hooks."""
+    handed = taken_over(handover(load_settings(ENV)))
+    worker_only = set(Settings.model_fields) - set(handed.names())
+    hooks = {name for name in Settings.model_fields if name.startswith("hooks_")}
+    assert worker_only == {"enabled", "secrets_dir", "recorder"} | hooks and len(hooks) == 9
+    with pytest.raises(AttributeError, match="hooks_enabled is not handed over"):
+        _ = handed.hooks_enabled
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        handed.endpoint = "elsewhere:1"
+    assert handed.model_copy(update={"batch_size": 7}).batch_size == 7 and handed.batch_size == 100

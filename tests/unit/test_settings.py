@@ -12,8 +12,7 @@ from pydantic import SecretStr, ValidationError
 from sigil_sdk import GenerationExportConfig
 from sigil_sdk.config import default_config
 
-from sigil_sdk_litellm.proxy import settings as settings_module
-from sigil_sdk_litellm.proxy.settings import ConfigError, Settings, env_table_markdown, unknown_variables
+from sigil_sdk_litellm.proxy.settings import ConfigError, Settings, environment, unknown_variables
 
 TOKEN = "tok-" + secrets.token_hex(12)
 HEADER_SECRET = "hdr-" + secrets.token_hex(12)
@@ -23,7 +22,7 @@ PREFIX = "sigil: invalid configuration: "
 @pytest.fixture(autouse=True)
 def _no_default_secrets_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A /run/secrets/sigil on the test machine must not leak into the tests."""
-    monkeypatch.setattr(settings_module, "DEFAULT_SECRETS_DIR", tmp_path / "no-such-default-dir")
+    monkeypatch.setattr(environment, "DEFAULT_SECRETS_DIR", tmp_path / "no-such-default-dir")
 
 
 def load(env: dict[str, str]) -> Settings:
@@ -481,7 +480,7 @@ def test_kubernetes_style_symlinked_secret(tmp_path: Path) -> None:
 
 
 def test_default_secrets_directory_is_read_when_it_exists(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(settings_module, "DEFAULT_SECRETS_DIR", tmp_path)
+    monkeypatch.setattr(environment, "DEFAULT_SECRETS_DIR", tmp_path)
     (tmp_path / "SIGIL_AUTH_TOKEN").write_text(TOKEN)
     assert load({"SIGIL_AUTH_MODE": "bearer"}).auth_token == SecretStr(TOKEN)
     # ... and a token lying there while no auth mode is set is the SDK's silent failure: an error
@@ -610,15 +609,6 @@ def test_every_field_is_documented() -> None:
     assert len(set(Settings.variables())) == len(Settings.model_fields)
 
 
-def test_env_table_lists_every_variable() -> None:
-    table = env_table_markdown()
-    for variable in Settings.variables():
-        assert f"| `{variable}` |" in table
-    assert "| `SIGIL_PROTOCOL` | `grpc` |" in table
-    assert "| `SIGIL_AUTH_TOKEN` | — |" in table
-    assert "| `SIGIL_FLUSH_INTERVAL` | `1` |" in table
-
-
 def test_unknown_variables() -> None:
     env = {
         "SIGIL_AUTH_TOKN": "x",
@@ -658,12 +648,12 @@ def test_directories_that_cannot_be_looked_into(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(Path, "is_dir", lambda self: denied(self, real_is_dir))
     message = assert_clean(config_error({"SIGIL_SECRETS_DIR": str(tmp_path / "locked")}))
     assert message.endswith("— accepted: an existing directory (Permission denied)")
-    monkeypatch.setattr(settings_module, "DEFAULT_SECRETS_DIR", tmp_path / "locked")
+    monkeypatch.setattr(environment, "DEFAULT_SECRETS_DIR", tmp_path / "locked")
     message = assert_clean(config_error({}))
     assert (
         message == f"{PREFIX}SIGIL_SECRETS_DIR='{tmp_path / 'locked'}' — the default cannot be read (Permission denied)"
     )
-    monkeypatch.setattr(settings_module, "DEFAULT_SECRETS_DIR", tmp_path / "none")
+    monkeypatch.setattr(environment, "DEFAULT_SECRETS_DIR", tmp_path / "none")
     (tmp_path / "open").mkdir()
 
     def token_denied(path: Path) -> bool:

@@ -26,7 +26,7 @@ from sigil_sdk_litellm.recording import DEFAULT_TENANT, Recorder
 
 if TYPE_CHECKING:
     # Imported where the environment is read: a recorder process is handed validated values and
-    # never loads pydantic (see _recorder_settings).
+    # never loads pydantic (see proxy.offload.handover).
     from sigil_sdk_litellm.proxy.offload.handover import RecorderSettings
     from sigil_sdk_litellm.proxy.settings import Settings
 

@@ -1,10 +1,11 @@
 """The settings a recorder process needs, handed over by its proxy worker as validated plain values.
 
 The worker has validated :class:`~sigil_sdk_litellm.proxy.settings.Settings` already; the recorder process
-takes the fields it uses from :data:`HANDOVER_VARIABLE` instead of validating the environment again,
-so it never imports pydantic or pydantic-settings (see docs/memory.md). The values travel in an
-anonymous in-memory file (memfd: never on disk) whose descriptor the recorder inherits, not in its
-environment, where ``/proc/<pid>/environ`` would show the secrets that were read from files.
+takes the fields it uses (every setting not declared ``worker_only``) from :data:`HANDOVER_VARIABLE`
+instead of validating the environment again, so it never imports pydantic or the settings package
+(see docs/memory.md). The values travel in an anonymous in-memory file (memfd: never on disk) whose
+descriptor the recorder inherits, not in its environment, where ``/proc/<pid>/environ`` would show the
+secrets that were read from files.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from sigil_sdk_litellm.proxy.secret import Secret
 from sigil_sdk_litellm.proxy.tenants import Tenant, TenantMap
@@ -26,47 +26,40 @@ if TYPE_CHECKING:
 HANDOVER_VARIABLE = "_SIGIL_RECORDER_SETTINGS_FD"
 
 
-@dataclass(frozen=True)
 class RecorderSettings:
-    """The fields of ``Settings`` that building the recorder's clients, buffers and options reads."""
+    """The worker's validated values of the fields :meth:`Settings.handed_over` names (every setting not
+    declared ``worker_only``), read like ``Settings``; frozen. Reading another one raises AttributeError."""
 
-    endpoint: str
-    protocol: Literal["grpc", "http"]
-    grpc_schema: Literal["sigil", "agento11y"]
-    insecure: bool
-    tls_ca_file: Path | None
-    headers: dict[str, Secret]
-    auth_mode: Literal["none", "tenant", "bearer", "basic"]
-    auth_tenant_id: str
-    auth_token: Secret | None
-    tenant_map: TenantMap | None
-    agent_name: str
-    agent_name_metadata_keys: tuple[str, ...]
-    agent_version: str
-    user_id: str
-    conversation_id: str
-    tags: dict[str, str]
-    extra_metadata: dict[str, Any]
-    capture_inputs: bool
-    capture_outputs: bool
-    content_capture_mode: str
-    batch_size: int
-    flush_interval: float
-    queue_size: int
-    max_retries: int
-    initial_backoff: float
-    max_backoff: float
-    buffer_max_items: int
-    buffer_max_bytes: int
-    spool_dir: Path | None
-    spool_max_bytes: int
-    shutdown_grace: float
-    metrics: Literal["auto", "true", "false"]
-    debug: bool
+    __slots__ = ("_values",)
+    _values: dict[str, Any]
+
+    def __init__(self, **values: Any) -> None:
+        object.__setattr__(self, "_values", values)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_values":  # not set yet (a copy being made): no recursion
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"{name} is not handed over to the recorder process (worker_only)") from None
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RecorderSettings) and self._values == other._values
+
+    def __repr__(self) -> str:
+        return f"RecorderSettings({', '.join(f'{name}={value!r}' for name, value in self._values.items())})"
+
+    def names(self) -> tuple[str, ...]:
+        """The fields handed over."""
+        return tuple(self._values)
 
     def model_copy(self, *, update: dict[str, Any]) -> RecorderSettings:
         """A copy with ``update`` applied (the call ``Settings`` answers, so both share one code path)."""
-        return dataclasses.replace(self, **update)
+        return RecorderSettings(**(self._values | update))
 
 
 _PATH_FIELDS = ("tls_ca_file", "spool_dir")
@@ -76,17 +69,17 @@ _TENANT_FIELDS = ("tenant_id", "auth_mode", "endpoint")
 def handover(settings: Settings) -> str:
     """The JSON text of ``settings`` for :data:`HANDOVER_VARIABLE` (secrets revealed: it is no log)."""
     values: dict[str, Any] = {}
-    for item in fields(RecorderSettings):
-        value = getattr(settings, item.name)
-        if item.name == "headers":
-            value = {name: secret.get_secret_value() for name, secret in value.items()}
-        elif item.name == "auth_token":
+    for name in settings.handed_over():
+        value = getattr(settings, name)
+        if name == "headers":
+            value = {header: secret.get_secret_value() for header, secret in value.items()}
+        elif name == "auth_token":
             value = _reveal(value)
-        elif item.name == "tenant_map":
+        elif name == "tenant_map":
             value = None if value is None else {sel: _tenant_values(t) for sel, t in value.routes.items()}
-        elif item.name in _PATH_FIELDS:
+        elif name in _PATH_FIELDS:
             value = None if value is None else str(value)
-        values[item.name] = value
+        values[name] = value
     return json.dumps(values)
 
 
