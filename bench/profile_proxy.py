@@ -32,7 +32,11 @@ CATEGORIES = [
     ("ours: writer thread", ("_write_loop",)),
     (
         "ours: callback (slim + pickle + queue)",
-        ("sigil_sdk_litellm/proxy/offload/link.py", "sigil_sdk_litellm/mapping/core.py"),
+        (
+            "sigil_sdk_litellm/proxy/offload/link.py",
+            "sigil_sdk_litellm/proxy/offload/slim.py",
+            "sigil_sdk_litellm/mapping/",
+        ),
     ),
     ("peer handler + sigil_sdk", ("sigil_sdk_litellm/handler.py", "sigil_sdk/")),
     ("LiteLLM logging machinery", ("litellm_logging.py", "logging_worker", "standard_logging", "custom_logger.py")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sigil_sdk import Client, ClientConfig, GenerationExportConfig
 
 from bench.exporters import SerializingExporter
-from sigil_sdk_litellm.mapping.core import MappingOptions
+from sigil_sdk_litellm.mapping import MappingOptions
 from sigil_sdk_litellm.recording import Recorder
 
 

@@ -21,7 +21,7 @@ from sigil_sdk import Client, ClientConfig, GenerationExportConfig
 from sigil_sdk.models import ExportGenerationResult, ExportGenerationsResponse
 from sigil_sdk.proto_mapping import generation_to_proto
 
-from sigil_sdk_litellm.mapping.core import MappingOptions
+from sigil_sdk_litellm.mapping import MappingOptions
 from sigil_sdk_litellm.recording import Recorder
 
 

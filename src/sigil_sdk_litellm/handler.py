@@ -9,7 +9,7 @@ from litellm.integrations.custom_logger import CustomLogger
 from sigil_sdk import Client
 
 from sigil_sdk_litellm.entry_points import EventEntryPoints
-from sigil_sdk_litellm.mapping.core import DEFAULT_AGENT_NAME_METADATA_KEYS, MappingOptions
+from sigil_sdk_litellm.mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, MappingOptions
 from sigil_sdk_litellm.problems import ProblemLog
 from sigil_sdk_litellm.recording import ClientRouter, Recorder
 from sigil_sdk_litellm.redaction import content_redacted

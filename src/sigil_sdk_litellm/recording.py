@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from sigil_sdk import Client, GenerationMode
 
 from sigil_sdk_litellm.limits import TRUNCATED_KEY, fit_generation
-from sigil_sdk_litellm.mapping.core import MappingOptions, call_type_of, classify_call, map_embedding, map_generation
+from sigil_sdk_litellm.mapping import MappingOptions, call_type_of, classify_call, map_embedding, map_generation
 from sigil_sdk_litellm.problems import ProblemLog
 
 # The tenant of an event recorded without a router, and the router's fallback.

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sigil_sdk_litellm.mapping.core import MappingOptions, map_generation
+from sigil_sdk_litellm.mapping import MappingOptions, map_generation
 from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger, RecorderLink, recorder_command
 from tests.support import callback_kwargs, failure_slo, standard_logging_object, wait_until
 

@@ -26,13 +26,15 @@ from sigil_sdk.errors import HookTransportError
 from sigil_sdk.hooks import HookEvaluateRequest, HookEvaluateResponse, HookEvaluation
 from sigil_sdk.models import Message, MessageRole, Part, PartKind
 
-from sigil_sdk_litellm.mapping.core import META_GUARD_DECISIONS, MappingOptions, build_metadata, slim_event
+from sigil_sdk_litellm.mapping import MappingOptions
+from sigil_sdk_litellm.mapping.metadata import META_GUARD_DECISIONS, build_metadata
 from sigil_sdk_litellm.problems import ProblemLog
 from sigil_sdk_litellm.proxy.guard.evaluation import HookGuard, PhasePolicy, build_guard
 from sigil_sdk_litellm.proxy.guard.postflight_client import PostflightAnswer, parse_answer
 from sigil_sdk_litellm.proxy.guard.requests import postflight_request, rewrite_stream
 from sigil_sdk_litellm.proxy.guardrail import SigilGuardrail, hooks_guardrail
 from sigil_sdk_litellm.proxy.metrics import PipelineMetrics
+from sigil_sdk_litellm.proxy.offload.slim import slim_event
 from sigil_sdk_litellm.proxy.settings import Settings
 from tests.support import hook_counts
 

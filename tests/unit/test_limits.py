@@ -9,7 +9,7 @@ import pytest
 from sigil_sdk.models import Generation, Message, MessageRole, Part, PartKind, ToolCall
 
 from sigil_sdk_litellm.limits import DEFAULT_BUDGET, TRUNCATED_KEY, fit_generation
-from sigil_sdk_litellm.mapping.core import MappingOptions
+from sigil_sdk_litellm.mapping import MappingOptions
 from sigil_sdk_litellm.recording import Recorder
 from tests.support import callback_kwargs, capturing_client, chat_response, standard_logging_object
 

@@ -253,7 +253,7 @@ def test_a_map_is_typed_and_frozen() -> None:
 
 def test_the_recorder_process_routes_the_slim_hand_off_like_the_full_event() -> None:
     """SIGIL_RECORDER=process maps slim_event(kwargs): it carries the trusted identity, nothing else."""
-    from sigil_sdk_litellm.mapping.core import slim_event
+    from sigil_sdk_litellm.proxy.offload.slim import slim_event
 
     kwargs = event(
         requester={"user_api_key_team_id": "t-1"},

@@ -1,31 +1,37 @@
-"""Per-route mapping: what differs between LiteLLM's call types (request items, response shape).
+"""LiteLLM callback events → Sigil SDK models: pure functions of plain data, no SDK client, no I/O.
 
-``_mapping.map_generation`` builds the generation around the content a route returns here; chat and
-text completions stay in ``_mapping`` itself. One module per API family:
-:mod:`.responses` (OpenAI Responses API) and :mod:`.anthropic_messages` (Anthropic Messages API).
+One module per job; each imports the modules below it, never this package, so there is no cycle:
+
+- :mod:`.generation` / :mod:`.embeddings`: one event → one recording (the entry points, here)
+- :mod:`.responses` / :mod:`.anthropic_messages`: the API families with their own request and
+  response shapes, returning a :class:`~.content.RouteContent` (:data:`.generation.ROUTES`)
+- :mod:`.chat` (chat messages, reused by the routes), :mod:`.parameters` (tools, tool choice,
+  thinking), :mod:`.usage` (token counts), :mod:`.identity` (model, ids, user, agent),
+  :mod:`.metadata` (tags and metadata)
+- :mod:`.event` (call types, options, where an event keeps its data), :mod:`.copies` (the cheap
+  deep copies of what the mapping builds), :mod:`.coerce` (junk-tolerant value conversion)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from sigil_sdk_litellm.mapping.embeddings import EmbeddingRecord, map_embedding
+from sigil_sdk_litellm.mapping.event import (
+    DEFAULT_AGENT_NAME_METADATA_KEYS,
+    MappingOptions,
+    call_type_of,
+    classify_call,
+)
+from sigil_sdk_litellm.mapping.generation import ROUTES, GenerationRecord, RouteMapper, map_generation
 
-from sigil_sdk_litellm.mapping import anthropic_messages, responses
-from sigil_sdk_litellm.mapping.content import RouteContent
-
-RouteMapper = Callable[[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], bool], RouteContent]
-
-ROUTES: Mapping[str, RouteMapper] = {
-    "responses": responses.map_content,
-    "aresponses": responses.map_content,
-    "anthropic_messages": anthropic_messages.map_content,
-    "aanthropic_messages": anthropic_messages.map_content,
-}
-SLIM_EXTRAS: Mapping[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
-    "responses": responses.slim_extras,
-    "aresponses": responses.slim_extras,
-    "anthropic_messages": anthropic_messages.slim_extras,
-    "aanthropic_messages": anthropic_messages.slim_extras,
-}
-
-__all__ = ["ROUTES", "SLIM_EXTRAS", "RouteContent", "RouteMapper"]
+__all__ = [
+    "DEFAULT_AGENT_NAME_METADATA_KEYS",
+    "ROUTES",
+    "EmbeddingRecord",
+    "GenerationRecord",
+    "MappingOptions",
+    "RouteMapper",
+    "call_type_of",
+    "classify_call",
+    "map_embedding",
+    "map_generation",
+]

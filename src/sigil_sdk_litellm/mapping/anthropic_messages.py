@@ -15,16 +15,13 @@ from typing import Any
 
 from sigil_sdk import Message, MessageRole, Part, PartKind, PartMetadata, ToolCall, ToolDefinition, ToolResult
 
+from sigil_sdk_litellm.mapping.chat import redacted_thinking_part
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str, json_bytes
-from sigil_sdk_litellm.mapping.content import (
-    RouteContent,
-    block_text,
-    first_param,
-    logged_input,
-    route_output,
-    route_usage,
-)
-from sigil_sdk_litellm.mapping.core import UNKNOWN, SharedMessage, map_tools, redacted_thinking_part
+from sigil_sdk_litellm.mapping.content import RouteContent, block_text, first_param, logged_input, route_output
+from sigil_sdk_litellm.mapping.copies import SharedMessage
+from sigil_sdk_litellm.mapping.event import UNKNOWN
+from sigil_sdk_litellm.mapping.parameters import map_tools
+from sigil_sdk_litellm.mapping.usage import route_usage
 
 # a chat finish reason (LiteLLM's logged form) in the Messages API's words, as the client saw it
 STOP_REASONS: Mapping[str, str] = {
@@ -143,11 +140,3 @@ def map_content(
         tools=map_anthropic_tools(params.get("tools"), with_content=capture_inputs),
         max_tokens=first_param(params, "max_tokens", "max_output_tokens"),
     )
-
-
-def slim_extras(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """What the mapping reads beyond the usual slim event: ``system``, which LiteLLM keeps only here."""
-    system = as_dict(kwargs.get("optional_params")).get("system")
-    if system is None:
-        system = as_dict(kwargs.get("litellm_params")).get("system")
-    return {"optional_params": {"system": system}} if system is not None else {}

@@ -8,8 +8,8 @@ from typing import Any
 
 from sigil_sdk import Message, TokenUsage, ToolDefinition
 
-from sigil_sdk_litellm.mapping.coerce import as_dict, as_int, as_str
-from sigil_sdk_litellm.mapping.core import map_output, map_usage
+from sigil_sdk_litellm.mapping.chat import map_output
+from sigil_sdk_litellm.mapping.coerce import as_dict, as_str
 
 
 @dataclass(slots=True)
@@ -53,32 +53,6 @@ def route_output(
         return native(response)
     output, finish = map_output(response)
     return output, stop_reasons.get(finish, finish)
-
-
-def route_usage(response: Mapping[str, Any], slo: Mapping[str, Any], *, cache_outside_input: bool) -> TokenUsage:
-    """Usage of a response in the Responses or Anthropic shape (``input_tokens`` / ``output_tokens``),
-    else LiteLLM's chat shape. With ``cache_outside_input`` (Anthropic), cache reads and writes are
-    not part of ``input_tokens`` and are added to it, so input counts mean the same on every route."""
-    usage = as_dict(response.get("usage"))
-    if "prompt_tokens" in usage or "input_tokens" not in usage:
-        return map_usage(response, slo)
-    cache_read = as_int(as_dict(usage.get("input_tokens_details")).get("cached_tokens")) or as_int(
-        usage.get("cache_read_input_tokens")
-    )
-    cache_write = as_int(usage.get("cache_creation_input_tokens"))
-    input_tokens = as_int(usage.get("input_tokens"))
-    if cache_outside_input:
-        input_tokens += cache_read + cache_write
-    output_tokens = as_int(usage.get("output_tokens"))
-    total = max(as_int(usage.get("total_tokens")), input_tokens + output_tokens)
-    return TokenUsage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        total_tokens=total,
-        cache_read_input_tokens=cache_read,
-        cache_write_input_tokens=cache_write,
-        reasoning_tokens=as_int(as_dict(usage.get("output_tokens_details")).get("reasoning_tokens")),
-    )
 
 
 def block_text(content: Any) -> str:

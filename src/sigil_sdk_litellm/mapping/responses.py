@@ -14,23 +14,13 @@ from typing import Any
 
 from sigil_sdk import Message, MessageRole, Part, PartKind, PartMetadata, ToolCall, ToolResult
 
+from sigil_sdk_litellm.mapping.chat import SYSTEM_ROLES, content_parts, content_text, map_input_messages
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str, json_bytes
-from sigil_sdk_litellm.mapping.content import (
-    RouteContent,
-    block_text,
-    first_param,
-    logged_input,
-    route_output,
-    route_usage,
-)
-from sigil_sdk_litellm.mapping.core import (
-    UNKNOWN,
-    SharedMessage,
-    content_parts,
-    content_text,
-    map_input_messages,
-    map_thinking_enabled,
-)
+from sigil_sdk_litellm.mapping.content import RouteContent, block_text, first_param, logged_input, route_output
+from sigil_sdk_litellm.mapping.copies import SharedMessage
+from sigil_sdk_litellm.mapping.event import UNKNOWN
+from sigil_sdk_litellm.mapping.parameters import map_thinking_enabled
+from sigil_sdk_litellm.mapping.usage import route_usage
 
 # a bridged call's chat finish reason, in the Responses API's words (status or incomplete reason)
 STOP_REASONS: Mapping[str, str] = {
@@ -40,7 +30,6 @@ STOP_REASONS: Mapping[str, str] = {
     "length": "max_output_tokens",
     "content_filter": "content_filter",
 }
-_SYSTEM_ROLES = frozenset({"system", "developer"})
 
 
 def _reasoning_part(item: Mapping[str, Any]) -> Part | None:
@@ -125,7 +114,7 @@ def map_input_items(raw: Any) -> tuple[str, list[Message]]:
             messages.append(_tool_result(item))
         elif kind in ("function_call", "reasoning") or role == "assistant":
             pending.extend(_output_item_parts(item))
-        elif role in _SYSTEM_ROLES:
+        elif role in SYSTEM_ROLES:
             text = content_text(item.get("content"))
             if text.strip():
                 system.append(text)
@@ -155,7 +144,7 @@ def map_output_items(response: Mapping[str, Any]) -> tuple[list[Message], str]:
 def _system_from_input(kwargs: Mapping[str, Any]) -> str:
     """System messages of ``kwargs["input"]`` (how a bridged call keeps them)."""
     raw = kwargs.get("input")
-    items = [as_dict(i) for i in as_list(raw) if as_str(as_dict(i).get("role")).lower() in _SYSTEM_ROLES]
+    items = [as_dict(i) for i in as_list(raw) if as_str(as_dict(i).get("role")).lower() in SYSTEM_ROLES]
     return "\n\n".join(text for text in (content_text(i.get("content")) for i in items) if text.strip())
 
 
@@ -196,16 +185,3 @@ def map_content(
         max_tokens=first_param(params, "max_output_tokens", "max_tokens"),
         thinking_enabled=map_thinking_enabled({"reasoning_effort": effort}),
     )
-
-
-def slim_extras(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """What the mapping reads beyond the usual slim event: the system messages of ``input`` — or all
-    of it when LiteLLM logged no messages (then the input items come from there)."""
-    raw = kwargs.get("input")
-    logged = as_dict(kwargs.get("standard_logging_object")).get("messages")
-    if raw is not None and (logged is None or logged == []):
-        return {"input": raw}
-    if not isinstance(raw, list):
-        return {}
-    system = [i for i in raw if isinstance(i, dict) and as_str(i.get("role")).lower() in _SYSTEM_ROLES]
-    return {"input": system} if system else {}

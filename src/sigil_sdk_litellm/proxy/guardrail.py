@@ -31,7 +31,7 @@ from litellm.types.guardrails import GuardrailEventHooks
 from litellm.types.utils import ModelResponseStream
 
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list
-from sigil_sdk_litellm.mapping.core import GUARD_DECISIONS_KEY
+from sigil_sdk_litellm.mapping.metadata import GUARD_DECISIONS_KEY
 from sigil_sdk_litellm.proxy.guard.evaluation import DENY_STATUS, HookGuard, build_guard
 from sigil_sdk_litellm.proxy.settings import Settings
 

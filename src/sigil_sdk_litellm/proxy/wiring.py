@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from sigil_sdk import ApiConfig, AuthConfig, Client, ClientConfig, ContentCaptureMode, GenerationExportConfig
 
-from sigil_sdk_litellm.mapping.core import MappingOptions
+from sigil_sdk_litellm.mapping import MappingOptions
 from sigil_sdk_litellm.proxy.export.delivery import DeliveryExporter
 from sigil_sdk_litellm.proxy.export.transport import GrpcTransport, HttpTransport, Transport
 from sigil_sdk_litellm.proxy.metrics import pipeline_metrics

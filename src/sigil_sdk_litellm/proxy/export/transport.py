@@ -248,7 +248,7 @@ def _http_rejections(raw: bytes) -> tuple[tuple[str, str], ...]:
 # gRPC: sigil.v1.GenerationIngestService/ExportGenerations
 
 
-def _field_1(piece: bytes) -> bytes:
+def _repeated_generation_field(piece: bytes) -> bytes:
     """``piece`` as one element of the request's ``repeated Generation generations = 1``."""
     size = len(piece)
     prefix = bytearray(b"\x0a")
@@ -303,7 +303,7 @@ class GrpcTransport:
         )
 
     def encode(self, generation: Generation) -> bytes:
-        return _field_1(generation_to_proto(generation).SerializeToString())
+        return _repeated_generation_field(generation_to_proto(generation).SerializeToString())
 
     def send(self, pieces: Sequence[bytes]) -> SendResult:
         try:

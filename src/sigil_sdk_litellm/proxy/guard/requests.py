@@ -17,16 +17,11 @@ from typing import Any
 from sigil_sdk.hooks import HookContext, HookEvaluateRequest, HookEvaluateResponse, HookInput, HookModel, HookPhase
 from sigil_sdk.models import Message, MessageRole, PartKind
 
+from sigil_sdk_litellm.mapping.chat import SYSTEM_ROLES, content_text, map_input_messages, map_output
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str
-from sigil_sdk_litellm.mapping.core import (
-    DEFAULT_AGENT_NAME_METADATA_KEYS,
-    _first,
-    content_text,
-    map_input_messages,
-    map_output,
-    map_tools,
-    split_request_tags,
-)
+from sigil_sdk_litellm.mapping.event import DEFAULT_AGENT_NAME_METADATA_KEYS, first_metadata_value
+from sigil_sdk_litellm.mapping.metadata import split_request_tags
+from sigil_sdk_litellm.mapping.parameters import map_tools
 
 __all__ = [
     "CHAT_CALL_TYPES",
@@ -44,7 +39,6 @@ __all__ = [
 
 # The proxy's call types of a chat completion (``/chat/completions``, streaming or not).
 CHAT_CALL_TYPES = frozenset({"completion", "acompletion"})
-_SYSTEM_ROLES = ("system", "developer")
 
 
 @dataclass(frozen=True)
@@ -103,7 +97,7 @@ def preflight_request(data: Mapping[str, Any], defaults: HookDefaults | None = N
     origins: list[int] = []
     for index, item in enumerate(raw_messages):
         role = as_str(as_dict(item).get("role")).lower()
-        if role in _SYSTEM_ROLES:
+        if role in SYSTEM_ROLES:
             system_indices.append(index)
             text = content_text(as_dict(item).get("content"))
             if text.strip():
@@ -118,8 +112,8 @@ def preflight_request(data: Mapping[str, Any], defaults: HookDefaults | None = N
         phase=HookPhase.PREFLIGHT.value,
         context=HookContext(
             model=_model(data),
-            agent_name=_first(sources, *defaults.agent_name_metadata_keys) or defaults.agent_name,
-            agent_version=_first(sources, "agent_version") or defaults.agent_version,
+            agent_name=first_metadata_value(sources, *defaults.agent_name_metadata_keys) or defaults.agent_name,
+            agent_version=first_metadata_value(sources, "agent_version") or defaults.agent_version,
             tags=_tags(data, defaults),
         ),
         input=HookInput(

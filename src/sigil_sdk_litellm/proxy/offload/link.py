@@ -3,7 +3,7 @@
 In the proxy, recording a generation through the SDK (mapping, the SDK's validation and copies, its
 proto size check, then serialising the export) costs a few hundred microseconds to milliseconds of
 CPU per request on the worker's event loop. :class:`OffloadingSigilLogger` does only the cheap part
-there: it picks the fields the mapping reads (:func:`~sigil_sdk_litellm.mapping.core.slim_event`),
+there: it picks the fields the mapping reads (:func:`~sigil_sdk_litellm.proxy.offload.slim.slim_event`),
 pickles them and queues the bytes. A writer thread streams the frames to a recorder process
 (``python -m sigil_sdk_litellm.proxy.offload.recorder``) over its stdin; that process maps, records and exports
 through a real ``sigil_sdk.Client`` on the machine's other cores.
@@ -32,9 +32,10 @@ from typing import IO, Any, Protocol
 from litellm.integrations.custom_logger import CustomLogger
 
 from sigil_sdk_litellm.entry_points import EventEntryPoints
-from sigil_sdk_litellm.mapping.core import DEFAULT_AGENT_NAME_METADATA_KEYS, call_type_of, classify_call, slim_event
+from sigil_sdk_litellm.mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, call_type_of, classify_call
 from sigil_sdk_litellm.problems import ProblemLog
 from sigil_sdk_litellm.proxy.metrics import HandoffMetrics, forget_process
+from sigil_sdk_litellm.proxy.offload.slim import slim_event
 from sigil_sdk_litellm.proxy.tenants import TenantRouter
 from sigil_sdk_litellm.redaction import content_redacted
 

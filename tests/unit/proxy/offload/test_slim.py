@@ -7,8 +7,18 @@ from typing import Any
 
 import pytest
 
-from sigil_sdk_litellm.mapping import core as m
+from sigil_sdk_litellm.mapping.embeddings import map_embedding
+from sigil_sdk_litellm.mapping.event import MappingOptions
+from sigil_sdk_litellm.mapping.generation import map_generation
+from sigil_sdk_litellm.proxy.offload.slim import slim_event
 from tests.support import callback_kwargs, chat_response, failure_slo, standard_logging_object
+from tests.unit.mapping.test_routes import (
+    TOOL,
+    anthropic_chat_response,
+    anthropic_event,
+    responses_event,
+    responses_object,
+)
 
 SECRET = "sk-live-secret-key-0123456789"
 
@@ -81,11 +91,11 @@ def test_mapping_the_slim_event_gives_the_same_generation(name: str, redacted: b
 
 
 def assert_slim_event_maps_the_same(kwargs: dict[str, Any], response: Any, *, failed: bool, redacted: bool) -> None:
-    """Mapping the pickled slim event gives what mapping the whole event gives (also used by the route tests)."""
-    options = m.MappingOptions(agent_name="default", conversation_id="default-conv")
-    direct = m.map_generation(kwargs, response, options, failed=failed, redacted=redacted)
-    slim = pickle.loads(pickle.dumps(m.slim_event(kwargs, response, redacted=redacted)))
-    via_slim = m.map_generation(slim, None, options, failed=failed, redacted=redacted)
+    """Mapping the pickled slim event gives what mapping the whole event gives (for every route)."""
+    options = MappingOptions(agent_name="default", conversation_id="default-conv")
+    direct = map_generation(kwargs, response, options, failed=failed, redacted=redacted)
+    slim = pickle.loads(pickle.dumps(slim_event(kwargs, response, redacted=redacted)))
+    via_slim = map_generation(slim, None, options, failed=failed, redacted=redacted)
     assert via_slim.generation == direct.generation
     assert via_slim.start == direct.start
     assert via_slim.first_token_at == direct.first_token_at
@@ -95,22 +105,80 @@ def assert_slim_event_maps_the_same(kwargs: dict[str, Any], response: Any, *, fa
 def test_embedding_slim_event_keeps_inputs_unless_redacted() -> None:
     slo = standard_logging_object(call_type="aembedding", response={"model": "e", "data": [], "usage": {}})
     kwargs = callback_kwargs(slo, call_type="aembedding", input=["alpha", "beta"])
-    options = m.MappingOptions()
-    direct = m.map_embedding(kwargs, None, options)
-    via_slim = m.map_embedding(m.slim_event(kwargs), None, options)
+    options = MappingOptions()
+    direct = map_embedding(kwargs, None, options)
+    via_slim = map_embedding(slim_event(kwargs), None, options)
     assert via_slim.result == direct.result and via_slim.start == direct.start
-    assert "input" not in m.slim_event(kwargs, redacted=True)
+    assert "input" not in slim_event(kwargs, redacted=True)
 
 
 def test_secrets_headers_and_unread_data_never_travel() -> None:
-    data = pickle.dumps(m.slim_event(proxy_kwargs()))
+    data = pickle.dumps(slim_event(proxy_kwargs()))
     assert SECRET.encode() not in data
     assert b"authorization" not in data.lower()
     assert b"model_map_information" not in data
 
 
 def test_redacted_slim_event_has_no_content() -> None:
-    slim = m.slim_event(proxy_kwargs(), redacted=True)
+    slim = slim_event(proxy_kwargs(), redacted=True)
     data = pickle.dumps(slim)
     assert b"Say hello" not in data and b"Hello there!" not in data and b"You are terse." not in data
     assert slim["standard_logging_object"]["response"]["usage"]["total_tokens"] == 17
+
+
+# --- the routes with their own API (Responses, Anthropic Messages) ---
+
+ROUTE_CASES = {
+    "responses": (responses_event, None),
+    "responses stream": (lambda: responses_event(stream=True, completionStartTime=1_700_000_000.5), None),
+    "responses bridged": (
+        lambda: {**responses_event(response=anthropic_chat_response()), "input": [{"role": "system", "content": "s"}]},
+        None,
+    ),
+    "responses object only in response_obj": (lambda: responses_event(response={}), responses_object()),
+    "responses input only in kwargs": (
+        lambda: {**responses_event(messages=None), "input": [{"role": "developer", "content": "d"}, "question"]},
+        None,
+    ),
+    "responses params only in kwargs": (
+        lambda: {
+            **responses_event(model_parameters={}),
+            "optional_params": {
+                "instructions": "Be terse.",
+                "max_output_tokens": 50,
+                "reasoning": {"effort": "low"},
+                "tools": [TOOL],
+            },
+        },
+        None,
+    ),
+    "anthropic": (anthropic_event, None),
+    "anthropic system in litellm_params": (
+        lambda: {**anthropic_event(system=None), "litellm_params": {"system": "from params", "metadata": {}}},
+        None,
+    ),
+    "anthropic failure": (lambda: anthropic_event(**failure_slo()), None),
+}
+
+
+@pytest.mark.parametrize("name", list(ROUTE_CASES))
+@pytest.mark.parametrize("redacted", [False, True])
+def test_the_slim_event_of_a_route_maps_the_same(name: str, redacted: bool) -> None:
+    make, response = ROUTE_CASES[name]
+    assert_slim_event_maps_the_same(make(), response, failed="failure" in name, redacted=redacted)
+
+
+def responses_event_params_in_kwargs() -> dict[str, Any]:
+    return {**responses_event(model_parameters={}), "optional_params": {"instructions": "Be terse.", "system": "x"}}
+
+
+@pytest.mark.parametrize("make", [responses_event, anthropic_event, responses_event_params_in_kwargs])
+def test_redacted_slim_event_of_a_route_has_no_content(make: Any) -> None:
+    kwargs = make()
+    kwargs["input"] = [{"role": "system", "content": "You are a bot."}]
+    kwargs["standard_logging_object"]["model_parameters"]["system"] = "You are a bot."
+    before = pickle.dumps(kwargs)
+    data = pickle.dumps(slim_event(kwargs, None, redacted=True))
+    for secret in (b"You are a bot.", b"Be terse.", b"weather?", b"Sunny.", b"let me look", b"a cat"):
+        assert secret not in data, secret
+    assert pickle.dumps(kwargs) == before  # LiteLLM's own payload is left as it was

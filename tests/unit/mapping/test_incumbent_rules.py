@@ -11,14 +11,17 @@ import pytest
 
 from sigil_sdk_litellm import SigilLiteLLMLogger
 from sigil_sdk_litellm.entry_points import with_callback_times
-from sigil_sdk_litellm.mapping import core as m
+from sigil_sdk_litellm.mapping.embeddings import map_embedding
+from sigil_sdk_litellm.mapping.event import MappingOptions
+from sigil_sdk_litellm.mapping.generation import map_generation
+from sigil_sdk_litellm.proxy.offload.slim import slim_event
 from tests.support import callback_kwargs, capturing_client, chat_response, standard_logging_object
 
-OPTIONS = m.MappingOptions()
+OPTIONS = MappingOptions()
 
 
-def generation(kwargs: dict[str, Any], response_obj: Any = None, options: m.MappingOptions = OPTIONS) -> Any:
-    return m.map_generation(kwargs, response_obj, options).generation
+def generation(kwargs: dict[str, Any], response_obj: Any = None, options: MappingOptions = OPTIONS) -> Any:
+    return map_generation(kwargs, response_obj, options).generation
 
 
 def with_metadata(**metadata: Any) -> dict[str, Any]:
@@ -28,7 +31,7 @@ def with_metadata(**metadata: Any) -> dict[str, Any]:
 def test_agent_id_names_the_agent_after_agent_name() -> None:
     assert generation(with_metadata(agent_id="support-bot")).agent_name == "support-bot"
     assert generation(with_metadata(agent_id="key-agent", agent_name="named")).agent_name == "named"
-    only_id = m.MappingOptions(agent_name_metadata_keys=("agent_id",), agent_name="fallback")
+    only_id = MappingOptions(agent_name_metadata_keys=("agent_id",), agent_name="fallback")
     assert generation(with_metadata(agent_name="named"), options=only_id).agent_name == "fallback"
     proxy = callback_kwargs(litellm_params={"litellm_metadata": {"agent_id": "from-header"}})
     assert generation(proxy).agent_name == "from-header"  # /v1/responses and /v1/messages keep it here
@@ -37,9 +40,9 @@ def test_agent_id_names_the_agent_after_agent_name() -> None:
 def test_the_slim_event_carries_the_configured_agent_keys() -> None:
     kwargs = with_metadata(bot="b-1", agent_id="a-1", api_key="sk-secret")
     keys = ("bot", "agent_id")
-    slim = m.slim_event(kwargs, None, agent_name_metadata_keys=keys)
+    slim = slim_event(kwargs, None, agent_name_metadata_keys=keys)
     assert slim["litellm_params"]["metadata"] == {"bot": "b-1", "agent_id": "a-1"}
-    options = m.MappingOptions(agent_name_metadata_keys=keys)
+    options = MappingOptions(agent_name_metadata_keys=keys)
     assert generation(slim, options=options).agent_name == generation(kwargs, options=options).agent_name == "b-1"
 
 
@@ -55,7 +58,7 @@ def test_the_handler_option_takes_any_iterable_of_keys() -> None:
 
 
 def test_the_generation_id_is_the_litellm_call_id() -> None:
-    record = m.map_generation(callback_kwargs(standard_logging_object(litellm_call_id="c-42")), None, OPTIONS)
+    record = map_generation(callback_kwargs(standard_logging_object(litellm_call_id="c-42")), None, OPTIONS)
     assert record.generation.id == record.start.id == "c-42"
     assert generation(callback_kwargs(standard_logging_object(litellm_call_id=None), litellm_call_id="c-7")).id == "c-7"
     assert generation(callback_kwargs(standard_logging_object(litellm_call_id=None), litellm_call_id=None)).id == ""
@@ -71,7 +74,7 @@ def test_default_user_id_is_no_user() -> None:
 def test_litellm_trace_id_is_the_last_conversation_fallback() -> None:
     kwargs = callback_kwargs(litellm_params={"metadata": {}, "litellm_trace_id": "trace-9"})
     assert generation(kwargs).conversation_id == "trace-9"
-    assert generation(kwargs, options=m.MappingOptions(conversation_id="default")).conversation_id == "default"
+    assert generation(kwargs, options=MappingOptions(conversation_id="default")).conversation_id == "default"
     kwargs["litellm_params"]["litellm_session_id"] = "session-1"
     assert generation(kwargs).conversation_id == "session-1"
 
@@ -79,7 +82,7 @@ def test_litellm_trace_id_is_the_last_conversation_fallback() -> None:
 def test_a_plain_string_response_is_the_output_text() -> None:
     gen = generation(callback_kwargs(standard_logging_object(response="Plain answer.")))
     assert [p.text for p in gen.output[0].parts] == ["Plain answer."]
-    slim = m.slim_event(callback_kwargs(standard_logging_object(response="Plain answer.")), None)
+    slim = slim_event(callback_kwargs(standard_logging_object(response="Plain answer.")), None)
     assert [p.text for p in generation(slim).output[0].parts] == ["Plain answer."]
 
 
@@ -93,7 +96,7 @@ def test_cache_and_reasoning_tokens_fall_back_to_the_response_object() -> None:
     }
     kwargs = callback_kwargs()
     response_obj = chat_response(usage=details)
-    for event, obj in ((kwargs, response_obj), (m.slim_event(kwargs, response_obj), None)):
+    for event, obj in ((kwargs, response_obj), (slim_event(kwargs, response_obj), None)):
         usage = generation(event, obj).usage
         assert (usage.cache_read_input_tokens, usage.cache_write_input_tokens, usage.reasoning_tokens) == (4, 2, 3)
         assert usage.input_tokens == 12
@@ -119,7 +122,7 @@ def test_callback_times_win_and_naive_ones_are_local_time() -> None:
     assert generation(with_callback_times(callback_kwargs(), aware, aware)).started_at == datetime(
         2026, 1, 15, 6, 30, tzinfo=timezone.utc
     )
-    assert generation(m.slim_event(kwargs)).started_at == gen.started_at
+    assert generation(slim_event(kwargs)).started_at == gen.started_at
 
 
 def test_callback_times_never_change_litellms_kwargs() -> None:
@@ -136,7 +139,7 @@ def test_callback_times_never_change_litellms_kwargs() -> None:
 )
 def test_embedding_input_count(raw: Any, count: int, texts: list[str]) -> None:
     slo = standard_logging_object(call_type="aembedding", response={"data": [{"embedding": [0.1] * 6}]})
-    record = m.map_embedding(callback_kwargs(slo, call_type="aembedding", input=raw), None, OPTIONS)
+    record = map_embedding(callback_kwargs(slo, call_type="aembedding", input=raw), None, OPTIONS)
     assert (record.result.input_count, record.result.input_texts) == (count, texts)
     assert record.start.dimensions == record.result.dimensions == 6  # no dimensions asked: the vector's
 
@@ -145,5 +148,5 @@ def test_embedding_dimensions_of_the_request_win() -> None:
     slo = standard_logging_object(
         call_type="aembedding", model_parameters={"dimensions": 4}, response={"data": [{"embedding": [0.1] * 6}]}
     )
-    record = m.map_embedding(callback_kwargs(slo, call_type="aembedding", input="x"), None, OPTIONS)
+    record = map_embedding(callback_kwargs(slo, call_type="aembedding", input="x"), None, OPTIONS)
     assert record.start.dimensions == record.result.dimensions == 4

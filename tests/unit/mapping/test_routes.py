@@ -5,18 +5,19 @@ LiteLLM 1.108.5 hands to callbacks for them (captured through the real proxy: se
 from __future__ import annotations
 
 import json
-import pickle
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 from sigil_sdk import GenerationMode, MessageRole, PartKind
 
-from sigil_sdk_litellm.mapping import core as m
+from sigil_sdk_litellm.mapping.event import MappingOptions, classify_call
+from sigil_sdk_litellm.mapping.generation import map_generation
+from sigil_sdk_litellm.mapping.metadata import META_CALL_TYPE
+from sigil_sdk_litellm.proxy.offload.slim import slim_event
 from tests.support import callback_kwargs, failure_slo, standard_logging_object
-from tests.unit.test_slim_event import assert_slim_event_maps_the_same
 
-OPTIONS = m.MappingOptions(agent_name="default")
+OPTIONS = MappingOptions(agent_name="default")
 TOOL = {"type": "function", "name": "lookup", "description": "Look up.", "parameters": {"type": "object"}}
 ANTHROPIC_TOOL = {"name": "lookup", "description": "Look up.", "input_schema": {"type": "object"}}
 
@@ -159,15 +160,15 @@ def parts(message: Any) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("call_type", ["responses", "aresponses", "anthropic_messages", "aanthropic_messages"])
 def test_the_new_call_types_are_generations(call_type: str) -> None:
-    assert m.classify_call(call_type) == "generation"
-    assert m.classify_call("aimage_generation") is None
+    assert classify_call(call_type) == "generation"
+    assert classify_call("aimage_generation") is None
 
 
 # --- Responses API -------------------------------------------------------------------------------
 
 
 def test_responses_event() -> None:
-    record = m.map_generation(responses_event(), None, OPTIONS)
+    record = map_generation(responses_event(), None, OPTIONS)
     g = record.generation
     assert g.system_prompt == "Be terse."
     assert [(msg.role, parts(msg)) for msg in g.input] == [(MessageRole.USER, [("text", "weather?")])]
@@ -178,7 +179,7 @@ def test_responses_event() -> None:
     assert (usage.input_tokens, usage.output_tokens, usage.total_tokens) == (12, 7, 19)
     assert (usage.cache_read_input_tokens, usage.reasoning_tokens) == (6, 2)
     assert [t.name for t in g.tools] == ["lookup"] and g.max_tokens == 50
-    assert g.metadata[m.META_CALL_TYPE] == "aresponses"
+    assert g.metadata[META_CALL_TYPE] == "aresponses"
 
 
 def test_responses_instructions_given_as_input_messages() -> None:
@@ -186,7 +187,7 @@ def test_responses_instructions_given_as_input_messages() -> None:
         {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "Be terse."}]},
         {"role": "system", "content": "Answer in French."},
     ]
-    record = m.map_generation(responses_event(model_parameters={"instructions": instructions}), None, OPTIONS)
+    record = map_generation(responses_event(model_parameters={"instructions": instructions}), None, OPTIONS)
     assert record.generation.system_prompt == "Be terse.\n\nAnswer in French."
 
 
@@ -206,7 +207,7 @@ def test_responses_input_items() -> None:
         {"role": "assistant", "content": [{"type": "output_text", "text": "Both found."}]},
         "next?",
     ]
-    g = m.map_generation(responses_event(messages=items), None, OPTIONS).generation
+    g = map_generation(responses_event(messages=items), None, OPTIONS).generation
     assert g.system_prompt == "Be terse.\n\nPrefer metric."
     assert [(msg.role, parts(msg)) for msg in g.input] == [
         (MessageRole.USER, [("text", "look"), ("text", "[image]")]),
@@ -240,7 +241,7 @@ def test_responses_incomplete_and_raw_usage() -> None:
             "total_tokens": 35,
         },
     )
-    g = m.map_generation(responses_event(response={}), response, OPTIONS).generation
+    g = map_generation(responses_event(response={}), response, OPTIONS).generation
     assert g.stop_reason == "max_output_tokens"
     assert parts(g.output[0]) == [("text", "I can't.")]
     assert g.output[0].parts[0].metadata.provider_type == "refusal"
@@ -257,7 +258,7 @@ def test_responses_incomplete_and_raw_usage() -> None:
 def test_responses_stream_has_its_first_token_time_and_reasoning_effort() -> None:
     event = responses_event(stream=True, completionStartTime=1_700_000_000.75)
     event["standard_logging_object"]["model_parameters"]["reasoning"] = {"effort": "low"}
-    record = m.map_generation(event, None, OPTIONS)
+    record = map_generation(event, None, OPTIONS)
     assert record.generation.mode is GenerationMode.STREAM
     assert record.first_token_at == datetime.fromtimestamp(1_700_000_000.75, tz=timezone.utc)
     assert record.generation.thinking_enabled is True
@@ -270,7 +271,7 @@ def test_responses_bridged_to_a_chat_provider() -> None:
     chat["choices"][0]["finish_reason"] = "length"
     event = responses_event(response=chat, model_parameters={"max_tokens": 100})
     event["input"] = [{"role": "system", "content": "sys"}, {"role": "user", "content": "weather?"}]
-    g = m.map_generation(event, None, OPTIONS).generation
+    g = map_generation(event, None, OPTIONS).generation
     assert g.system_prompt == "sys"
     assert [parts(msg) for msg in g.output] == [[("text", "Hi.")]]
     assert g.stop_reason == "max_output_tokens"
@@ -282,7 +283,7 @@ def test_responses_bridged_to_a_chat_provider() -> None:
 
 
 def test_anthropic_messages_event() -> None:
-    g = m.map_generation(anthropic_event(), None, OPTIONS).generation
+    g = map_generation(anthropic_event(), None, OPTIONS).generation
     assert (g.model.provider, g.model.name) == ("anthropic", "claude-sonnet-4-5")
     assert g.system_prompt == "You are a bot."
     assert [(msg.role, parts(msg)) for msg in g.input] == [
@@ -325,7 +326,7 @@ def test_anthropic_messages_event() -> None:
     ],
 )
 def test_anthropic_system_blocks(system: Any, expected: str) -> None:
-    assert m.map_generation(anthropic_event(system=system), None, OPTIONS).generation.system_prompt == expected
+    assert map_generation(anthropic_event(system=system), None, OPTIONS).generation.system_prompt == expected
 
 
 def test_anthropic_native_message_response() -> None:
@@ -346,7 +347,7 @@ def test_anthropic_native_message_response() -> None:
             "output_tokens": 4,
         },
     }
-    g = m.map_generation(anthropic_event(response={}), native, OPTIONS).generation
+    g = map_generation(anthropic_event(response={}), native, OPTIONS).generation
     assert parts(g.output[0]) == [("thinking", "opaque"), ("text", "Done.")]
     assert (g.response_id, g.stop_reason) == ("msg_9", "max_tokens")
     u = g.usage
@@ -363,7 +364,7 @@ def test_anthropic_messages_bridged_to_openai() -> None:
         response=chat,
         model_parameters={"instructions": "sys", "max_output_tokens": 64, "tools": [TOOL]},
     )
-    g = m.map_generation(event, None, OPTIONS).generation
+    g = map_generation(event, None, OPTIONS).generation
     assert g.system_prompt == "sys"
     assert g.stop_reason == "end_turn"
     assert [t.name for t in g.tools] == ["lookup"] and g.max_tokens == 64
@@ -375,7 +376,7 @@ def test_anthropic_messages_bridged_to_openai() -> None:
 @pytest.mark.parametrize("make", [responses_event, anthropic_event])
 def test_failure_events(make: Any) -> None:
     event = make(**failure_slo())
-    record = m.map_generation(event, None, OPTIONS, failed=True)
+    record = map_generation(event, None, OPTIONS, failed=True)
     assert record.call_error == "litellm.RateLimitError: slow down"
     assert record.generation.output == [] and record.generation.stop_reason == ""
     assert record.generation.input  # what was asked is kept
@@ -384,8 +385,8 @@ def test_failure_events(make: Any) -> None:
 @pytest.mark.parametrize("make", [responses_event, anthropic_event])
 def test_redacted_and_capture_switches(make: Any) -> None:
     for record in (
-        m.map_generation(make(), None, OPTIONS, redacted=True),
-        m.map_generation(make(), None, m.MappingOptions(capture_inputs=False, capture_outputs=False)),
+        map_generation(make(), None, OPTIONS, redacted=True),
+        map_generation(make(), None, MappingOptions(capture_inputs=False, capture_outputs=False)),
     ):
         g = record.generation
         assert (g.system_prompt, g.input, g.output) == ("", [], [])
@@ -403,61 +404,5 @@ def test_odd_payloads_never_raise(make: Any, odd: Any) -> None:
         event = make(**{field: odd})
         event["optional_params"] = {"system": odd}
         event["input"] = odd
-        m.map_generation(event, odd, OPTIONS)
-        m.map_generation(m.slim_event(event, odd), None, OPTIONS)
-
-
-CASES = {
-    "responses": (responses_event, None),
-    "responses stream": (lambda: responses_event(stream=True, completionStartTime=1_700_000_000.5), None),
-    "responses bridged": (
-        lambda: {**responses_event(response=anthropic_chat_response()), "input": [{"role": "system", "content": "s"}]},
-        None,
-    ),
-    "responses object only in response_obj": (lambda: responses_event(response={}), responses_object()),
-    "responses input only in kwargs": (
-        lambda: {**responses_event(messages=None), "input": [{"role": "developer", "content": "d"}, "question"]},
-        None,
-    ),
-    "responses params only in kwargs": (
-        lambda: {
-            **responses_event(model_parameters={}),
-            "optional_params": {
-                "instructions": "Be terse.",
-                "max_output_tokens": 50,
-                "reasoning": {"effort": "low"},
-                "tools": [TOOL],
-            },
-        },
-        None,
-    ),
-    "anthropic": (anthropic_event, None),
-    "anthropic system in litellm_params": (
-        lambda: {**anthropic_event(system=None), "litellm_params": {"system": "from params", "metadata": {}}},
-        None,
-    ),
-    "anthropic failure": (lambda: anthropic_event(**failure_slo()), None),
-}
-
-
-@pytest.mark.parametrize("name", list(CASES))
-@pytest.mark.parametrize("redacted", [False, True])
-def test_the_slim_event_maps_the_same(name: str, redacted: bool) -> None:
-    make, response = CASES[name]
-    assert_slim_event_maps_the_same(make(), response, failed="failure" in name, redacted=redacted)
-
-
-def responses_event_params_in_kwargs() -> dict[str, Any]:
-    return {**responses_event(model_parameters={}), "optional_params": {"instructions": "Be terse.", "system": "x"}}
-
-
-@pytest.mark.parametrize("make", [responses_event, anthropic_event, responses_event_params_in_kwargs])
-def test_redacted_slim_event_has_no_content(make: Any) -> None:
-    kwargs = make()
-    kwargs["input"] = [{"role": "system", "content": "You are a bot."}]
-    kwargs["standard_logging_object"]["model_parameters"]["system"] = "You are a bot."
-    before = pickle.dumps(kwargs)
-    data = pickle.dumps(m.slim_event(kwargs, None, redacted=True))
-    for secret in (b"You are a bot.", b"Be terse.", b"weather?", b"Sunny.", b"let me look", b"a cat"):
-        assert secret not in data, secret
-    assert pickle.dumps(kwargs) == before  # LiteLLM's own payload is left as it was
+        map_generation(event, odd, OPTIONS)
+        map_generation(slim_event(event, odd), None, OPTIONS)

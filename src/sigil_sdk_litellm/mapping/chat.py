@@ -1,0 +1,205 @@
+"""OpenAI chat and text completion messages → Sigil messages (the parts the other routes reuse).
+
+Input messages (system prompt, user, assistant, tool results) and the assistant output of every
+choice; content part arrays become text parts, media a short marker, never their payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sigil_sdk import Message, MessageRole, Part, PartKind, PartMetadata, ToolCall, ToolResult
+
+from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str, json_bytes
+from sigil_sdk_litellm.mapping.copies import SharedMessage
+from sigil_sdk_litellm.mapping.event import UNKNOWN
+
+# the roles whose messages are the system prompt (OpenAI renamed ``system`` to ``developer``)
+SYSTEM_ROLES = frozenset({"system", "developer"})
+_IMAGE_TYPES = frozenset({"image_url", "input_image", "image"})
+_AUDIO_TYPES = frozenset({"input_audio", "audio"})
+_TEXT_TYPES = frozenset({"text", "input_text", "output_text"})
+
+
+def _has_text(text: str) -> bool:
+    """Non-blank, without copying the string (``strip()`` would, for every long message)."""
+    return bool(text) and not text.isspace()
+
+
+def _text_part(text: str, provider_type: str = "") -> Part:
+    if provider_type:
+        return Part(kind=PartKind.TEXT, text=text, metadata=PartMetadata(provider_type=provider_type))
+    return Part(kind=PartKind.TEXT, text=text)
+
+
+def content_parts(content: Any) -> list[Part]:
+    """Text parts of an OpenAI ``content`` value: a string or an array of typed parts.
+
+    Non-text parts (images, audio, files) become a short marker such as ``[image]`` with the part's
+    type in ``metadata.provider_type``; their payload (often a large data URL) is never copied.
+    """
+    if isinstance(content, str):
+        return [Part(kind=PartKind.TEXT, text=content)] if _has_text(content) else []
+    if isinstance(content, dict):
+        content = [content]
+    parts: list[Part] = []
+    for item in as_list(content):
+        if isinstance(item, str):
+            if _has_text(item):
+                parts.append(_text_part(item))
+            continue
+        data = as_dict(item)
+        kind = as_str(data.get("type"))
+        text = as_str(data.get("text"))
+        if kind in _TEXT_TYPES or (not kind and text):
+            if _has_text(text):
+                parts.append(_text_part(text))
+        elif kind in _IMAGE_TYPES:
+            parts.append(_text_part("[image]", kind))
+        elif kind in _AUDIO_TYPES:
+            parts.append(_text_part("[audio]", kind))
+        elif kind:
+            parts.append(_text_part(f"[{kind}]", kind))
+    return parts
+
+
+def content_text(content: Any) -> str:
+    """All text of a ``content`` value joined by blank lines (system prompts, tool results)."""
+    return "\n\n".join(p.text for p in content_parts(content) if not p.metadata.provider_type)
+
+
+def redacted_thinking_part(block: Mapping[str, Any]) -> Part:
+    """A ``redacted_thinking`` block: its opaque ``data`` (ciphertext) is the thinking text, as both
+    incumbent packages record it, marked by its provider type."""
+    return Part(
+        kind=PartKind.THINKING,
+        thinking=as_str(block.get("data")) or "[redacted thinking]",
+        metadata=PartMetadata(provider_type="redacted_thinking"),
+    )
+
+
+def _thinking_parts(message: Mapping[str, Any]) -> list[Part]:
+    parts: list[Part] = []
+    for block in as_list(message.get("thinking_blocks")):
+        data = as_dict(block)
+        if as_str(data.get("type")) == "redacted_thinking":
+            parts.append(redacted_thinking_part(data))
+            continue
+        thinking = as_str(data.get("thinking"))
+        if thinking.strip():
+            parts.append(Part(kind=PartKind.THINKING, thinking=thinking))
+    if not parts:
+        reasoning = as_str(message.get("reasoning_content"))
+        if reasoning.strip():
+            parts.append(Part(kind=PartKind.THINKING, thinking=reasoning))
+    return parts
+
+
+def _tool_call_parts(message: Mapping[str, Any]) -> list[Part]:
+    parts: list[Part] = []
+    for call in as_list(message.get("tool_calls")):
+        data = as_dict(call)
+        function = as_dict(data.get("function"))
+        name = as_str(function.get("name")) or as_str(data.get("name")) or UNKNOWN
+        arguments = function.get("arguments") if function else data.get("arguments")
+        parts.append(
+            Part(
+                kind=PartKind.TOOL_CALL,
+                tool_call=ToolCall(name=name, id=as_str(data.get("id")), input_json=json_bytes(arguments)),
+            )
+        )
+    legacy = as_dict(message.get("function_call"))
+    if legacy:
+        parts.append(
+            Part(
+                kind=PartKind.TOOL_CALL,
+                tool_call=ToolCall(
+                    name=as_str(legacy.get("name")) or UNKNOWN,
+                    input_json=json_bytes(legacy.get("arguments")),
+                ),
+            )
+        )
+    return parts
+
+
+def assistant_parts(message: Mapping[str, Any]) -> list[Part]:
+    """Thinking first, then text, then tool calls — the order a model produces them in."""
+    return [*_thinking_parts(message), *content_parts(message.get("content")), *_tool_call_parts(message)]
+
+
+def _tool_result_message(message: Mapping[str, Any]) -> SharedMessage:
+    name = as_str(message.get("name"))
+    result = ToolResult(
+        tool_call_id=as_str(message.get("tool_call_id")),
+        name=name,
+        content=content_text(message.get("content")),
+    )
+    return SharedMessage(role=MessageRole.TOOL, parts=[Part(kind=PartKind.TOOL_RESULT, tool_result=result)], name=name)
+
+
+def map_input_messages(raw: Any) -> tuple[str, list[Message]]:
+    """OpenAI-style chat messages → (system prompt, Sigil messages).
+
+    System and developer messages become the system prompt; messages without any content are
+    dropped (Sigil requires at least one part); unknown roles are treated as user input. A bare
+    string or list of strings (text completion prompts) is user input.
+    """
+    if isinstance(raw, str):
+        raw = [{"role": "user", "content": raw}]
+    elif isinstance(raw, dict):
+        raw = [raw]
+    system: list[str] = []
+    messages: list[Message] = []
+    for item in as_list(raw):
+        data = (
+            item
+            if type(item) is dict
+            else {"role": "user", "content": item}
+            if isinstance(item, str)
+            else as_dict(item)
+        )
+        role = data.get("role")
+        name = data.get("name")
+        name = name if type(name) is str else ""
+        if role == "user" or role is None:  # the common case first: plain user text
+            content = data.get("content")
+            if type(content) is str:
+                if _has_text(content):
+                    messages.append(
+                        SharedMessage(role=MessageRole.USER, parts=[Part(kind=PartKind.TEXT, text=content)], name=name)
+                    )
+                continue
+        role = as_str(role).lower()
+        if role in SYSTEM_ROLES:
+            text = content_text(data.get("content"))
+            if text.strip():
+                system.append(text)
+            continue
+        if role in ("tool", "function"):
+            messages.append(_tool_result_message(data))
+            continue
+        if role == "assistant":
+            parts = assistant_parts(data)
+            if parts:
+                messages.append(SharedMessage(role=MessageRole.ASSISTANT, parts=parts, name=name))
+            continue
+        parts = content_parts(data.get("content"))
+        if parts:
+            messages.append(SharedMessage(role=MessageRole.USER, parts=parts, name=name))
+    return "\n\n".join(system), messages
+
+
+def map_output(response: Mapping[str, Any]) -> tuple[list[Message], str]:
+    """Assistant messages of every choice and the first choice's finish reason."""
+    messages: list[Message] = []
+    stop_reason = ""
+    for index, choice in enumerate(as_list(response.get("choices"))):
+        data = as_dict(choice)
+        if index == 0:
+            stop_reason = as_str(data.get("finish_reason"))
+        message = as_dict(data.get("message")) or as_dict(data.get("delta"))
+        parts = assistant_parts(message) if message else content_parts(data.get("text"))
+        if parts:
+            messages.append(SharedMessage(role=MessageRole.ASSISTANT, parts=parts))
+    return messages, stop_reason

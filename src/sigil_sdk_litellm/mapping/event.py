@@ -1,0 +1,122 @@
+"""The one view of a LiteLLM callback event the mappers share: its call type, where its data is.
+
+The primary source is LiteLLM's ``standard_logging_object``: it is already plain JSON-like data, it is
+built once per request by LiteLLM for every logger, and LiteLLM applies its own message redaction to
+it. ``kwargs`` fills the gaps (model parameters, the raw exception, request metadata).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sigil_sdk_litellm.mapping.coerce import as_datetime, as_dict, as_str
+
+GENERATION_CALL_TYPES = frozenset({"completion", "acompletion", "text_completion", "atext_completion"})
+# mapped by their own route module (sigil_sdk_litellm.mapping.generation.ROUTES)
+ROUTE_CALL_TYPES = frozenset({"responses", "aresponses", "anthropic_messages", "aanthropic_messages"})
+EMBEDDING_CALL_TYPES = frozenset({"embedding", "aembedding"})
+
+UNKNOWN = "unknown"  # a model, provider or tool without a name
+
+# Request metadata keys naming the agent, first found wins. ``agent_id`` is where LiteLLM's proxy puts
+# the ``x-litellm-agent-id`` header and a virtual key's agent (``litellm_params.metadata`` /
+# ``litellm_metadata``).
+DEFAULT_AGENT_NAME_METADATA_KEYS = ("agent_name", "agent_id")
+
+
+@dataclass(frozen=True, slots=True)
+class MappingOptions:
+    """The handler's options, as the mapping needs them."""
+
+    capture_inputs: bool = True
+    capture_outputs: bool = True
+    agent_name: str = ""
+    agent_version: str = ""
+    conversation_id: str = ""
+    extra_tags: Mapping[str, str] = field(default_factory=dict)
+    extra_metadata: Mapping[str, Any] = field(default_factory=dict)
+    agent_name_metadata_keys: tuple[str, ...] = DEFAULT_AGENT_NAME_METADATA_KEYS
+
+
+def classify_call(call_type: Any) -> Literal["generation", "embedding"] | None:
+    """What one call type is recorded as; a payload without a call type (older LiteLLM) is a chat."""
+    if not call_type:
+        return "generation"
+    name = as_str(call_type)
+    if name in GENERATION_CALL_TYPES or name in ROUTE_CALL_TYPES:
+        return "generation"
+    if name in EMBEDDING_CALL_TYPES:
+        return "embedding"
+    return None
+
+
+def call_type_of(kwargs: Mapping[str, Any]) -> str:
+    slo = as_dict(kwargs.get("standard_logging_object"))
+    return as_str(slo.get("call_type")) or as_str(kwargs.get("call_type"))
+
+
+def request_metadata_sources(kwargs: Mapping[str, Any], slo: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Where per-request metadata can be: the caller's ``metadata`` (SDK), the proxy's copy of it."""
+    litellm_params = as_dict(kwargs.get("litellm_params"))
+    slo_metadata = as_dict(slo.get("metadata"))
+    return [
+        as_dict(litellm_params.get("metadata")),
+        as_dict(litellm_params.get("litellm_metadata")),
+        as_dict(slo_metadata.get("requester_metadata")),
+        as_dict(as_dict(litellm_params.get("metadata")).get("requester_metadata")),
+    ]
+
+
+def first_metadata_value(sources: list[dict[str, Any]], *keys: str) -> str:
+    """The first non-blank value of ``keys`` (in their order) in any of the request metadata ``sources``."""
+    for key in keys:
+        for source in sources:
+            value = as_str(source.get(key)).strip()
+            if value:
+                return value
+    return ""
+
+
+def event_times(kwargs: Mapping[str, Any], slo: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """The callback's ``start_time`` / ``end_time`` (LiteLLM passes the same values in ``kwargs``),
+    else the logging payload's epoch times."""
+    started = as_datetime(kwargs.get("start_time")) or as_datetime(slo.get("startTime"))
+    completed = as_datetime(kwargs.get("end_time")) or as_datetime(slo.get("endTime"))
+    if started is not None and completed is not None and completed < started:
+        completed = started
+    return started, completed
+
+
+def response_dict(slo: Mapping[str, Any], response_obj: Any) -> dict[str, Any]:
+    """The response as LiteLLM logged it, else the callback's response object."""
+    response = slo.get("response")
+    if isinstance(response, dict) and response:
+        return response
+    from_object = as_dict(response_obj)
+    if not from_object and isinstance(response, str) and response:
+        # a plain-string response (some providers, older LiteLLM) is the output text
+        return {"choices": [{"message": {"role": "assistant", "content": response}}]}
+    return from_object
+
+
+def model_parameters(kwargs: Mapping[str, Any], slo: Mapping[str, Any]) -> dict[str, Any]:
+    """The request's model parameters as LiteLLM logged them, else its ``optional_params``."""
+    params = as_dict(slo.get("model_parameters"))
+    return params or as_dict(kwargs.get("optional_params"))
+
+
+def error_text(kwargs: Mapping[str, Any], slo: Mapping[str, Any]) -> str:
+    """What a failed call said: LiteLLM's error message, else the exception, never empty."""
+    error_info = as_dict(slo.get("error_information"))
+    text = as_str(error_info.get("error_message")) or as_str(slo.get("error_str"))
+    if not text:
+        exception = kwargs.get("exception")
+        if exception is not None:
+            try:
+                text = str(exception) or type(exception).__name__
+            except Exception:  # noqa: BLE001 - a broken __str__ must not hide the failure itself
+                text = type(exception).__name__
+    return text or "LiteLLM call failed"

@@ -1,0 +1,232 @@
+"""The recorder hand-off: the part of LiteLLM's callback ``kwargs`` the mapping reads, as plain data.
+
+:func:`slim_event` runs in the proxy's callback; the recorder process maps what it returns with the
+library's mapping. ``map_generation(slim_event(kw), None, ...)`` equals ``map_generation(kw, response,
+...)`` (tested, for every route), so the key lists below are exactly what the mapping reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sigil_sdk_litellm.mapping.chat import SYSTEM_ROLES
+from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str
+from sigil_sdk_litellm.mapping.event import (
+    DEFAULT_AGENT_NAME_METADATA_KEYS,
+    ROUTE_CALL_TYPES,
+    call_type_of,
+    classify_call,
+)
+from sigil_sdk_litellm.mapping.metadata import GUARD_DECISIONS_KEY
+from sigil_sdk_litellm.mapping.usage import response_object_usage
+
+# What the mapping reads from request metadata and from the proxy's logging metadata.
+REQUEST_METADATA_KEYS = (
+    "conversation_id",
+    "session_id",
+    "thread_id",
+    "trace_id",
+    "agent_name",
+    "agent_version",
+    GUARD_DECISIONS_KEY,
+)
+PROXY_METADATA_KEYS = (
+    "user_api_key_team_id",
+    "user_api_key_team_alias",
+    "team_id",
+    "team_alias",
+    "user_api_key_alias",
+    "user_api_key_org_id",
+    "user_api_key_user_id",
+    "user_api_key_end_user_id",
+    "user_agent",
+)
+SLO_KEYS = (
+    "id",
+    "litellm_call_id",
+    "trace_id",
+    "session_id",
+    "call_type",
+    "stream",
+    "custom_llm_provider",
+    "model",
+    "model_group",
+    "model_id",
+    "startTime",
+    "endTime",
+    "completionStartTime",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "response_cost",
+    "cache_hit",
+    "request_tags",
+    "end_user",
+    "user_agent",
+    "messages",
+    "response",
+    "model_parameters",
+    "error_str",
+)
+KWARGS_KEYS = (
+    "model",
+    "custom_llm_provider",
+    "call_type",
+    "stream",
+    "user",
+    "litellm_call_id",
+    "litellm_trace_id",
+    "start_time",
+    "end_time",
+)
+ERROR_INFORMATION_KEYS = ("error_code", "error_class", "llm_provider", "error_message")
+# request parameters that are prompt text (Responses ``instructions``, Anthropic ``system``)
+_CONTENT_PARAMETERS = ("instructions", "system")
+_MODEL_PARAMETER_KEYS = (
+    "temperature",
+    "max_tokens",
+    "max_completion_tokens",
+    "top_p",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "reasoning_effort",
+    "dimensions",
+    "encoding_format",
+    # the Responses API's own names (mapping/responses.py reads them as it reads the chat ones)
+    "instructions",
+    "max_output_tokens",
+    "reasoning",
+)
+
+
+def _responses_extras(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """What the Responses route reads beyond the usual slim event: the system messages of ``input`` —
+    or all of it when LiteLLM logged no messages (then the input items come from there)."""
+    raw = kwargs.get("input")
+    logged = as_dict(kwargs.get("standard_logging_object")).get("messages")
+    if raw is not None and (logged is None or logged == []):
+        return {"input": raw}
+    if not isinstance(raw, list):
+        return {}
+    system = [i for i in raw if isinstance(i, dict) and as_str(i.get("role")).lower() in SYSTEM_ROLES]
+    return {"input": system} if system else {}
+
+
+def _anthropic_messages_extras(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """What the Anthropic Messages route reads beyond the usual slim event: ``system``, which LiteLLM
+    keeps only here."""
+    system = as_dict(kwargs.get("optional_params")).get("system")
+    if system is None:
+        system = as_dict(kwargs.get("litellm_params")).get("system")
+    return {"optional_params": {"system": system}} if system is not None else {}
+
+
+# one entry per call type in ROUTE_CALL_TYPES
+ROUTE_EXTRAS: Mapping[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    "responses": _responses_extras,
+    "aresponses": _responses_extras,
+    "anthropic_messages": _anthropic_messages_extras,
+    "aanthropic_messages": _anthropic_messages_extras,
+}
+
+
+def _pick(data: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    source = as_dict(data)
+    return {key: source[key] for key in keys if key in source}
+
+
+def _request_metadata(data: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    source = as_dict(data)
+    slim = _pick(source, keys)
+    requester = _pick(source.get("requester_metadata"), keys)
+    if requester:
+        slim["requester_metadata"] = requester
+    return slim
+
+
+def slim_event(
+    kwargs: Mapping[str, Any],
+    response_obj: Any = None,
+    *,
+    redacted: bool = False,
+    agent_name_metadata_keys: tuple[str, ...] = DEFAULT_AGENT_NAME_METADATA_KEYS,
+) -> dict[str, Any]:
+    """The part of LiteLLM's callback ``kwargs`` the mapping reads, as plain picklable data.
+
+    ``map_generation(slim_event(kw), None, ...)`` equals ``map_generation(kw, response, ...)`` (tested),
+    so an event can be mapped in another process. What is never read is never copied: request
+    headers, API keys and key hashes, tracebacks, LiteLLM's model map. With ``redacted``, message
+    content is left out here already (map the slim event with ``redacted=True`` too). The agent keys
+    must be the recorder's ``agent_name_metadata_keys``.
+    """
+    metadata_keys = tuple(dict.fromkeys((*REQUEST_METADATA_KEYS, *agent_name_metadata_keys)))
+    slo = as_dict(kwargs.get("standard_logging_object"))
+    litellm_params = as_dict(kwargs.get("litellm_params"))
+    slim_slo = _pick(slo, SLO_KEYS)
+    proxy = as_dict(slo.get("metadata"))
+    slim_slo["metadata"] = _pick(proxy, PROXY_METADATA_KEYS)
+    requester = _pick(proxy.get("requester_metadata"), metadata_keys)
+    if requester:
+        slim_slo["metadata"]["requester_metadata"] = requester
+    hidden = as_dict(slo.get("hidden_params"))
+    if "model_id" in hidden:
+        slim_slo["hidden_params"] = {"model_id": hidden["model_id"]}
+    if slo.get("error_information") is not None:
+        slim_slo["error_information"] = _pick(slo.get("error_information"), ERROR_INFORMATION_KEYS)
+    response_usage: dict[str, Any] = {}
+    if isinstance(slo.get("response"), dict) and slo.get("response"):
+        response_usage = as_dict(response_object_usage(kwargs, response_obj))
+    else:
+        from_object = as_dict(response_obj)
+        if from_object or not isinstance(slo.get("response"), str):
+            slim_slo["response"] = from_object
+
+    event = _pick(kwargs, KWARGS_KEYS)
+    for key in ("start_time", "end_time"):  # epoch seconds pickle far cheaper than datetimes
+        moment = event.get(key)
+        if isinstance(moment, datetime):
+            event[key] = moment.timestamp()
+    event["standard_logging_object"] = slim_slo
+    event["litellm_params"] = {
+        "metadata": _request_metadata(litellm_params.get("metadata"), metadata_keys),
+        "litellm_metadata": _request_metadata(litellm_params.get("litellm_metadata"), metadata_keys),
+        **_pick(litellm_params, ("custom_llm_provider", "litellm_session_id", "litellm_trace_id")),
+    }
+    if response_usage:  # the cache / reasoning details the payload may lack (see mapping.usage.map_usage)
+        event["response_usage"] = response_usage
+    if not slim_slo.get("messages"):
+        event.update(_pick(kwargs, ("messages",)))
+    call_type = call_type_of(kwargs)
+    if classify_call(call_type) == "embedding":
+        event.update(_pick(kwargs, ("input",)))
+    if not slim_slo.get("model_parameters"):
+        event["optional_params"] = _pick(kwargs.get("optional_params"), _MODEL_PARAMETER_KEYS)
+    if call_type in ROUTE_CALL_TYPES:
+        for key, value in ROUTE_EXTRAS[call_type](kwargs).items():
+            event[key] = {**event[key], **value} if isinstance(event.get(key), dict) else value
+    exception = kwargs.get("exception")
+    if exception is not None:
+        try:
+            event["exception"] = str(exception) or type(exception).__name__
+        except Exception:  # noqa: BLE001
+            event["exception"] = type(exception).__name__
+    if redacted:
+        for holder in (slim_slo, event):
+            holder.pop("messages", None)
+        event.pop("input", None)
+        params = as_dict(event.get("optional_params"))
+        for key in _CONTENT_PARAMETERS:
+            params.pop(key, None)
+        parameters = as_dict(slim_slo.get("model_parameters"))
+        if any(key in parameters for key in _CONTENT_PARAMETERS):  # a copy: LiteLLM's payload stays as is
+            slim_slo["model_parameters"] = {k: v for k, v in parameters.items() if k not in _CONTENT_PARAMETERS}
+        response = as_dict(slim_slo.get("response"))
+        slim_slo["response"] = _pick(response, ("id", "model", "usage", "status", "incomplete_details", "stop_reason"))
+        if "choices" in response:  # a Responses object has none, and its route tells the shapes apart by it
+            slim_slo["response"]["choices"] = [
+                _pick(choice, ("finish_reason",)) for choice in as_list(response.get("choices"))
+            ]
+    return event
