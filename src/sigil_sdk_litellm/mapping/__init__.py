@@ -4,7 +4,7 @@ One module per job; each imports the modules below it, never this package, so th
 
 - :mod:`.generation` / :mod:`.embeddings`: one event → one recording (the entry points, here)
 - :mod:`.responses` / :mod:`.anthropic_messages`: the API families with their own request and
-  response shapes, returning a :class:`~.content.RouteContent` (:data:`.generation.ROUTES`)
+  response shapes, returning a :class:`~.route_content.RouteContent` (:data:`.generation.ROUTES`)
 - :mod:`.chat` (chat messages, reused by the routes), :mod:`.parameters` (tools, tool choice,
   thinking), :mod:`.usage` (token counts), :mod:`.identity` (model, ids, user, agent),
   :mod:`.metadata` (tags and metadata)

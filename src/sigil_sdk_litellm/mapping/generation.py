@@ -17,7 +17,6 @@ from sigil_sdk import Generation, GenerationMode, GenerationStart, Message, Mode
 from sigil_sdk_litellm.mapping import anthropic_messages, responses
 from sigil_sdk_litellm.mapping.chat import map_input_messages, map_output
 from sigil_sdk_litellm.mapping.coerce import as_bool, as_datetime, as_dict, as_opt_float, as_opt_int, as_str
-from sigil_sdk_litellm.mapping.content import RouteContent
 from sigil_sdk_litellm.mapping.copies import SharedGeneration, SharedGenerationStart
 from sigil_sdk_litellm.mapping.event import (
     ROUTE_CALL_TYPES,
@@ -38,6 +37,7 @@ from sigil_sdk_litellm.mapping.identity import (
 )
 from sigil_sdk_litellm.mapping.metadata import build_metadata, build_tags
 from sigil_sdk_litellm.mapping.parameters import map_thinking_enabled, map_tool_choice, map_tools
+from sigil_sdk_litellm.mapping.route_content import RouteContent
 from sigil_sdk_litellm.mapping.usage import map_usage, response_object_usage
 
 RouteMapper = Callable[[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], bool], RouteContent]

@@ -1,4 +1,4 @@
-"""What a route contributes to a generation, and the pieces the routes share."""
+"""What a route module contributes to a generation (:class:`RouteContent`), and the pieces the routes share."""
 
 from __future__ import annotations
 
