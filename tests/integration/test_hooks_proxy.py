@@ -119,9 +119,10 @@ def fake() -> Iterator[FakeLLMProcess]:
 
 @pytest.fixture(scope="module")
 def open_stack(fake: FakeLLMProcess) -> Iterator[Stack]:
-    """Hooks on, fail-open (the default), bearer auth, HTTP export, recorder process (the default)."""
+    """Hooks on, fail-open (the default), bearer auth, HTTP export, a recorder process (the in-process
+    placement has a stack of its own below)."""
     hooks = {"SIGIL_HOOKS_ENABLED": "true", "SIGIL_HOOKS_TIMEOUT": HOOK_TIMEOUT, "SIGIL_AGENT_NAME": "gateway"}
-    with running(fake, sink_auth="bearer", hooks=hooks, SIGIL_TAGS="env=test") as stack:
+    with running(fake, sink_auth="bearer", hooks=hooks, SIGIL_TAGS="env=test", SIGIL_RECORDER="process") as stack:
         yield stack
 
 
