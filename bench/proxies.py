@@ -20,6 +20,7 @@ CONFIGS: dict[str, tuple[Path, str]] = {
     "ours": (BENCH / "config_ours.yaml", "ours (sigil_callback, default settings)"),
     "spool": (BENCH / "config_ours.yaml", "ours with the disk spool (SIGIL_SPOOL_DIR)"),
     "inprocess": (BENCH / "config_ours.yaml", "ours, SIGIL_RECORDER=inprocess"),
+    "process": (BENCH / "config_ours.yaml", "ours, SIGIL_RECORDER=process (a recorder process per worker)"),
     "metrics": (BENCH / "config_ours.yaml", "ours with the pipeline metrics (PROMETHEUS_MULTIPROC_DIR)"),
     "peer": (BENCH / "config_peer.yaml", f"PyPI sigil-sdk-litellm {PEER_VERSION}"),
 }
@@ -28,15 +29,18 @@ CONFIGS: dict[str, tuple[Path, str]] = {
 class BenchProxy(ProxyProcess):
     """A ProxyProcess whose ``litellm`` may come from another virtualenv (the peer's)."""
 
-    def __init__(self, *, litellm: str | None = None, **kwargs: object) -> None:
+    def __init__(self, *, litellm: str | None = None, cpus: int | None = None, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.litellm = litellm
+        self.cpus = cpus  # the tree's CPU affinity: the first ``cpus`` CPUs (a pod's CPU limit, as auto sees it)
         self._server_pid: int | None = None
 
     def command(self) -> list[str]:
         cmd = super().command()
         if self.litellm:
             cmd[0] = self.litellm
+        if self.cpus is not None:
+            cmd = ["taskset", "--cpu-list", f"0-{self.cpus - 1}", *cmd]
         return cmd
 
     def server_pid(self) -> int:
@@ -50,7 +54,13 @@ class BenchProxy(ProxyProcess):
 
 
 def make_proxy(
-    name: str, sink_grpc: str, extra_env: dict[str, str] | None = None, *, spool: Path | None = None, workers: int = 1
+    name: str,
+    sink_grpc: str,
+    extra_env: dict[str, str] | None = None,
+    *,
+    spool: Path | None = None,
+    workers: int = 1,
+    cpus: int | None = None,
 ) -> BenchProxy:
     """The proxy of configuration ``name``; "spool" needs ``spool``, a directory of its own."""
     config, _ = CONFIGS[name]
@@ -63,8 +73,8 @@ def make_proxy(
         "SIGIL_AUTH_MODE": "none",
         **(extra_env or {}),
     }
-    if name == "inprocess":
-        env["SIGIL_RECORDER"] = "inprocess"
+    if name in ("inprocess", "process"):
+        env["SIGIL_RECORDER"] = name
     if name == "spool":
         assert spool is not None, "the spool configuration needs a directory"
         env["SIGIL_SPOOL_DIR"] = str(spool)
@@ -75,7 +85,7 @@ def make_proxy(
         multiproc.mkdir(parents=True, exist_ok=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc)
     litellm = str(PEER_VENV / "bin" / "litellm") if name == "peer" else None
-    return BenchProxy(config=config, env=env, litellm=litellm, startup_timeout=240.0, num_workers=workers)
+    return BenchProxy(config=config, env=env, litellm=litellm, startup_timeout=240.0, num_workers=workers, cpus=cpus)
 
 
 # -- /proc ----------------------------------------------------------------------------------------
@@ -117,17 +127,27 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
-def pss_bytes(pid: int) -> int:
-    """Proportional set size: private pages plus a share of the pages shared with other processes
-    (what a process tree really costs the machine; RSS counts shared pages once per process)."""
+def _smaps_rollup_bytes(pid: int, key: str) -> int:
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("Pss:"):
+                if line.startswith(key):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
     return 0
+
+
+def pss_bytes(pid: int) -> int:
+    """Proportional set size: private pages plus a share of the pages shared with other processes
+    (what a process tree really costs the machine; RSS counts shared pages once per process)."""
+    return _smaps_rollup_bytes(pid, "Pss:")
+
+
+def anon_bytes(pid: int) -> int:
+    """Anonymous memory (heaps, stacks): unlike PSS, it does not move with how many other processes on
+    the machine map the same library files at that moment."""
+    return _smaps_rollup_bytes(pid, "Anonymous:")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -148,6 +168,7 @@ class TreeReading:
     pids: list[int] = field(default_factory=list)
     proxy_pss: int = 0
     tree_pss: int = 0
+    tree_anon: int = 0
 
 
 def read_tree(proxy: BenchProxy) -> TreeReading:
@@ -165,4 +186,5 @@ def read_tree(proxy: BenchProxy) -> TreeReading:
         pids=pids,
         proxy_pss=pss_bytes(server),
         tree_pss=sum(pss_bytes(p) for p in pids),
+        tree_anon=sum(anon_bytes(p) for p in pids),
     )
