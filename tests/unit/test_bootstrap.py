@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
+import os
 import runpy
 import secrets
+import subprocess
 import sys
 import types
 from collections.abc import Callable, Iterator
@@ -498,3 +501,40 @@ def test_tenant_spool_directories_that_cannot_be_made_stop_the_start_with_one_li
         f"sigil: invalid configuration: SIGIL_SPOOL_DIR='{spool}' — accepted: a directory where "
         "tenants/<tenant id>/ can be created (Not a directory)\n"
     )
+
+
+# What a worker recording in process loads: neither the recorder hand-off nor the spool (sqlite3). Checked in
+# a fresh interpreter, since this one imported both already.
+LOADED_BY_DEFAULT = """
+import json, os, sys
+os.environ.update(SIGIL_RECORDER="inprocess", SIGIL_ENDPOINT="127.0.0.1:9", SIGIL_INSECURE="true")
+import sigil_callback
+print(type(sigil_callback.sigil_handler).__name__)
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] == "sqlite3" or m.startswith(SPOOL_OR_LINK))))
+"""
+
+
+@pytest.mark.parametrize(
+    ("spool", "handler", "loaded"),
+    [
+        (False, "SigilLiteLLMLogger", []),
+        (True, "OffloadingSigilLogger", ["sqlite3", "sigil_sdk_litellm.proxy.offload.link"]),
+    ],
+)
+def test_in_process_without_a_spool_loads_neither_the_spool_nor_the_recorder_link(
+    tmp_path: Path, spool: bool, handler: str, loaded: list[str]
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGIL_", "AGENTO11Y_"))}
+    env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    if spool:
+        env["SIGIL_SPOOL_DIR"] = str(tmp_path / "spool")
+    code = LOADED_BY_DEFAULT.replace(
+        "SPOOL_OR_LINK", repr(("sigil_sdk_litellm.proxy.spool", "sigil_sdk_litellm.proxy.offload.link"))
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    name, modules = done.stdout.splitlines()[-2:]
+    assert name == handler
+    found = json.loads(modules)
+    assert all(any(m == want or m.startswith(want + ".") for m in found) for want in loaded), found
+    assert bool(found) == bool(loaded), found

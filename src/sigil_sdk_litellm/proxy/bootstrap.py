@@ -24,10 +24,8 @@ from sigil_sdk import Client
 
 from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
 from sigil_sdk_litellm.proxy.offload.handover import HANDOVER_VARIABLE, handover_file
-from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger, RecorderLink, recorder_command
 from sigil_sdk_litellm.proxy.placement import proxy_workers, resolve_recorder, usable_cpus
 from sigil_sdk_litellm.proxy.settings import ConfigError, Problem, Settings
-from sigil_sdk_litellm.proxy.spool.link import SpoolLink
 from sigil_sdk_litellm.proxy.tenants import TenantRouter
 from sigil_sdk_litellm.proxy.wiring import (
     RECORDER_TENANT_ENV,
@@ -44,6 +42,11 @@ from sigil_sdk_litellm.recording import DEFAULT_TENANT
 
 if TYPE_CHECKING:
     from sigil_sdk_litellm.handler import SigilLiteLLMLogger
+    from sigil_sdk_litellm.proxy.offload.link import RecorderLink
+    from sigil_sdk_litellm.proxy.spool.link import SpoolLink
+
+# The hand-off to a recorder process and the spool (sqlite3) are imported where they are used: a worker
+# recording in process without a spool loads neither (0.8 MiB of sqlite3 alone, docs/memory.md).
 
 __all__ = [
     "SigilDisabledLogger",
@@ -133,16 +136,22 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
             )
             _exit(ConfigError([problem]), hard_exit)
         _flush_at_exit(spools)
+        from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger
+
         handler = OffloadingSigilLogger(
             link=spools.default, router=spools, agent_name_metadata_keys=settings.agent_name_metadata_keys
         )
     elif settings.spool_dir is not None:
         spool = build_spool_link(settings)
         _flush_at_exit(spool)
+        from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger
+
         handler = OffloadingSigilLogger(link=spool, agent_name_metadata_keys=settings.agent_name_metadata_keys)
     elif settings.recorder == "process":
         link = build_recorder_link(settings)
         _flush_at_exit(link)
+        from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger
+
         handler = OffloadingSigilLogger(link=link, agent_name_metadata_keys=settings.agent_name_metadata_keys)
     elif (router := build_tenant_router(settings)) is not None:
         _flush_at_exit(router)
@@ -201,6 +210,8 @@ def build_recorder_link(settings: Settings) -> RecorderLink:
     it builds its own client from them (:func:`~sigil_sdk_litellm.proxy.wiring.recorder_from_env`, which
     imports neither LiteLLM nor pydantic) and exports what it was handed when the link closes.
     """
+    from sigil_sdk_litellm.proxy.offload.link import RecorderLink, recorder_command
+
     env, pass_fds = recorder_handover(settings)
     return RecorderLink(
         recorder_command("sigil_sdk_litellm.proxy.wiring:recorder_from_env"),
@@ -213,14 +224,21 @@ def build_recorder_link(settings: Settings) -> RecorderLink:
     )
 
 
-def build_spool_link(settings: Settings, tenant: str | None = None) -> SpoolLink:
+def build_spool_link(
+    settings: Settings, tenant: str | None = None, handover: tuple[dict[str, str], tuple[int, ...]] | None = None
+) -> SpoolLink:
     """This worker's disk spool and its consumer (a thread here, or the recorder process); with
-    ``tenant`` (SIGIL_TENANT_MAP) that tenant's spool, in its own directory, and its client alone."""
+    ``tenant`` (SIGIL_TENANT_MAP) that tenant's spool, in its own directory, and its client alone.
+    ``handover``: the recorders' settings hand-over when several links share one."""
+    from sigil_sdk_litellm.proxy.offload.link import recorder_command
+    from sigil_sdk_litellm.proxy.spool.link import SpoolLink
+
     own = settings if tenant is None else tenant_settings(settings, tenant)
     if tenant is not None and own.spool_dir is not None:
         own.spool_dir.mkdir(parents=True, exist_ok=True)
     if settings.recorder == "process":
-        env, pass_fds = recorder_handover(settings)
+        env, pass_fds = handover if handover is not None else recorder_handover(settings)
+        env = dict(env)
         if tenant is not None:
             env[RECORDER_TENANT_ENV] = tenant
         command = recorder_command("sigil_sdk_litellm.proxy.wiring:recorder_from_env")
@@ -232,8 +250,13 @@ def build_tenant_spool_links(settings: Settings) -> TenantRouter[SpoolLink]:
     """SIGIL_SPOOL_DIR with SIGIL_TENANT_MAP: a spool and consumer per tenant, so that one tenant's
     outage (its consumer waits until a batch is delivered) never holds another's batches."""
     assert settings.tenant_map is not None
-    links = {tenant.tenant_id: build_spool_link(settings, tenant.tenant_id) for tenant in settings.tenant_map.tenants}
-    return TenantRouter(build_spool_link(settings, DEFAULT_TENANT), links, settings.tenant_map)
+    # one settings file for every tenant's recorder (they read the same settings, and select their tenant)
+    handover = recorder_handover(settings) if settings.recorder == "process" else None
+    links = {
+        tenant.tenant_id: build_spool_link(settings, tenant.tenant_id, handover)
+        for tenant in settings.tenant_map.tenants
+    }
+    return TenantRouter(build_spool_link(settings, DEFAULT_TENANT, handover), links, settings.tenant_map)
 
 
 def recorder_handover(settings: Settings) -> tuple[dict[str, str], tuple[int, ...]]:
