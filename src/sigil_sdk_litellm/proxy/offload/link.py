@@ -19,9 +19,7 @@ Failure handling:
 from __future__ import annotations
 
 import contextlib
-import pickle
 import queue
-import struct
 import subprocess
 import sys
 import threading
@@ -35,16 +33,12 @@ from sigil_sdk_litellm.entry_points import EventEntryPoints
 from sigil_sdk_litellm.mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, call_type_of, classify_call
 from sigil_sdk_litellm.problems import ProblemLog
 from sigil_sdk_litellm.proxy.metrics import HandoffMetrics, forget_process
+from sigil_sdk_litellm.proxy.offload.frames import encode_frame, pack_frames
 from sigil_sdk_litellm.proxy.offload.slim import slim_event
 from sigil_sdk_litellm.proxy.tenants import TenantRouter
 from sigil_sdk_litellm.redaction import content_redacted
 
-FRAME_HEADER = struct.Struct(">I")
 _CLOSE = b""  # sentinel in the queue
-
-
-def encode_frame(failed: bool, redacted: bool, event: dict[str, Any]) -> bytes:
-    return pickle.dumps((failed, redacted, event), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class RecorderLink:
@@ -150,7 +144,7 @@ class RecorderLink:
         self._finish_child()
 
     def _write(self, frames: list[bytes]) -> None:
-        data = b"".join(FRAME_HEADER.pack(len(f)) + f for f in frames)
+        data = pack_frames(frames)
         size = sum(len(f) for f in frames)
         for attempt in range(2):
             child = self._child

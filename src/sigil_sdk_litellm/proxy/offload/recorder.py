@@ -22,18 +22,15 @@ import argparse
 import importlib
 import logging
 import os
-import pickle
 import signal
-import struct
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from sigil_sdk_litellm.proxy.metrics import active_metrics, forget_process
+from sigil_sdk_litellm.proxy.offload.frames import decode_frame, read_frames
 from sigil_sdk_litellm.recording import Recorder
-
-FRAME_HEADER = struct.Struct(">I")
 
 
 def load_factory(spec: str) -> Callable[[], Recorder]:
@@ -46,28 +43,15 @@ def load_factory(spec: str) -> Callable[[], Recorder]:
     return factory  # type: ignore[no-any-return]
 
 
-def read_frames(stream: BinaryIO) -> object:
-    """Yield decoded frames until EOF (a truncated last frame ends the stream)."""
-    while True:
-        header = stream.read(FRAME_HEADER.size)
-        if len(header) < FRAME_HEADER.size:
-            return
-        (size,) = FRAME_HEADER.unpack(header)
-        body = stream.read(size)
-        if len(body) < size:
-            return
-        yield pickle.loads(body)
-
-
 def serve(recorder: Recorder, stream: BinaryIO) -> int:
     count = 0
-    for frame in read_frames(stream):  # type: ignore[attr-defined]
+    for body in read_frames(stream):
         try:
-            failed, redacted, event = frame
+            failed, redacted, event = decode_frame(body)
         except (TypeError, ValueError):
             recorder.problems.report("recorder:frame", "recorder received a malformed frame; skipped")
             continue
-        recorder.record(event, None, failed=bool(failed), redacted=bool(redacted))
+        recorder.record(event, None, failed=failed, redacted=redacted)
         count += 1
     return count
 

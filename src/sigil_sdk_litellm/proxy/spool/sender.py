@@ -15,7 +15,6 @@ window is the few milliseconds between Sigil's answer and the commit of the dele
 from __future__ import annotations
 
 import contextlib
-import pickle
 import sqlite3
 import threading
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from sigil_sdk_litellm.problems import ProblemLog
 from sigil_sdk_litellm.proxy.metrics import SpoolMetrics
+from sigil_sdk_litellm.proxy.offload.frames import decode_frame
 from sigil_sdk_litellm.proxy.spool.store import SpoolDirectory, SpoolFile, SpoolReader
 from sigil_sdk_litellm.recording import ExportBuffer, Recorder
 
@@ -161,11 +161,11 @@ class SpoolSender:
         """Record the frames and hand them to the delivery buffer; False if the client refused."""
         for _, body in rows:
             try:
-                failed, redacted, event = pickle.loads(body)
+                failed, redacted, event = decode_frame(body)
             except Exception as exc:  # noqa: BLE001 - a damaged frame is skipped, not fatal
                 self.problems.report("spool:frame", f"skipped an unreadable spooled event ({type(exc).__name__})")
                 continue
-            self.recorder.record(event, None, failed=bool(failed), redacted=bool(redacted))
+            self.recorder.record(event, None, failed=failed, redacted=redacted)
         try:
             self.recorder.client.flush()
         except Exception as exc:  # noqa: BLE001 - the client is stopping: the frames stay spooled
