@@ -40,13 +40,14 @@ class SigilLiteLLMLogger(EventEntryPoints, CustomLogger):  # type: ignore[misc]
         extra_tags: Mapping[str, str] | None = None,
         extra_metadata: Mapping[str, Any] | None = None,
         agent_name_metadata_keys: Iterable[str] = DEFAULT_AGENT_NAME_METADATA_KEYS,
+        options: MappingOptions | None = None,
         router: ClientRouter | None = None,
     ) -> None:
+        """The keywords are the options one by one; ``options`` gives them all at once (the proxy builds
+        them from its settings) and then no option keyword may be given."""
         if client is None:
             raise TypeError("SigilLiteLLMLogger needs a sigil_sdk.Client: SigilLiteLLMLogger(client=Client())")
-        super().__init__()
-        self.client = client
-        self.options = MappingOptions(
+        keywords = MappingOptions(
             capture_inputs=bool(capture_inputs),
             capture_outputs=bool(capture_outputs),
             agent_name=agent_name or "",
@@ -56,6 +57,11 @@ class SigilLiteLLMLogger(EventEntryPoints, CustomLogger):  # type: ignore[misc]
             extra_metadata=dict(extra_metadata or {}),
             agent_name_metadata_keys=agent_name_keys(agent_name_metadata_keys),
         )
+        if options is not None and keywords != MappingOptions():
+            raise TypeError("SigilLiteLLMLogger takes options= or the option keywords, not both")
+        super().__init__()
+        self.client = client
+        self.options = keywords if options is None else options
         # with a router (SIGIL_TENANT_MAP), `client` is the default tenant's
         self._recorder = Recorder(client, self.options, router=router)
 
@@ -76,14 +82,8 @@ class SigilLiteLLMLogger(EventEntryPoints, CustomLogger):  # type: ignore[misc]
             f"agent_name_metadata_keys={o.agent_name_metadata_keys!r})"
         )
 
-    # LiteLLM's entry points (async for the proxy and async SDK calls, sync for sync SDK calls) come
-    # from EventEntryPoints and land here.
-
     def handle_event(self, kwargs: Any, response_obj: Any, *, failed: bool) -> None:
-        self.record(kwargs, response_obj, failed=failed)
-
-    def record(self, kwargs: Any, response_obj: Any, *, failed: bool) -> None:
-        """Map one LiteLLM event and hand it to the SDK. Never raises."""
+        """Map one LiteLLM event and hand it to the SDK (what LiteLLM's four entry points call). Never raises."""
         redacted = content_redacted(self, kwargs) if isinstance(kwargs, dict) else False
         self._recorder.record(kwargs, response_obj, failed=failed, redacted=redacted)
 
@@ -98,27 +98,5 @@ def agent_name_keys(keys: Iterable[str]) -> tuple[str, ...]:
     return names
 
 
-def create_sigil_litellm_logger(
-    *,
-    client: Client,
-    capture_inputs: bool = True,
-    capture_outputs: bool = True,
-    agent_name: str = "",
-    agent_version: str = "",
-    conversation_id: str = "",
-    extra_tags: Mapping[str, str] | None = None,
-    extra_metadata: Mapping[str, Any] | None = None,
-    agent_name_metadata_keys: Iterable[str] = DEFAULT_AGENT_NAME_METADATA_KEYS,
-) -> SigilLiteLLMLogger:
-    """Factory with the same keyword-only options as :class:`SigilLiteLLMLogger`."""
-    return SigilLiteLLMLogger(
-        client=client,
-        capture_inputs=capture_inputs,
-        capture_outputs=capture_outputs,
-        agent_name=agent_name,
-        agent_version=agent_version,
-        conversation_id=conversation_id,
-        extra_tags=extra_tags,
-        extra_metadata=extra_metadata,
-        agent_name_metadata_keys=agent_name_metadata_keys,
-    )
+# 0.2.0's factory, "with the same parameters": the class itself, so the two cannot drift apart
+create_sigil_litellm_logger = SigilLiteLLMLogger

@@ -58,6 +58,20 @@ def test_factory_builds_a_configured_handler() -> None:
     assert handler.options.agent_name == "a" and handler.options.capture_outputs is False
 
 
+async def test_options_given_as_one_value_are_used_as_is() -> None:
+    from sigil_sdk_litellm.mapping import MappingOptions
+
+    client, exporter = capturing_client()
+    options = MappingOptions(agent_name="bot", extra_tags={"env": "test"}, capture_outputs=False)
+    handler = SigilLiteLLMLogger(client=client, options=options)
+    assert handler.options is options
+    await handler.async_log_success_event(callback_kwargs(), None, None, None)
+    [g] = flushed(client, exporter)
+    assert (g.agent_name, g.tags["env"], g.output) == ("bot", "test", [])
+    with pytest.raises(TypeError, match="options= or the option keywords, not both"):
+        SigilLiteLLMLogger(client=client, options=options, agent_name="other")
+
+
 async def test_callback_return_then_flush_exports_the_generation() -> None:
     client, exporter = capturing_client()
     handler = SigilLiteLLMLogger(client=client, agent_name="bot", extra_tags={"env": "test"})

@@ -343,7 +343,7 @@ async def test_a_refusal_is_recorded_once_not_by_both_failure_hooks() -> None:
         with pytest.raises(HTTPException) as raised:
             await guardrail.async_pre_call_hook(None, None, dict(DATA), "acompletion")
         recorded: list[bool] = []
-        handler.record = lambda kwargs, response_obj, *, failed: recorded.append(failed)  # type: ignore[method-assign]
+        handler.handle_event = lambda kwargs, response_obj, *, failed: recorded.append(failed)  # type: ignore[method-assign]
         # LiteLLM hands both failure hooks the same call: recorded once, whichever comes first
         kwargs = {"exception": raised.value, "litellm_call_id": "call-refused"}
         await handler.async_log_failure_event(kwargs, None, None, None)  # type: ignore[arg-type]

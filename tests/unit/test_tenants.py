@@ -300,7 +300,7 @@ def test_with_the_disk_spool_each_tenant_spools_and_delivers_on_its_own(tmp_path
             for n, team in enumerate(["t-1", "zz", "t-1"]):
                 kwargs = event(user_api_key_team_id=team)
                 kwargs["standard_logging_object"]["litellm_call_id"] = kwargs["litellm_call_id"] = f"call-{n}"
-                handler.submit(kwargs, chat_response(), failed=False)
+                handler.handle_event(kwargs, chat_response(), failed=False)
             sink.wait_for_generations(3)
         finally:
             spools.shutdown()

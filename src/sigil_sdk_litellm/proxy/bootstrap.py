@@ -89,7 +89,7 @@ def build_handler(
     options of ``settings``."""
     from sigil_sdk_litellm.handler import SigilLiteLLMLogger
 
-    return SigilLiteLLMLogger(client=client, router=router, **handler_options(settings))
+    return SigilLiteLLMLogger(client=client, options=handler_options(settings), router=router)
 
 
 _lock = threading.Lock()

@@ -229,7 +229,7 @@ def build_recorder(settings: AnySettings, *, drain_timeout: float | None = None,
     """A recorder with the handler's options: one real client exporting through the delivery buffer it
     keeps a handle on (the spool waits on it) — ``tenant``'s alone when given — or, with
     SIGIL_TENANT_MAP and no ``tenant``, one client per tenant."""
-    options = MappingOptions(**handler_options(settings))
+    options = handler_options(settings)
     router = None if tenant is not None else build_tenant_router(settings, drain_timeout=drain_timeout)
     if router is not None:
         return Recorder(router.default, options, router=router)
@@ -240,17 +240,17 @@ def build_recorder(settings: AnySettings, *, drain_timeout: float | None = None,
     return Recorder(client, options, delivery=delivery)
 
 
-def handler_options(settings: AnySettings) -> dict[str, Any]:
-    """The handler's keyword options from ``settings`` (client-level tags travel with the client)."""
-    return {
-        "capture_inputs": settings.capture_inputs,
-        "capture_outputs": settings.capture_outputs,
-        "agent_name": settings.agent_name,
-        "agent_version": settings.agent_version,
-        "conversation_id": settings.conversation_id,
-        "extra_metadata": dict(settings.extra_metadata),
-        "agent_name_metadata_keys": settings.agent_name_metadata_keys,
-    }
+def handler_options(settings: AnySettings) -> MappingOptions:
+    """The handler's options from ``settings`` (client-level tags travel with the client, so no extra tags)."""
+    return MappingOptions(
+        capture_inputs=settings.capture_inputs,
+        capture_outputs=settings.capture_outputs,
+        agent_name=settings.agent_name,
+        agent_version=settings.agent_version,
+        conversation_id=settings.conversation_id,
+        extra_metadata=dict(settings.extra_metadata),
+        agent_name_metadata_keys=settings.agent_name_metadata_keys,
+    )
 
 
 def recorder_from_env() -> Recorder:

@@ -252,10 +252,8 @@ class OffloadingSigilLogger(EventEntryPoints, CustomLogger):  # type: ignore[mis
         return f"OffloadingSigilLogger(recorder={self.link.command[-1]!r})"
 
     def handle_event(self, kwargs: Any, response_obj: Any, *, failed: bool) -> None:
-        self.submit(kwargs, response_obj, failed=failed)
-
-    def submit(self, kwargs: Any, response_obj: Any, *, failed: bool) -> None:
-        """Never raises: LiteLLM awaits failure callbacks inline, so this stays cheap and safe."""
+        """Hand one LiteLLM event to the link. Never raises: LiteLLM awaits failure callbacks inline, so
+        this stays cheap and safe."""
         try:
             if not isinstance(kwargs, dict) or classify_call(call_type_of(kwargs)) is None:
                 return
