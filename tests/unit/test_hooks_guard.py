@@ -22,11 +22,12 @@ from sigil_sdk.models import Message, MessageRole, Part, PartKind
 from sigil_sdk_litellm.handler import SigilLiteLLMLogger
 from sigil_sdk_litellm.problems import ProblemLog
 from sigil_sdk_litellm.proxy.bootstrap import SigilDisabledLogger, build_handler, register_hooks_guardrail
-from sigil_sdk_litellm.proxy.guard.evaluation import HookGuard, build_guard, export_headers, hooks_base_url
+from sigil_sdk_litellm.proxy.guard.evaluation import HookGuard, build_guard, hooks_base_url
 from sigil_sdk_litellm.proxy.guardrail import SigilGuardrail
 from sigil_sdk_litellm.proxy.metrics import PipelineMetrics
 from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger
 from sigil_sdk_litellm.proxy.settings import Settings
+from sigil_sdk_litellm.proxy.wiring import auth_headers
 from tests.support import capturing_client, hook_counts
 
 TOKEN = "hooks-secret-token-9f8e7d"
@@ -289,7 +290,7 @@ def test_guard_from_settings_uses_the_export_auth_and_never_shows_it() -> None:
         SIGIL_AGENT_NAME="gateway",
         SIGIL_TAGS="env=prod",
     )
-    headers = export_headers(s)
+    headers = auth_headers(s)
     assert headers["X-Scope-OrgID"] == "42" and headers["Authorization"].startswith("Basic ")
     assert headers["X-Extra"] == TOKEN + "x"
     g = build_guard(s)
@@ -320,9 +321,9 @@ def test_the_hooks_url_reads_host_port_like_the_export(env: dict[str, str], url:
 
 
 def test_bearer_headers() -> None:
-    headers = export_headers(settings(SIGIL_AUTH_MODE="bearer", SIGIL_AUTH_TOKEN=TOKEN))
+    headers = auth_headers(settings(SIGIL_AUTH_MODE="bearer", SIGIL_AUTH_TOKEN=TOKEN))
     assert headers == {"Authorization": f"Bearer {TOKEN}"}
-    assert export_headers(settings()) == {}
+    assert auth_headers(settings()) == {}
 
 
 def test_grpc_without_a_hooks_endpoint_is_a_notice() -> None:

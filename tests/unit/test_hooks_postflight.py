@@ -423,6 +423,47 @@ async def test_an_odd_stream_follows_the_fail_mode_and_never_raises_into_litellm
     assert raised.value.status_code == 503
 
 
+@pytest.mark.parametrize(
+    ("target", "stream"),
+    [
+        ("_response_body", False),
+        ("postflight_request", False),
+        ("apply_output_transform", False),
+        ("postflight_request", True),
+        ("rewrite_stream", True),
+    ],
+)
+async def test_each_postflight_step_that_fails_follows_the_fail_mode(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, target: str, stream: bool
+) -> None:
+    import sigil_sdk_litellm.proxy.guard.evaluation as guard_module
+
+    def boom(*args: Any) -> Any:
+        raise RuntimeError("unexpected shape")
+
+    monkeypatch.setattr(guard_module, target, boom)
+
+    async def judged(g: HookGuard) -> Any:
+        if stream:
+            return await collect(
+                g.post_call_stream(dict(DATA, stream=True), [chunk("card 4111-1111", role="assistant")])
+            )
+        return await g.post_call(dict(DATA), answer())
+
+    g = guard(redact, postflight=PhasePolicy(timeout=1, fail_open=True))
+    with caplog.at_level("WARNING", logger="sigil_sdk_litellm"):
+        out = await judged(g)
+    assert g.problems.count("hooks-unavailable-postflight") == 1
+    assert "answer let through" in caplog.text and "(RuntimeError: unexpected shape)" in caplog.text
+    text = streamed_text(out) if stream else out.choices[0].message.content
+    assert text == "card 4111-1111", "let through as the model wrote it"
+    closed = guard(redact, postflight=PhasePolicy(timeout=1, fail_open=False))
+    with pytest.raises(HTTPException) as raised:
+        await judged(closed)
+    assert raised.value.status_code == 503
+    assert closed.problems.count("hooks-unavailable-postflight") == 1
+
+
 async def test_a_huge_choice_index_builds_nothing_huge() -> None:
     chunks = [ModelResponseStream(choices=[StreamingChoices(index=10**9, delta=Delta(content="card 4111-1111"))])]
     started = time.monotonic()

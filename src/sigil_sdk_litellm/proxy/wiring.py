@@ -6,7 +6,6 @@ LiteLLM; :mod:`sigil_sdk_litellm.proxy.bootstrap` re-exports these for the proxy
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import sys
@@ -15,6 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, overload
 
 from sigil_sdk import ApiConfig, AuthConfig, Client, ClientConfig, ContentCaptureMode, GenerationExportConfig
+from sigil_sdk.config import resolve_config
 
 from sigil_sdk_litellm.mapping import MappingOptions
 from sigil_sdk_litellm.proxy.export.delivery import DeliveryExporter
@@ -70,24 +70,31 @@ def build_transport(settings: AnySettings, headers: dict[str, str]) -> Transport
     )
 
 
+def export_auth(settings: AnySettings) -> AuthConfig:
+    """The SDK's auth of an export: SIGIL_AUTH_MODE with its tenant id and token."""
+    token = settings.auth_token.get_secret_value() if settings.auth_token is not None else ""
+    tenant = settings.auth_tenant_id
+    return AuthConfig(
+        mode=settings.auth_mode,
+        tenant_id=tenant,
+        # Both token fields, whatever the mode: the SDK fills an empty one from SIGIL_AUTH_TOKEN itself.
+        bearer_token=token,
+        basic_user=tenant if settings.auth_mode == "basic" else "",
+        basic_password=token,
+    )
+
+
 def auth_headers(settings: AnySettings) -> dict[str, str]:
-    """Every header an export carries: SIGIL_HEADERS plus the auth mode's, as the SDK builds them
-    (a header named in SIGIL_HEADERS is kept as given)."""
-    headers = {name: value.get_secret_value() for name, value in settings.headers.items()}
-    given = {name.lower() for name in headers}
-    token = settings.auth_token.get_secret_value().strip() if settings.auth_token is not None else ""
-    tenant = settings.auth_tenant_id.strip()
-    mode = settings.auth_mode
-    if mode == "bearer" and "authorization" not in given:
-        if token.lower().startswith("bearer "):
-            token = token[7:].strip()
-        headers["Authorization"] = f"Bearer {token}"
-    if mode == "basic" and "authorization" not in given:
-        credentials = base64.b64encode(f"{tenant}:{token}".encode()).decode("ascii")
-        headers["Authorization"] = f"Basic {credentials}"
-    if mode in ("tenant", "basic") and tenant and "x-scope-orgid" not in given:
-        headers["X-Scope-OrgID"] = tenant
-    return headers
+    """Every header an export carries: SIGIL_HEADERS plus the auth mode's (a header named in SIGIL_HEADERS
+    is kept as given), resolved by the SDK exactly as for its own exporter; nothing read from the environment."""
+    export = GenerationExportConfig(headers=given_headers(settings), auth=export_auth(settings))
+    resolved = resolve_config(ClientConfig(generation_export=export), env={})
+    return dict(resolved.generation_export.headers or {})
+
+
+def given_headers(settings: AnySettings) -> dict[str, str]:
+    """SIGIL_HEADERS, revealed."""
+    return {name: value.get_secret_value() for name, value in settings.headers.items()}
 
 
 def build_delivery(
@@ -126,21 +133,11 @@ def build_client(
     if settings.debug:
         for name in _PACKAGE_LOGGERS:
             logging.getLogger(name).setLevel(logging.DEBUG)
-    token = settings.auth_token.get_secret_value() if settings.auth_token is not None else ""
-    tenant = settings.auth_tenant_id
-    auth = AuthConfig(
-        mode=settings.auth_mode,
-        tenant_id=tenant,
-        # Both token fields, whatever the mode: the SDK fills an empty one from SIGIL_AUTH_TOKEN itself.
-        bearer_token=token,
-        basic_user=tenant if settings.auth_mode == "basic" else "",
-        basic_password=token,
-    )
     export = GenerationExportConfig(
         protocol=settings.protocol,
         endpoint=settings.endpoint,
-        headers={name: value.get_secret_value() for name, value in settings.headers.items()},
-        auth=auth,
+        headers=given_headers(settings),
+        auth=export_auth(settings),
         insecure=settings.insecure,
         batch_size=settings.batch_size,
         flush_interval=timedelta(seconds=settings.flush_interval),

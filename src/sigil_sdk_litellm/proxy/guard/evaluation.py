@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sigil_sdk.config import HooksConfig
 from sigil_sdk.errors import HookTransportError
@@ -64,6 +64,14 @@ UNPLACED_KEY = "hooks-transform-unplaced"
 _MAX_DETAIL = 300
 Evaluate = Callable[[HookEvaluateRequest], HookEvaluateResponse]
 EvaluatePostflight = Callable[[HookEvaluateRequest], PostflightAnswer]
+T = TypeVar("T")
+
+
+class _Failed:
+    """A step of :meth:`HookGuard._attempt` that failed (and was reported)."""
+
+
+_FAILED = _Failed()
 
 
 def record_decision(data: dict[str, Any], phase: str, action: str, rule_id: str) -> None:
@@ -91,12 +99,6 @@ def hooks_base_url(settings: Settings) -> str:
         return endpoint
     plaintext = settings.insecure or (not settings.hooks_endpoint and settings.protocol == "http")
     return ("http://" if plaintext else "https://") + endpoint
-
-
-def export_headers(settings: Settings) -> dict[str, str]:
-    """The headers of an export (SIGIL_HEADERS plus the auth mode's): the exporter's own, so hooks
-    authenticate exactly as the export does."""
-    return auth_headers(settings)
 
 
 @dataclass(frozen=True)
@@ -221,12 +223,8 @@ class HookGuard:
         """None to let ``data`` through unchanged, the transformed ``data``, or an HTTPException."""
         if call_type not in CHAT_CALL_TYPES or not isinstance(data, dict):
             return None
-        try:
-            mapped = preflight_request(data, self.defaults)
-        except Exception as exc:  # noqa: BLE001 - an odd request the mapping does not expect
-            self._unavailable(f"cannot map the request ({type(exc).__name__}: {exc})", "preflight")
-            return None
-        if mapped is None:
+        mapped = self._attempt("preflight", "cannot map the request", lambda: preflight_request(data, self.defaults))
+        if mapped is None or isinstance(mapped, _Failed):
             return None
         response = await self._run("preflight", self._evaluate, mapped.request)
         if response is None:
@@ -242,11 +240,11 @@ class HookGuard:
                 rule_id=response.rule_id,
                 reason=response.reason,
             )
-        if response.transformed_input is not None:
-            try:
-                changed = apply_transform(data, mapped, response.transformed_input)
-            except Exception as exc:  # noqa: BLE001 - the transformed input could not be put back
-                self._unavailable(f"cannot apply the transformed input ({type(exc).__name__}: {exc})", "preflight")
+        if (transformed := response.transformed_input) is not None:
+            changed = self._attempt(
+                "preflight", "cannot apply the transformed input", lambda: apply_transform(data, mapped, transformed)
+            )
+            if isinstance(changed, _Failed):
                 return None
             self._count("preflight", "transform")
             record_decision(changed, "preflight", "transform", _transforming_rule(response))
@@ -256,12 +254,10 @@ class HookGuard:
     async def _judge_answer(self, data: dict[str, Any], body: Mapping[str, Any]) -> PostflightAnswer | None:
         """The postflight answer for ``body`` (the model's answer as a dict), None when there is nothing
         to do (no output, or unavailable and fail-open); raises on deny (or unavailable and fail-closed)."""
-        try:
-            request = postflight_request(data, body, self.defaults)
-        except Exception as exc:  # noqa: BLE001 - an odd response the mapping does not expect
-            self._unavailable(f"cannot map the response ({type(exc).__name__}: {exc})", "postflight")
-            return None
-        if request is None:
+        request = self._attempt(
+            "postflight", "cannot map the response", lambda: postflight_request(data, body, self.defaults)
+        )
+        if request is None or isinstance(request, _Failed):
             return None
         answer: PostflightAnswer | None = await self._run("postflight", self._evaluate_postflight, request)
         if answer is not None and (answer.response.is_deny or answer.output is None):
@@ -281,20 +277,20 @@ class HookGuard:
     async def post_call(self, data: dict[str, Any], response: Any) -> Any:
         """Postflight: the model's answer judged before the client gets it. Returns ``response`` (its text
         rewritten in place by a transform) or raises an HTTPException (deny; fail-closed when unavailable)."""
-        try:
-            body = response.model_dump() if hasattr(response, "model_dump") else dict(response)
-        except Exception as exc:  # noqa: BLE001 - not a response the proxy should hand us
-            self._unavailable(f"cannot read the response ({type(exc).__name__}: {exc})", "postflight")
+        body = self._attempt("postflight", "cannot read the response", lambda: _response_body(response))
+        if isinstance(body, _Failed):
             return response
         answer = await self._judge_answer(data, body)
-        if answer is None or answer.output is None:
+        if answer is None or (output := answer.output) is None:
             return response
-        try:
-            positions = [position for position, _ in answer_output(body)]
-            changed, unplaced = apply_output_transform(response, answer.output, positions)
-        except Exception as exc:  # noqa: BLE001 - the transformed output could not be put back
-            self._unavailable(f"cannot apply the transformed output ({type(exc).__name__}: {exc})", "postflight")
+        placed = self._attempt(
+            "postflight",
+            "cannot apply the transformed output",
+            lambda: apply_output_transform(response, output, [position for position, _ in answer_output(body)]),
+        )
+        if isinstance(placed, _Failed):
             return response
+        changed, unplaced = placed
         self._count("postflight", "transform")
         if unplaced:
             self._unplaced(unplaced)
@@ -307,19 +303,16 @@ class HookGuard:
         LiteLLM's ``stream_chunk_builder`` and judged as :meth:`post_call` judges it (text and tool calls);
         the chunks to send, their text rewritten by a transform; a deny (or fail-closed) raises before the
         first one."""
-        try:
-            body = _assembled(chunks)
-        except Exception as exc:  # noqa: BLE001 - an odd chunk must not raise into LiteLLM
-            self._unavailable(f"cannot read the streamed answer ({type(exc).__name__}: {exc})", "postflight")
+        body = self._attempt("postflight", "cannot read the streamed answer", lambda: _assembled(chunks))
+        if isinstance(body, _Failed):
             body = {}
         answer = await self._judge_answer(data, body) if body else None
-        if answer is not None and answer.output is not None:
-            try:
-                texts = _changed_texts(body, answer.output)
-                rewritten = rewrite_stream(chunks, texts)
-            except Exception as exc:  # noqa: BLE001 - the transformed output could not be put back
-                self._unavailable(f"cannot apply the transformed output ({type(exc).__name__}: {exc})", "postflight")
-            else:
+        if answer is not None and (output := answer.output) is not None:
+            done = self._attempt(
+                "postflight", "cannot apply the transformed output", lambda: _rewrite_stream(chunks, body, output)
+            )
+            if not isinstance(done, _Failed):
+                texts, rewritten = done
                 self._count("postflight", "transform")
                 if len(texts) > len(rewritten):
                     self._unplaced(len(texts) - len(rewritten))
@@ -339,6 +332,15 @@ class HookGuard:
             f"postflight transform not applied to {count} choice(s): the answer has no text there to replace, "
             "so that choice goes out as the model wrote it",
         )
+
+    def _attempt(self, phase: str, what: str, step: Callable[[], T]) -> T | _Failed:
+        """``step()`` (mapping or rewriting a payload), or :data:`_FAILED` once its error was handled as an
+        unavailable evaluation (:meth:`_unavailable`): an odd payload never raises into LiteLLM."""
+        try:
+            return step()
+        except Exception as exc:  # noqa: BLE001 - a payload the mapping does not expect
+            self._unavailable(f"{what} ({type(exc).__name__}: {exc})", phase)
+            return _FAILED
 
     def _unavailable(self, detail: str, phase: str = "preflight") -> None:
         """Fail open (log, once per interval, and let the request or answer through) or closed (503)."""
@@ -372,6 +374,17 @@ class HookGuard:
     def close(self) -> None:
         for executor in self._executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _response_body(response: Any) -> dict[str, Any]:
+    body: dict[str, Any] = response.model_dump() if hasattr(response, "model_dump") else dict(response)
+    return body
+
+
+def _rewrite_stream(chunks: list[Any], body: Mapping[str, Any], output: list[Any]) -> tuple[dict[int, str], set[int]]:
+    """The transformed texts of ``body``'s choices, and the choices of ``chunks`` rewritten with them."""
+    texts = _changed_texts(body, output)
+    return texts, rewrite_stream(chunks, texts)
 
 
 def _assembled(chunks: list[Any]) -> dict[str, Any]:
@@ -440,7 +453,7 @@ def build_guard(settings: Settings) -> HookGuard:
     return HookGuard(
         api_endpoint=hooks_base_url(settings),
         insecure=settings.insecure,
-        headers=export_headers(settings),
+        headers=auth_headers(settings),  # the export's: hooks authenticate exactly as the export does
         timeout=settings.hooks_timeout,
         fail_open=settings.hooks_fail_open,
         max_concurrency=settings.hooks_max_concurrency,
