@@ -45,7 +45,7 @@ COPY docker/install-into-litellm-env.sh /tmp/build/
 COPY pyproject.toml README.md sigil_callback.py /tmp/build/handler/
 COPY src /tmp/build/handler/src
 COPY tools /tmp/build/tools
-RUN PIP_CERT=${PIP_CERT} /tmp/build/install-into-litellm-env.sh /tmp/build/handler /tmp/build/tools \
+RUN PIP_CERT=${PIP_CERT} /tmp/build/install-into-litellm-env.sh "/tmp/build/handler[proxy]" /tmp/build/tools \
     && rm -rf /tmp/build \
     # LiteLLM restructures its admin UI files on first import; do it now, as it cannot on a read-only root
     && python -c "import litellm.proxy.proxy_server, sigil_sdk_litellm.proxy.bootstrap" \

@@ -15,7 +15,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml tools/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' -e ./tools
+	$(BIN)/python -m pip install --quiet -e '.[proxy,test]' -e ./tools
 	touch $(STAMP)
 
 ## the proxy on an embedded default: fake upstream + mock Sigil sink, no keys, no Docker
@@ -48,7 +48,7 @@ container-test: $(STAMP)
 
 ## load benchmarks (proxy without callback / ours / the PyPI peer), writes docs/benchmarks.md
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[bench,test]'
+	$(BIN)/python -m pip install --quiet -e '.[proxy,bench,test]'
 	$(BIN)/python -m bench
 
 clean:
