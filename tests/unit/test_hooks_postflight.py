@@ -426,11 +426,11 @@ async def test_an_odd_stream_follows_the_fail_mode_and_never_raises_into_litellm
 @pytest.mark.parametrize(
     ("target", "stream"),
     [
-        ("_response_body", False),
+        ("response_body", False),
         ("postflight_request", False),
         ("apply_output_transform", False),
         ("postflight_request", True),
-        ("rewrite_stream", True),
+        ("rewrite_answer_stream", True),
     ],
 )
 async def test_each_postflight_step_that_fails_follows_the_fail_mode(
@@ -529,7 +529,7 @@ async def test_each_postflight_evaluation_counts_one_outcome(monkeypatch: pytest
     registry = CollectorRegistry()
     metrics = PipelineMetrics(registry).hooks()
     monkeypatch.setattr(guard_module, "apply_output_transform", boom)
-    monkeypatch.setattr(guard_module, "rewrite_stream", boom)
+    monkeypatch.setattr(guard_module, "rewrite_answer_stream", boom)
     closed = guard(redact, metrics=metrics, postflight=PhasePolicy(timeout=1, fail_open=False))
     with pytest.raises(HTTPException):
         await closed.post_call(dict(DATA), answer())

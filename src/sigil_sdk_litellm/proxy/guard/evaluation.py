@@ -2,7 +2,7 @@
 
 :class:`HookGuard` judges a chat request before the model is called (preflight: deny, or transform the
 messages) and the model's answer before the client gets it (postflight: deny, or transform the text).
-Evaluations are blocking urllib I/O (the SDK's ``evaluate_hook`` for preflight, :mod:`._postflight_client`
+Evaluations are blocking urllib I/O (the SDK's ``evaluate_hook`` for preflight, :mod:`.postflight_client`
 for postflight): they run in a bounded thread pool per phase, never on the event loop, and the wait
 (queueing for a thread included) is bounded by the phase's timeout. Every failure is seen here:
 fail-open lets the request or answer through and logs once per interval (``sigil:`` prefix,
@@ -25,10 +25,10 @@ from sigil_sdk.errors import HookTransportError
 from sigil_sdk.hooks import HookEvaluateRequest, HookEvaluateResponse
 from sigil_sdk.hooks import evaluate_hook as sdk_evaluate_hook
 
-from sigil_sdk_litellm.mapping.coerce import as_dict, as_list
 from sigil_sdk_litellm.mapping.metadata import GUARD_DECISIONS_KEY
 from sigil_sdk_litellm.problems import ProblemLog
 from sigil_sdk_litellm.proxy.export.transport import _tls_context
+from sigil_sdk_litellm.proxy.guard.answers import assembled_answer, response_body, rewrite_answer_stream
 from sigil_sdk_litellm.proxy.guard.postflight_client import PostflightAnswer, evaluate_postflight
 from sigil_sdk_litellm.proxy.guard.requests import (
     CHAT_CALL_TYPES,
@@ -37,10 +37,8 @@ from sigil_sdk_litellm.proxy.guard.requests import (
     apply_output_transform,
     apply_transform,
     deny_message,
-    output_text,
     postflight_request,
     preflight_request,
-    rewrite_stream,
 )
 from sigil_sdk_litellm.proxy.metrics import HookMetrics, pipeline_metrics
 from sigil_sdk_litellm.proxy.settings import Settings
@@ -277,7 +275,7 @@ class HookGuard:
     async def post_call(self, data: dict[str, Any], response: Any) -> Any:
         """Postflight: the model's answer judged before the client gets it. Returns ``response`` (its text
         rewritten in place by a transform) or raises an HTTPException (deny; fail-closed when unavailable)."""
-        body = self._attempt("postflight", "cannot read the response", lambda: _response_body(response))
+        body = self._attempt("postflight", "cannot read the response", lambda: response_body(response))
         if isinstance(body, _Failed):
             return response
         answer = await self._judge_answer(data, body)
@@ -303,13 +301,13 @@ class HookGuard:
         LiteLLM's ``stream_chunk_builder`` and judged as :meth:`post_call` judges it (text and tool calls);
         the chunks to send, their text rewritten by a transform; a deny (or fail-closed) raises before the
         first one."""
-        body = self._attempt("postflight", "cannot read the streamed answer", lambda: _assembled(chunks))
+        body = self._attempt("postflight", "cannot read the streamed answer", lambda: assembled_answer(chunks))
         if isinstance(body, _Failed):
             body = {}
         answer = await self._judge_answer(data, body) if body else None
         if answer is not None and (output := answer.output) is not None:
             done = self._attempt(
-                "postflight", "cannot apply the transformed output", lambda: _rewrite_stream(chunks, body, output)
+                "postflight", "cannot apply the transformed output", lambda: rewrite_answer_stream(chunks, body, output)
             )
             if not isinstance(done, _Failed):
                 texts, rewritten = done
@@ -374,54 +372,6 @@ class HookGuard:
     def close(self) -> None:
         for executor in self._executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
-
-
-def _response_body(response: Any) -> dict[str, Any]:
-    body: dict[str, Any] = response.model_dump() if hasattr(response, "model_dump") else dict(response)
-    return body
-
-
-def _rewrite_stream(chunks: list[Any], body: Mapping[str, Any], output: list[Any]) -> tuple[dict[int, str], set[int]]:
-    """The transformed texts of ``body``'s choices, and the choices of ``chunks`` rewritten with them."""
-    texts = _changed_texts(body, output)
-    return texts, rewrite_stream(chunks, texts)
-
-
-def _assembled(chunks: list[Any]) -> dict[str, Any]:
-    """A streamed answer as one response dict, choice by choice: LiteLLM's ``stream_chunk_builder`` joins
-    text, tool calls and the rest, but only of one choice, so each choice index is built on its own."""
-    from litellm import stream_chunk_builder  # the proxy's; loaded already when streams reach us
-
-    groups: dict[int, list[Any]] = {}
-    for chunk in chunks:
-        choices = getattr(chunk, "choices", None) or []
-        if not isinstance(choices, list):
-            raise TypeError(f"chunk choices are a {type(choices).__name__}, not a list")
-        for choice in choices:
-            index = getattr(choice, "index", 0)
-            index = index if isinstance(index, int) and index >= 0 else 0
-            groups.setdefault(index, []).append(
-                chunk if len(choices) == 1 else chunk.model_copy(update={"choices": [choice]})
-            )
-    out: list[dict[str, Any]] = []
-    for index in sorted(groups):
-        built = stream_chunk_builder(chunks=groups[index])
-        if built is not None and built.choices:
-            out.append(dict(built.model_dump()["choices"][0], index=index))
-    return {"choices": out}
-
-
-def _changed_texts(body: Mapping[str, Any], output: list[Any]) -> dict[int, str]:
-    """The transformed text of each choice (by its ``index``) whose text the transform changed."""
-    choices = as_list(body.get("choices"))
-    texts: dict[int, str] = {}
-    for (position, _), message in zip(answer_output(body), output, strict=False):
-        choice = as_dict(choices[position])
-        text = output_text(message)
-        if text and text != as_dict(choice.get("message")).get("content"):
-            index = choice.get("index")
-            texts[index if isinstance(index, int) and index >= 0 else position] = text
-    return texts
 
 
 def _transforming_rule(response: HookEvaluateResponse) -> str:
