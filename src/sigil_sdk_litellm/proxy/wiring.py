@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     AnySettings = Settings | RecorderSettings
 
-logger = logging.getLogger("sigil_sdk_litellm.proxy.bootstrap")
+logger = logging.getLogger(__name__)
 
 _PACKAGE_LOGGERS = ("sigil_sdk_litellm", "sigil_sdk")
 
