@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "sk-sigil-bad-env-token-4c1d"
-# a few rows of the settings table through the real proxy (tests/unit/test_bootstrap.py runs them all
+# a few rows of the settings table through the real proxy (tests/unit/proxy/test_bootstrap.py runs them all
 # through the bootstrap); the whole line is compared for the first, the start of it for the others
 CASES = [
     (

@@ -36,7 +36,7 @@ from sigil_sdk.version import user_agent
 
 EXPORT_PATH = "/api/v1/generations:export"
 # The ingest method per SIGIL_GRPC_SCHEMA. agento11y.v1 is the successor's canonical copy of sigil.v1: its
-# messages carry the same field numbers (tests/unit/test_grpc_schema_roundtrip.py proves it against the
+# messages carry the same field numbers (tests/unit/proxy/export/test_grpc_schema_roundtrip.py proves it against the
 # agento11y package), so the request bytes are the same and only the service's name differs.
 GRPC_METHODS = {
     "sigil": "/sigil.v1.GenerationIngestService/ExportGenerations",

@@ -1,6 +1,6 @@
 """The guard (proxy/guard/evaluation.py) behind the Sigil guardrail: preflight allow / deny / transform, timeouts and
 failures in both fail modes, the event loop never blocked, nothing on the request path with hooks off,
-no secret shown. (Postflight: tests/unit/test_hooks_postflight.py.)"""
+no secret shown. (Postflight: tests/unit/proxy/guard/test_postflight.py.)"""
 
 from __future__ import annotations
 

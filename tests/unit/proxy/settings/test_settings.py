@@ -75,7 +75,7 @@ def test_defaults_are_the_sdks() -> None:
     assert settings.secrets_dir == Path("/run/secrets/sigil")
 
 
-EXAMPLE_CA = Path(__file__).parent.parent / "data" / "example-ca.pem"
+EXAMPLE_CA = Path(__file__).resolve().parents[3] / "data" / "example-ca.pem"
 
 EVERY_VARIABLE = {
     "SIGIL_ENABLED": "true",

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from sigil_sdk_litellm.proxy.settings import environment, unknown_variables
-from tests.unit.test_settings import EVERY_VARIABLE, PREFIX, TOKEN, assert_clean, config_error, load
+from tests.unit.proxy.settings.test_settings import EVERY_VARIABLE, PREFIX, TOKEN, assert_clean, config_error, load
 
 
 @pytest.fixture(autouse=True)

@@ -35,9 +35,9 @@ from sigil_sdk_litellm.proxy.settings import ConfigError, Settings
 from sigil_sdk_litellm.proxy.settings import environment as settings_environment
 from tests.capture_sink import CaptureSink
 from tests.support import callback_kwargs, chat_response
-from tests.unit.test_settings import INVALID
+from tests.unit.proxy.settings.test_settings import INVALID
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TOKEN = "tok-" + secrets.token_hex(12)
 
 

@@ -23,7 +23,7 @@ from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from sigil_sdk.internal.gen.sigil.v1 import generation_ingest_pb2 as pb
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 VENV = ROOT / ".cache" / "agento11y-venv"
 AGENTO11Y = "agento11y==0.21.0"
 
