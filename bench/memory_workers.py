@@ -93,7 +93,7 @@ def role_of(pid: int) -> str:
             argv = f.read().split(b"\0")
     except OSError:
         return "gone"
-    return "recorder" if b"sigil_sdk_litellm.proxy.offload.recorder" in argv else "litellm"
+    return "recorder" if b"sigil_sdk_litellm.proxy.offload.recorder_process" in argv else "litellm"
 
 
 def pss_by_role(pids: list[int]) -> dict[str, list[float]]:

@@ -1,4 +1,4 @@
-"""Recorder factory for benchmark recorder processes: no LiteLLM import, exports serialised, not sent."""
+"""SdkRecorder factory for benchmark recorder processes: no LiteLLM import, exports serialised, not sent."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from sigil_sdk import Client, ClientConfig, GenerationExportConfig
 
 from bench.exporters import SerializingExporter
 from sigil_sdk_litellm.mapping import MappingOptions
-from sigil_sdk_litellm.recording import Recorder
+from sigil_sdk_litellm.recording import SdkRecorder
 
 
-def bench_recorder() -> Recorder:
+def bench_recorder() -> SdkRecorder:
     client = Client(
         ClientConfig(
             generation_export=GenerationExportConfig(protocol="none", endpoint="localhost:1", batch_size=500),
             generation_exporter=SerializingExporter(),
         )
     )
-    return Recorder(client, MappingOptions())
+    return SdkRecorder(client, MappingOptions())

@@ -1,4 +1,4 @@
-"""Recorder factories for recorder processes started by tests (``--factory tests.recorder_factories:…``).
+"""SdkRecorder factories for recorder processes started by tests (``--factory tests.recorder_factories:…``).
 
 Each writes the generations its client exports to the JSON-lines file named by ``TEST_CAPTURE_PATH``
 (proto-JSON, as the SDK's HTTP exporter would send them), so a test can read what a separate
@@ -22,7 +22,7 @@ from sigil_sdk.models import ExportGenerationResult, ExportGenerationsResponse
 from sigil_sdk.proto_mapping import generation_to_proto
 
 from sigil_sdk_litellm.mapping import MappingOptions
-from sigil_sdk_litellm.recording import Recorder
+from sigil_sdk_litellm.recording import SdkRecorder
 
 
 class FileExporter:
@@ -59,21 +59,21 @@ def _client() -> Client:
     )
 
 
-def recorder() -> Recorder:
-    return Recorder(_client(), MappingOptions(agent_name="offloaded"))
+def recorder() -> SdkRecorder:
+    return SdkRecorder(_client(), MappingOptions(agent_name="offloaded"))
 
 
-class _SlowRecorder(Recorder):
+class _SlowRecorder(SdkRecorder):
     def record(self, kwargs: Any, response_obj: Any, *, failed: bool, redacted: bool) -> None:
         time.sleep(float(os.environ.get("TEST_RECORD_DELAY", "0.05")))
         super().record(kwargs, response_obj, failed=failed, redacted=redacted)
 
 
-def slow_recorder() -> Recorder:
+def slow_recorder() -> SdkRecorder:
     return _SlowRecorder(_client(), MappingOptions())
 
 
-class _CrashingRecorder(Recorder):
+class _CrashingRecorder(SdkRecorder):
     def record(self, kwargs: Any, response_obj: Any, *, failed: bool, redacted: bool) -> None:
         slo = kwargs.get("standard_logging_object") or {}
         if slo.get("litellm_call_id") == "crash" and not os.path.exists(os.environ["TEST_CAPTURE_PATH"] + ".crashed"):
@@ -83,11 +83,11 @@ class _CrashingRecorder(Recorder):
         super().record(kwargs, response_obj, failed=failed, redacted=redacted)
 
 
-def crashing_recorder() -> Recorder:
+def crashing_recorder() -> SdkRecorder:
     return _CrashingRecorder(_client(), MappingOptions())
 
 
-def recorder_from_env_listing_modules() -> Recorder:
+def recorder_from_env_listing_modules() -> SdkRecorder:
     """The production factory, then the names of every module loaded written to ``TEST_MODULES_PATH``."""
     from sigil_sdk_litellm.proxy.wiring import recorder_from_env
 

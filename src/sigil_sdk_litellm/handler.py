@@ -11,7 +11,7 @@ from sigil_sdk import Client
 from sigil_sdk_litellm.entry_points import EventEntryPoints
 from sigil_sdk_litellm.mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, MappingOptions
 from sigil_sdk_litellm.problems import ProblemLog
-from sigil_sdk_litellm.recording import ClientRouter, Recorder
+from sigil_sdk_litellm.recording import ClientRouter, SdkRecorder
 from sigil_sdk_litellm.redaction import content_redacted
 
 
@@ -63,7 +63,7 @@ class SigilLiteLLMLogger(EventEntryPoints, CustomLogger):  # type: ignore[misc]
         self.client = client
         self.options = keywords if options is None else options
         # with a router (SIGIL_TENANT_MAP), `client` is the default tenant's
-        self._recorder = Recorder(client, self.options, router=router)
+        self._recorder = SdkRecorder(client, self.options, router=router)
 
     @property
     def problems(self) -> ProblemLog:

@@ -53,7 +53,7 @@ def _status_code(value: Any) -> int | None:
     return code if 100 <= code <= 599 else None
 
 
-class Recorder:
+class SdkRecorder:
     """Maps one LiteLLM event and records it through the SDK client. ``record`` never raises."""
 
     def __init__(

@@ -64,7 +64,7 @@ def recorders(proxy: ProxyProcess) -> dict[int, int]:
     """recorder pid → its worker's pid."""
     assert proxy.process is not None
     tree = descendants(proxy.process.pid)
-    return {pid: ppid for pid, (ppid, cmd) in tree.items() if "sigil_sdk_litellm.proxy.offload.recorder" in cmd}
+    return {pid: ppid for pid, (ppid, cmd) in tree.items() if "sigil_sdk_litellm.proxy.offload.recorder_process" in cmd}
 
 
 def spooled(directory: Path) -> int:

@@ -10,7 +10,7 @@ from sigil_sdk.models import Generation, Message, MessageRole, Part, PartKind, T
 
 from sigil_sdk_litellm.limits import DEFAULT_BUDGET, TRUNCATED_KEY, fit_generation
 from sigil_sdk_litellm.mapping import MappingOptions
-from sigil_sdk_litellm.recording import Recorder
+from sigil_sdk_litellm.recording import SdkRecorder
 from tests.support import callback_kwargs, capturing_client, chat_response, standard_logging_object
 
 MIB = 1 << 20
@@ -63,7 +63,7 @@ def test_non_ascii_text_is_measured_in_bytes() -> None:
 
 @pytest.mark.parametrize("where", ["prompt", "response"])
 def test_a_huge_request_is_recorded_by_the_sdk(where: str, caplog: pytest.LogCaptureFixture) -> None:
-    """Through the Recorder and a real client: the SDK (4 MiB limit) queues it, truncated and marked."""
+    """Through the SdkRecorder and a real client: the SDK (4 MiB limit) queues it, truncated and marked."""
     huge = "z" * (6 * MIB)
     messages = [{"role": "user", "content": huge if where == "prompt" else "hi"}]
     response = chat_response(
@@ -74,7 +74,7 @@ def test_a_huge_request_is_recorded_by_the_sdk(where: str, caplog: pytest.LogCap
     kwargs = callback_kwargs(standard_logging_object(messages=messages, response=response), messages=messages)
     client, exporter = capturing_client()
     caplog.set_level(logging.WARNING)
-    recorder = Recorder(client, MappingOptions())
+    recorder = SdkRecorder(client, MappingOptions())
     recorder.record(kwargs, response, failed=False, redacted=False)
     client.flush()
     [generation] = exporter.generations

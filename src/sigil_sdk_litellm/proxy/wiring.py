@@ -22,7 +22,7 @@ from sigil_sdk_litellm.proxy.export.transport import GrpcTransport, HttpTranspor
 from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
 from sigil_sdk_litellm.proxy.offload.handover import HANDOVER_VARIABLE, read_handover_file
 from sigil_sdk_litellm.proxy.tenants import TenantRouter, split_bound
-from sigil_sdk_litellm.recording import DEFAULT_TENANT, Recorder
+from sigil_sdk_litellm.recording import DEFAULT_TENANT, SdkRecorder
 
 if TYPE_CHECKING:
     # Imported where the environment is read: a recorder process is handed validated values and
@@ -222,19 +222,21 @@ def build_tenant_router(settings: AnySettings, *, drain_timeout: float | None = 
     return TenantRouter(default, clients, settings.tenant_map)
 
 
-def build_recorder(settings: AnySettings, *, drain_timeout: float | None = None, tenant: str | None = None) -> Recorder:
+def build_recorder(
+    settings: AnySettings, *, drain_timeout: float | None = None, tenant: str | None = None
+) -> SdkRecorder:
     """A recorder with the handler's options: one real client exporting through the delivery buffer it
     keeps a handle on (the spool waits on it) — ``tenant``'s alone when given — or, with
     SIGIL_TENANT_MAP and no ``tenant``, one client per tenant."""
     options = handler_options(settings)
     router = None if tenant is not None else build_tenant_router(settings, drain_timeout=drain_timeout)
     if router is not None:
-        return Recorder(router.default, options, router=router)
+        return SdkRecorder(router.default, options, router=router)
     label = tenant or DEFAULT_TENANT
     own = tenant_settings(settings, label)
     delivery = build_delivery(own, drain_timeout=drain_timeout, tenant=label)
     client = build_client(own, drain_timeout=drain_timeout, delivery=delivery)
-    return Recorder(client, options, delivery=delivery)
+    return SdkRecorder(client, options, delivery=delivery)
 
 
 def handler_options(settings: AnySettings) -> MappingOptions:
@@ -250,7 +252,7 @@ def handler_options(settings: AnySettings) -> MappingOptions:
     )
 
 
-def recorder_from_env() -> Recorder:
+def recorder_from_env() -> SdkRecorder:
     """The recorder process's factory: the same settings, a real client, the handler's options.
 
     The settings are the worker's, handed over in :data:`HANDOVER_VARIABLE` when it started this

@@ -238,7 +238,7 @@ def test_the_spool_reports_its_fill_and_what_it_refused(registry: CollectorRegis
     from sigil_sdk_litellm.proxy.offload.slim import slim_event
     from sigil_sdk_litellm.proxy.spool.sender import SpoolSender
     from sigil_sdk_litellm.proxy.spool.store import SpoolFile, SpoolWriter
-    from sigil_sdk_litellm.recording import Recorder
+    from sigil_sdk_litellm.recording import SdkRecorder
     from tests.support import callback_kwargs, capturing_client, chat_response, standard_logging_object
 
     def frame(call_id: str) -> bytes:
@@ -253,7 +253,7 @@ def test_the_spool_reports_its_fill_and_what_it_refused(registry: CollectorRegis
     for body in frames:
         writer.append(body)
     client, exporter = capturing_client()
-    sender = SpoolSender(own.path, Recorder(client, MappingOptions()), None, batch_items=2, metrics=metrics)
+    sender = SpoolSender(own.path, SdkRecorder(client, MappingOptions()), None, batch_items=2, metrics=metrics)
     reader = SpoolReader(own.path)
     sender._measure(reader)  # what a sender reports before its first round
     assert value(registry, "sigil_litellm_spool_items") == 3

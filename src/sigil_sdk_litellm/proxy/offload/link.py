@@ -5,7 +5,7 @@ proto size check, then serialising the export) costs a few hundred microseconds 
 CPU per request on the worker's event loop. :class:`OffloadingSigilLogger` does only the cheap part
 there: it picks the fields the mapping reads (:func:`~sigil_sdk_litellm.proxy.offload.slim.slim_event`),
 pickles them and queues the bytes. A writer thread streams the frames to a recorder process
-(``python -m sigil_sdk_litellm.proxy.offload.recorder``) over its stdin; that process maps, records and exports
+(``python -m sigil_sdk_litellm.proxy.offload.recorder_process``) over its stdin; that process maps, records and exports
 through a real ``sigil_sdk.Client`` on the machine's other cores.
 
 Failure handling:
@@ -271,5 +271,5 @@ class OffloadingSigilLogger(EventEntryPoints, CustomLogger):  # type: ignore[mis
 
 
 def recorder_command(factory: str) -> list[str]:
-    """The command line of a recorder process whose Recorder comes from ``module:function``."""
-    return [sys.executable, "-m", "sigil_sdk_litellm.proxy.offload.recorder", "--factory", factory]
+    """The command line of a recorder process whose SdkRecorder comes from ``module:function``."""
+    return [sys.executable, "-m", "sigil_sdk_litellm.proxy.offload.recorder_process", "--factory", factory]

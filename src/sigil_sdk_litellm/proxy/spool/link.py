@@ -25,7 +25,7 @@ from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
 from sigil_sdk_litellm.proxy.settings import Settings
 from sigil_sdk_litellm.proxy.spool.sender import SpoolSender
 from sigil_sdk_litellm.proxy.spool.store import DiskFull, SpoolFile, SpoolReader, SpoolWriter
-from sigil_sdk_litellm.recording import Recorder
+from sigil_sdk_litellm.recording import SdkRecorder
 
 
 class SpoolLink:
@@ -35,7 +35,7 @@ class SpoolLink:
         self,
         settings: Settings,
         *,
-        recorder: Recorder | None = None,
+        recorder: SdkRecorder | None = None,
         command: Sequence[str] | None = None,
         env: dict[str, str] | None = None,
         pass_fds: Sequence[int] = (),

@@ -1,4 +1,4 @@
-"""The disk spool's consumer: spooled events → Recorder → Sigil, deleted once Sigil acknowledged them.
+"""The disk spool's consumer: spooled events → SdkRecorder → Sigil, deleted once Sigil acknowledged them.
 
 It runs where the recording happens: a thread of the proxy worker (``SIGIL_RECORDER=inprocess``) or
 the recorder process's main loop. Each round takes the first frames of a spool (one export batch),
@@ -24,14 +24,14 @@ from sigil_sdk_litellm.problems import ProblemLog
 from sigil_sdk_litellm.proxy.metrics import SpoolMetrics
 from sigil_sdk_litellm.proxy.offload.frames import decode_frame
 from sigil_sdk_litellm.proxy.spool.store import SpoolDirectory, SpoolFile, SpoolReader
-from sigil_sdk_litellm.recording import ExportBuffer, Recorder
+from sigil_sdk_litellm.recording import ExportBuffer, SdkRecorder
 
 
 class SpoolSender:
     def __init__(
         self,
         own: Path,
-        recorder: Recorder,
+        recorder: SdkRecorder,
         delivery: ExportBuffer | None,
         *,
         batch_items: int = 100,

@@ -9,9 +9,9 @@ import pytest
 
 from sigil_sdk_litellm.mapping import MappingOptions
 from sigil_sdk_litellm.proxy.offload.frames import FRAME_HEADER, decode_frame, encode_frame, pack_frames, read_frames
-from sigil_sdk_litellm.proxy.offload.recorder import serve
+from sigil_sdk_litellm.proxy.offload.recorder_process import serve
 from sigil_sdk_litellm.proxy.offload.slim import slim_event
-from sigil_sdk_litellm.recording import Recorder
+from sigil_sdk_litellm.recording import SdkRecorder
 from tests.support import callback_kwargs, capturing_client, chat_response, failure_slo, standard_logging_object
 
 
@@ -41,7 +41,7 @@ def test_a_frame_of_another_shape_is_refused(body: bytes) -> None:
 
 def test_the_recorder_process_records_each_frame_and_skips_a_malformed_one() -> None:
     client, exporter = capturing_client()
-    recorder = Recorder(client, MappingOptions(agent_name="handed-over"))
+    recorder = SdkRecorder(client, MappingOptions(agent_name="handed-over"))
     failure = slim_event(callback_kwargs(failure_slo(), litellm_call_id="call-2"), None, redacted=False)
     stream = io.BytesIO(
         pack_frames(

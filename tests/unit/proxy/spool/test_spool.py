@@ -18,7 +18,7 @@ from sigil_sdk_litellm.proxy.offload.frames import encode_frame
 from sigil_sdk_litellm.proxy.offload.slim import slim_event
 from sigil_sdk_litellm.proxy.spool.sender import SpoolSender
 from sigil_sdk_litellm.proxy.spool.store import DiskFull, SpoolDirectory, SpoolFile, SpoolReader, SpoolWriter
-from sigil_sdk_litellm.recording import Recorder
+from sigil_sdk_litellm.recording import SdkRecorder
 from tests.support import callback_kwargs, capturing_client, chat_response, standard_logging_object
 
 
@@ -115,7 +115,7 @@ def test_the_sender_delivers_an_orphan_first_then_its_own_spool_and_deletes_what
         writer.append(frame(f"call-{n}"))
     writer.append(b"\x80not a pickle")  # a damaged frame: skipped, reported
     client, exporter = capturing_client()
-    recorder = Recorder(client, MappingOptions())
+    recorder = SdkRecorder(client, MappingOptions())
     sender = SpoolSender(own.path, recorder, None, batch_items=2, poll_interval=0.01)
     sender.stop.set()  # deliver what is there, then return
     sender.run()
@@ -132,7 +132,7 @@ def test_frames_survive_a_sender_that_never_finished(tmp_path: Path) -> None:
     SpoolWriter(spool.path, 1 << 20).append(frame("kept"))
     client, _ = capturing_client()
     client.shutdown()  # the client refuses: nothing is handed over, so nothing may be deleted
-    sender = SpoolSender(spool.path, Recorder(client, MappingOptions()), None)
+    sender = SpoolSender(spool.path, SdkRecorder(client, MappingOptions()), None)
     sender.stop.set()
     sender.run()
     assert SpoolReader(spool.path).count() == 1
@@ -153,7 +153,7 @@ def test_a_delete_that_fails_is_retried_before_anything_is_sent_again(tmp_path: 
     writer = SpoolWriter(spool.path, 1 << 20)
     writer.append(frame("once"))
     client, exporter = capturing_client()
-    sender = SpoolSender(spool.path, Recorder(client, MappingOptions()), None)
+    sender = SpoolSender(spool.path, SdkRecorder(client, MappingOptions()), None)
     reader = SpoolReader(spool.path)
     blocker = sqlite3.connect(spool.path, timeout=0)
     blocker.execute("BEGIN IMMEDIATE")  # holds the write lock: the delete cannot commit

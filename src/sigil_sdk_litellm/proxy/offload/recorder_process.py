@@ -1,7 +1,7 @@
-"""The recorder process of out-of-process recording: ``python -m sigil_sdk_litellm.proxy.offload.recorder``.
+"""The recorder process of out-of-process recording: ``python -m sigil_sdk_litellm.proxy.offload.recorder_process``.
 
 Reads length-prefixed frames ``(failed, redacted, slim_event)`` from stdin, records each through a
-:class:`~sigil_sdk_litellm.recording.Recorder` (a real ``sigil_sdk.Client`` and the handler's
+:class:`~sigil_sdk_litellm.recording.SdkRecorder` (a real ``sigil_sdk.Client`` and the handler's
 options) built by ``--factory module:function``, and when stdin closes (the proxy worker exited or
 closed the link) shuts the client down, which exports everything still queued.
 
@@ -30,10 +30,10 @@ from typing import BinaryIO
 
 from sigil_sdk_litellm.proxy.metrics import active_metrics, forget_process
 from sigil_sdk_litellm.proxy.offload.frames import decode_frame, read_frames
-from sigil_sdk_litellm.recording import Recorder
+from sigil_sdk_litellm.recording import SdkRecorder
 
 
-def load_factory(spec: str) -> Callable[[], Recorder]:
+def load_factory(spec: str) -> Callable[[], SdkRecorder]:
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise ValueError(f"--factory must be module:function, got {spec!r}")
@@ -43,7 +43,7 @@ def load_factory(spec: str) -> Callable[[], Recorder]:
     return factory  # type: ignore[no-any-return]
 
 
-def serve(recorder: Recorder, stream: BinaryIO) -> int:
+def serve(recorder: SdkRecorder, stream: BinaryIO) -> int:
     count = 0
     for body in read_frames(stream):
         try:
@@ -57,8 +57,10 @@ def serve(recorder: Recorder, stream: BinaryIO) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sigil_sdk_litellm.proxy.offload.recorder", description=__doc__)
-    parser.add_argument("--factory", required=True, help="module:function returning a Recorder")
+    parser = argparse.ArgumentParser(
+        prog="python -m sigil_sdk_litellm.proxy.offload.recorder_process", description=__doc__
+    )
+    parser.add_argument("--factory", required=True, help="module:function returning an SdkRecorder")
     parser.add_argument("--spool", type=Path, help="deliver from this spool file instead of stdin")
     parser.add_argument("--spool-lock-fd", type=int, help="the worker's locked descriptor of the spool (kept open)")
     parser.add_argument("--grace", type=float, default=18.0, help="seconds to deliver after stdin closes")
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def deliver_spool(recorder: Recorder, spool: Path, *, grace: float, batch: int) -> int:
+def deliver_spool(recorder: SdkRecorder, spool: Path, *, grace: float, batch: int) -> int:
     from sigil_sdk_litellm.proxy.spool.sender import SpoolSender
 
     metrics = active_metrics()  # on when the delivery buffer of this process turned them on
