@@ -70,16 +70,8 @@ def as_int(value: Any) -> int:
 
 
 def as_opt_int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float, str)):
-        try:
-            number = float(value)
-        except ValueError:
-            return None
-        if math.isfinite(number) and number >= 0:
-            return int(number)
-    return None
+    number = as_opt_float(value)
+    return int(number) if number is not None and number >= 0 else None
 
 
 def as_opt_float(value: Any) -> float | None:
