@@ -68,13 +68,14 @@ def _one_start(
         _load(proxy.port, proxy.master_key, body, duration)
         time.sleep(2.0)
         tree = read_tree(proxy)
+        roles = pss_by_role(tree.pids)  # while the processes live
     except (TimeoutError, RuntimeError, subprocess.CalledProcessError) as exc:
         print(f"{name} with {count} workers did not run: {str(exc).splitlines()[0]}", file=sys.stderr)
         return None
     finally:
         proxy.stop()
     row = {"workers": count, "config": name, "processes": len(tree.pids), "tree_rss": tree.tree_rss}
-    return row | {"tree_pss": tree.tree_pss, "tree_anon": tree.tree_anon, "pss_by_role": pss_by_role(tree.pids)}
+    return row | {"tree_pss": tree.tree_pss, "tree_anon": tree.tree_anon, "pss_by_role": roles}
 
 
 def _median_start(starts: list[dict[str, Any]]) -> dict[str, Any]:
