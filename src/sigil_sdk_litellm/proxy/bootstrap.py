@@ -25,7 +25,7 @@ from sigil_sdk import Client
 from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
 from sigil_sdk_litellm.proxy.offload.handover import HANDOVER_VARIABLE, handover_file
 from sigil_sdk_litellm.proxy.placement import proxy_workers, resolve_recorder, usable_cpus
-from sigil_sdk_litellm.proxy.settings import ConfigError, Problem, Settings
+from sigil_sdk_litellm.proxy.settings import ConfigError, SettingProblem, Settings
 from sigil_sdk_litellm.proxy.tenants import TenantRouter
 from sigil_sdk_litellm.proxy.wiring import (
     RECORDER_TENANT_ENV,
@@ -129,7 +129,7 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         try:
             spools = build_tenant_spool_links(settings)
         except OSError as exc:  # the tenants' directories cannot be made: as a bad setting, one line
-            problem = Problem.invalid(
+            problem = SettingProblem.invalid(
                 "SIGIL_SPOOL_DIR",
                 str(settings.spool_dir),
                 f"accepted: a directory where tenants/<tenant id>/ can be created ({exc.strerror or exc})",

@@ -59,13 +59,13 @@ class SigilGuardrail(CustomGuardrail):  # type: ignore[misc]
         super().__init__(supported_event_hooks=list(_SUPPORTED), **options)
         if guard is None:  # built by LiteLLM from config.yaml: the SIGIL_* settings say where and how
             from sigil_sdk_litellm.proxy.bootstrap import _exit
-            from sigil_sdk_litellm.proxy.settings import ConfigError, Problem
+            from sigil_sdk_litellm.proxy.settings import ConfigError, SettingProblem
             from sigil_sdk_litellm.proxy.wiring import load_settings
 
             try:
                 settings = load_settings()
                 if not settings.enabled:  # nothing but SIGIL_ENABLED is read then: the guard would use defaults
-                    raise ConfigError([Problem("SIGIL_ENABLED", _DISABLED)])
+                    raise ConfigError([SettingProblem("SIGIL_ENABLED", _DISABLED)])
             except ConfigError as error:  # one line and the proxy stops, as for the callback
                 _exit(error, None)
             guard = build_guard(settings)

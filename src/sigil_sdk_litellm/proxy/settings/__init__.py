@@ -10,6 +10,6 @@ from __future__ import annotations
 
 from sigil_sdk_litellm.proxy.settings.environment import DEFAULT_SECRETS_DIR, alias_of
 from sigil_sdk_litellm.proxy.settings.model import Settings, unknown_variables
-from sigil_sdk_litellm.proxy.settings.problems import ConfigError, Problem
+from sigil_sdk_litellm.proxy.settings.problems import ConfigError, SettingProblem
 
-__all__ = ["DEFAULT_SECRETS_DIR", "ConfigError", "Problem", "Settings", "alias_of", "unknown_variables"]
+__all__ = ["DEFAULT_SECRETS_DIR", "ConfigError", "SettingProblem", "Settings", "alias_of", "unknown_variables"]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sigil_sdk_litellm.proxy.settings.environment import alias_of
-from sigil_sdk_litellm.proxy.settings.problems import Problem
+from sigil_sdk_litellm.proxy.settings.problems import SettingProblem
 
 if TYPE_CHECKING:
     from sigil_sdk_litellm.proxy.settings.model import Settings
@@ -19,20 +19,20 @@ if TYPE_CHECKING:
 __all__ = ["inconsistencies", "notices"]
 
 
-def inconsistencies(settings: Settings, origins: Mapping[str, str]) -> list[Problem]:
+def inconsistencies(settings: Settings, origins: Mapping[str, str]) -> list[SettingProblem]:
     """What makes valid fields a configuration that cannot work; ``origins`` names where values came from."""
     if not settings.enabled:
         return []
-    problems: list[Problem] = []
+    problems: list[SettingProblem] = []
     mode = settings.auth_mode
     if mode in ("tenant", "basic") and not settings.auth_tenant_id:
         why = f"required by SIGIL_AUTH_MODE={mode}"
         if mode == "basic":
             why += " (the tenant id is the basic-auth user)"
-        problems.append(Problem.missing("SIGIL_AUTH_TENANT_ID", why))
+        problems.append(SettingProblem.missing("SIGIL_AUTH_TENANT_ID", why))
     if mode in ("bearer", "basic") and settings.auth_token is None:
         problems.append(
-            Problem.missing(
+            SettingProblem.missing(
                 "SIGIL_AUTH_TOKEN",
                 f"required by SIGIL_AUTH_MODE={mode}: set it, or SIGIL_AUTH_TOKEN_FILE, "
                 "or put a file SIGIL_AUTH_TOKEN in SIGIL_SECRETS_DIR",
@@ -59,12 +59,12 @@ def inconsistencies(settings: Settings, origins: Mapping[str, str]) -> list[Prob
                 f"accepted: {modes} (or unset {' and '.join(given)})"
             )
             if "auth_mode" in settings.model_fields_set:
-                problems.append(Problem("SIGIL_AUTH_MODE", f"SIGIL_AUTH_MODE='none' — {why}"))
+                problems.append(SettingProblem("SIGIL_AUTH_MODE", f"SIGIL_AUTH_MODE='none' — {why}"))
             else:
-                problems.append(Problem("SIGIL_AUTH_MODE", f"SIGIL_AUTH_MODE is not set (so none) — {why}"))
+                problems.append(SettingProblem("SIGIL_AUTH_MODE", f"SIGIL_AUTH_MODE is not set (so none) — {why}"))
     if settings.protocol == "grpc" and "://" in settings.endpoint and urlsplit(settings.endpoint).path not in ("", "/"):
         problems.append(
-            Problem.invalid(
+            SettingProblem.invalid(
                 "SIGIL_ENDPOINT",
                 settings.endpoint,
                 "accepted with SIGIL_PROTOCOL=grpc: host:port or a URL without a path "
@@ -73,7 +73,7 @@ def inconsistencies(settings: Settings, origins: Mapping[str, str]) -> list[Prob
         )
     if settings.max_backoff < settings.initial_backoff:
         problems.append(
-            Problem.invalid(
+            SettingProblem.invalid(
                 "SIGIL_MAX_BACKOFF",
                 f"{settings.max_backoff:g}",
                 f"accepted: a number of seconds ≥ SIGIL_INITIAL_BACKOFF ({settings.initial_backoff:g})",

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sigil_sdk_litellm.proxy.settings.problems import Problem
+from sigil_sdk_litellm.proxy.settings.problems import SettingProblem
 
 __all__ = [
     "ALIAS_PREFIX",
@@ -47,7 +47,7 @@ class Reading:
     values: dict[str, str] = field(default_factory=dict)  # variable → its text
     origins: dict[str, str] = field(default_factory=dict)  # variable → the file (or alias) its value came from
     shadowed: list[str] = field(default_factory=list)  # variables whose AGENTO11Y_* alias was set too, unused
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[SettingProblem] = field(default_factory=list)
 
 
 def alias_of(variable: str) -> str:
@@ -88,14 +88,16 @@ def read_environment(environ: Mapping[str, str], variables: Iterable[str]) -> Re
             secrets_dir = Path(named_dir)
         else:
             accepted = "accepted: an existing directory" + (f" ({error})" if error else "")
-            problems.append(Problem.invalid(dir_name, named_dir, accepted))
+            problems.append(SettingProblem.invalid(dir_name, named_dir, accepted))
     else:
         found, error = _probe(DEFAULT_SECRETS_DIR.is_dir)
         if found:
             secrets_dir = DEFAULT_SECRETS_DIR
         elif error:  # it is there (a mount?) but cannot be looked into
             problems.append(
-                Problem.invalid(SECRETS_DIR_VARIABLE, str(DEFAULT_SECRETS_DIR), f"the default cannot be read ({error})")
+                SettingProblem.invalid(
+                    SECRETS_DIR_VARIABLE, str(DEFAULT_SECRETS_DIR), f"the default cannot be read ({error})"
+                )
             )
 
     def resolve(variable: str) -> str | None:
@@ -104,7 +106,9 @@ def read_environment(environ: Mapping[str, str], variables: Iterable[str]) -> Re
         file_variable = name + FILE_SUFFIX
         path = get(file_variable)
         if direct is not None and path is not None:
-            problems.append(Problem.invalid(file_variable, path, f"accepted: {name} or {file_variable}, not both"))
+            problems.append(
+                SettingProblem.invalid(file_variable, path, f"accepted: {name} or {file_variable}, not both")
+            )
             return None
         if direct is not None:
             if name != variable:
@@ -113,7 +117,7 @@ def read_environment(environ: Mapping[str, str], variables: Iterable[str]) -> Re
         if path is not None:
             text, problem = _read_file(Path(path))
             if problem:
-                problems.append(Problem.invalid(file_variable, path, f"accepted: a readable file ({problem})"))
+                problems.append(SettingProblem.invalid(file_variable, path, f"accepted: a readable file ({problem})"))
                 return None
             if text is not None:
                 origins[variable] = path
@@ -128,7 +132,7 @@ def read_environment(environ: Mapping[str, str], variables: Iterable[str]) -> Re
                 text, problem = _read_file(candidate)
             if problem:
                 reason = f"cannot read {variable} in it ({problem})"
-                problems.append(Problem.invalid(SECRETS_DIR_VARIABLE, str(secrets_dir), reason))
+                problems.append(SettingProblem.invalid(SECRETS_DIR_VARIABLE, str(secrets_dir), reason))
                 return None
             if text is not None:
                 origins[variable] = str(candidate)

@@ -28,7 +28,7 @@ from sigil_sdk_litellm.proxy.settings.environment import (
     unknown_names,
 )
 from sigil_sdk_litellm.proxy.settings.fields import BOOL_ACCEPTED, accepted_one_of, field_meta, setting
-from sigil_sdk_litellm.proxy.settings.problems import ConfigError, Problem, problems_from
+from sigil_sdk_litellm.proxy.settings.problems import ConfigError, SettingProblem, problems_from
 from sigil_sdk_litellm.proxy.tenants import ACCEPTED as TENANT_MAP_ACCEPTED
 from sigil_sdk_litellm.proxy.tenants import MAX_TENANTS, TenantMap
 
@@ -441,7 +441,7 @@ class Settings(BaseModel):
             if name in type(self).model_fields:
                 data.pop(field_meta(type(self).model_fields[name])["env"], None)
         data.update(given)
-        problems: list[Problem] = []
+        problems: list[SettingProblem] = []
         try:
             super().__init__(**data)
         except ValidationError as exc:

@@ -1,6 +1,6 @@
 """What is wrong with the configuration, as one line an operator reads: :class:`ConfigError`.
 
-Validators raise :func:`invalid`; :func:`problems_from` writes pydantic's errors as :class:`Problem`\\ s
+Validators raise :func:`invalid`; :func:`problems_from` writes pydantic's errors as :class:`SettingProblem`\\ s
 from the fields' own metadata, because pydantic's texts quote the input (secrets included).
 """
 
@@ -15,20 +15,20 @@ from pydantic_core import PydanticCustomError
 
 from sigil_sdk_litellm.proxy.settings.fields import field_meta
 
-__all__ = ["ConfigError", "Problem", "invalid", "problems_from"]
+__all__ = ["ConfigError", "SettingProblem", "invalid", "problems_from"]
 
 _MAX_SHOWN = 120
 
 
 @dataclass(frozen=True)
-class Problem:
+class SettingProblem:
     """One thing wrong with the configuration, as the text that names it (never a secret's value)."""
 
     variable: str
     text: str
 
     @classmethod
-    def invalid(cls, variable: str, value: object, accepted: str, *, origin: str = "") -> Problem:
+    def invalid(cls, variable: str, value: object, accepted: str, *, origin: str = "") -> SettingProblem:
         """``VARIABLE='value' — accepted: …``; ``value=None`` hides the value (a secret's)."""
         if value is None:
             subject = f"{variable} (value hidden{', from ' + origin if origin else ''})"
@@ -37,7 +37,7 @@ class Problem:
         return cls(variable, f"{subject} — {accepted}")
 
     @classmethod
-    def missing(cls, variable: str, why: str) -> Problem:
+    def missing(cls, variable: str, why: str) -> SettingProblem:
         return cls(variable, f"{variable} is not set — {why}")
 
     def __str__(self) -> str:
@@ -47,7 +47,7 @@ class Problem:
 class ConfigError(Exception):
     """The ``SIGIL_*`` configuration is wrong. ``str()`` is one line meant for an operator."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    def __init__(self, problems: Sequence[SettingProblem]) -> None:
         self.problems = tuple(problems)
         line = "sigil: invalid configuration: " + "; ".join(str(problem) for problem in self.problems)
         super().__init__(" ".join(line.splitlines()))
@@ -70,18 +70,18 @@ def invalid(reason: str = "", *, hide_value: bool = False) -> PydanticCustomErro
 
 def problems_from(
     exc: ValidationError, model_fields: Mapping[str, FieldInfo], origins: Mapping[str, str]
-) -> list[Problem]:
+) -> list[SettingProblem]:
     """pydantic's errors as problems, written from our metadata: pydantic's texts quote the input."""
     fields: dict[str, FieldInfo] = {}
     for name, info in model_fields.items():
         fields[name] = fields[field_meta(info)["env"]] = info
-    problems: list[Problem] = []
+    problems: list[SettingProblem] = []
     for error in exc.errors(include_url=False):
         ctx = error.get("ctx") or {}
         key = str(error["loc"][0]) if error["loc"] else ""
         if key not in fields:
             what = "not a setting" if error["type"] == "extra_forbidden" else f"invalid ({error['type']})"
-            problems.append(Problem(key, f"{key}: {what}"))
+            problems.append(SettingProblem(key, f"{key}: {what}"))
             continue
         meta = field_meta(fields[key])
         variable = meta["env"]
@@ -93,5 +93,5 @@ def problems_from(
             accepted += f" ({reason})"
         hidden = bool(meta["secret"]) or bool(ctx.get("hide_value"))
         value = None if hidden else error.get("input")
-        problems.append(Problem.invalid(variable, value, accepted, origin=origins.get(variable, "")))
+        problems.append(SettingProblem.invalid(variable, value, accepted, origin=origins.get(variable, "")))
     return problems
