@@ -10,7 +10,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import pytest
 
-from sigil_sdk_litellm.proxy.wiring import _WARNED
+from sigil_sdk_litellm.proxy.settings.loading import _WARNED
 
 
 @pytest.fixture(autouse=True)

@@ -89,7 +89,7 @@ def crashing_recorder() -> SdkRecorder:
 
 def recorder_from_env_listing_modules() -> SdkRecorder:
     """The production factory, then the names of every module loaded written to ``TEST_MODULES_PATH``."""
-    from sigil_sdk_litellm.proxy.wiring import recorder_from_env
+    from sigil_sdk_litellm.proxy.builders import recorder_from_env
 
     built = recorder_from_env()
     Path(os.environ["TEST_MODULES_PATH"]).write_text("\n".join(sorted(sys.modules)), encoding="utf-8")

@@ -14,7 +14,8 @@ from sigil_devstack.proxy import ProxyProcess
 from sigil_mock_sink.testing import SinkProcess
 from sigil_sdk import GenerationStart, ModelRef
 
-from sigil_sdk_litellm.proxy.wiring import build_client, load_settings
+from sigil_sdk_litellm.proxy.builders import build_client
+from sigil_sdk_litellm.proxy.settings.loading import load_settings
 
 pytestmark = pytest.mark.integration
 

@@ -18,9 +18,10 @@ from litellm.types.utils import ModelResponse
 from sigil_mock_sink.testing import SinkProcess
 from sigil_sdk import Client, GenerationStart, ModelRef
 
+from sigil_sdk_litellm.proxy.builders import build_client
 from sigil_sdk_litellm.proxy.export.delivery import DeliveryExporter
-from sigil_sdk_litellm.proxy.guard.evaluation import build_guard
-from sigil_sdk_litellm.proxy.wiring import build_client, load_settings
+from sigil_sdk_litellm.proxy.guardrail import build_guard
+from sigil_sdk_litellm.proxy.settings.loading import load_settings
 from tests.tcp_relay import CountingRelay
 from tests.tls import TlsFiles, make_tls_files
 

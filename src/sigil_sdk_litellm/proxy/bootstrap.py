@@ -17,27 +17,28 @@ import logging
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from litellm.integrations.custom_logger import CustomLogger
 from sigil_sdk import Client
 
-from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
-from sigil_sdk_litellm.proxy.offload.handover import HANDOVER_VARIABLE, handover_file
-from sigil_sdk_litellm.proxy.placement import proxy_workers, resolve_recorder, usable_cpus
-from sigil_sdk_litellm.proxy.settings import ConfigError, SettingProblem, Settings
-from sigil_sdk_litellm.proxy.tenants import TenantRouter
-from sigil_sdk_litellm.proxy.wiring import (
+from sigil_sdk_litellm.proxy.builders import (
     RECORDER_TENANT_ENV,
-    _ensure_log_output,
     build_client,
     build_recorder,
     build_tenant_router,
     handler_options,
-    load_settings,
     recorder_from_env,
     tenant_settings,
 )
+from sigil_sdk_litellm.proxy.log_output import ensure_log_output
+from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
+from sigil_sdk_litellm.proxy.offload.handover import HANDOVER_VARIABLE, handover_file
+from sigil_sdk_litellm.proxy.placement import proxy_workers, resolve_recorder, usable_cpus
+from sigil_sdk_litellm.proxy.settings import ConfigError, SettingProblem, Settings
+from sigil_sdk_litellm.proxy.settings.loading import load_settings
+from sigil_sdk_litellm.proxy.startup_failure import exit_at_startup
+from sigil_sdk_litellm.proxy.tenants import TenantRouter
 from sigil_sdk_litellm.recording import DEFAULT_TENANT
 
 if TYPE_CHECKING:
@@ -62,13 +63,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("sigil_sdk_litellm.proxy.bootstrap")
-
-# The exit status of a worker that cannot start. uvicorn's supervisor (STARTUP_FAILURE) and gunicorn's
-# arbiter (WORKER_BOOT_ERROR) both read 3 as "failed to boot: stop the server"; any other status makes
-# them start the worker again, forever.
-EXIT_STARTUP_FAILURE = 3
-# The exit status outside the proxy (a plain ``import sigil_callback``): a usage/configuration error.
-EXIT_CONFIG_ERROR = 2
 
 
 class SigilDisabledLogger(CustomLogger):  # type: ignore[misc]
@@ -103,8 +97,8 @@ def bootstrap_from_env(*, hard_exit: bool | None = None) -> CustomLogger:
     next to config.yaml, so the result is kept here: one client, one exit hook per process.
 
     On a :class:`ConfigError` the one-line message goes to stderr and the process ends. Inside the
-    LiteLLM proxy (``hard_exit=None`` detects it) that is ``os._exit(3)``, see :func:`_exit`;
-    elsewhere (or ``hard_exit=False``) ``SystemExit(2)`` is raised.
+    LiteLLM proxy (``hard_exit=None`` detects it) that is ``os._exit(3)``, elsewhere (or ``hard_exit=False``)
+    ``SystemExit(2)`` is raised (:func:`~sigil_sdk_litellm.proxy.startup_failure.exit_at_startup`).
     """
     global _bootstrapped
     with _lock:
@@ -114,11 +108,11 @@ def bootstrap_from_env(*, hard_exit: bool | None = None) -> CustomLogger:
 
 
 def _bootstrap(hard_exit: bool | None) -> CustomLogger:
-    _ensure_log_output()
+    ensure_log_output()
     try:
         settings = load_settings()
     except ConfigError as error:
-        _exit(error, hard_exit)
+        exit_at_startup(error, hard_exit)
     if not settings.enabled:
         logger.warning("sigil: SIGIL_ENABLED=false: the proxy runs without Sigil telemetry")
         return SigilDisabledLogger()
@@ -134,7 +128,7 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
                 str(settings.spool_dir),
                 f"accepted: a directory where tenants/<tenant id>/ can be created ({exc.strerror or exc})",
             )
-            _exit(ConfigError([problem]), hard_exit)
+            exit_at_startup(ConfigError([problem]), hard_exit)
         _flush_at_exit(spools)
         from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger
 
@@ -207,14 +201,14 @@ def build_recorder_link(settings: Settings) -> RecorderLink:
     """The recorder process of this proxy worker (``SIGIL_RECORDER=process``), started now.
 
     It inherits this environment and is handed these settings, validated (:func:`recorder_handover`);
-    it builds its own client from them (:func:`~sigil_sdk_litellm.proxy.wiring.recorder_from_env`, which
+    it builds its own client from them (:func:`~sigil_sdk_litellm.proxy.builders.recorder_from_env`, which
     imports neither LiteLLM nor pydantic) and exports what it was handed when the link closes.
     """
     from sigil_sdk_litellm.proxy.offload.link import RecorderLink, recorder_command
 
     env, pass_fds = recorder_handover(settings)
     return RecorderLink(
-        recorder_command("sigil_sdk_litellm.proxy.wiring:recorder_from_env"),
+        recorder_command("sigil_sdk_litellm.proxy.builders:recorder_from_env"),
         env=env,
         pass_fds=pass_fds,
         max_items=settings.buffer_max_items,
@@ -241,7 +235,7 @@ def build_spool_link(
         env = dict(env)
         if tenant is not None:
             env[RECORDER_TENANT_ENV] = tenant
-        command = recorder_command("sigil_sdk_litellm.proxy.wiring:recorder_from_env")
+        command = recorder_command("sigil_sdk_litellm.proxy.builders:recorder_from_env")
         return SpoolLink(own, command=command, env=env, pass_fds=pass_fds)
     return SpoolLink(own, recorder=build_recorder(settings, tenant=tenant))
 
@@ -268,25 +262,6 @@ def recorder_handover(settings: Settings) -> tuple[dict[str, str], tuple[int, ..
         return env, ()
     env[HANDOVER_VARIABLE] = str(fd)
     return env, (fd,)
-
-
-def _exit(error: ConfigError, hard_exit: bool | None) -> NoReturn:
-    print(str(error), file=sys.stderr)
-    if hard_exit is None:
-        hard_exit = "litellm.proxy.proxy_server" in sys.modules
-    if hard_exit:
-        # Why not SystemExit: LiteLLM loads callbacks inside the ASGI app's startup, and Starlette's
-        # lifespan catches BaseException. Measured with LiteLLM 1.108.5: a SystemExit there prints a
-        # traceback of ~350 lines after our line (~800 with gunicorn) before uvicorn gives up. The
-        # worker then exits 3, yet with `--num_workers N` uvicorn's parent exits 0.
-        # os._exit(3) ends this process at once with the one line as the last word; 3 is the status
-        # uvicorn and gunicorn take for "worker failed to boot", so with several workers the server
-        # stops instead of restarting the worker in a loop (any other status would do that). Nothing
-        # is lost: the proxy has not started serving, and no Sigil client exists yet.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(EXIT_STARTUP_FAILURE)
-    raise SystemExit(EXIT_CONFIG_ERROR)
 
 
 class _Closable(Protocol):

@@ -32,12 +32,15 @@ from litellm.types.utils import ModelResponseStream
 
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list
 from sigil_sdk_litellm.mapping.metadata import GUARD_DECISIONS_KEY
-from sigil_sdk_litellm.proxy.guard.evaluation import DENY_STATUS, HookGuard, build_guard
+from sigil_sdk_litellm.proxy.builders import auth_headers
+from sigil_sdk_litellm.proxy.guard.evaluation import DENY_STATUS, HookGuard, PhasePolicy
+from sigil_sdk_litellm.proxy.guard.requests import HookDefaults
+from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
 from sigil_sdk_litellm.proxy.settings import Settings
 
 T = TypeVar("T")
 
-__all__ = ["HOOKS_GUARDRAIL_NAME", "SigilGuardrail", "hooks_guardrail"]
+__all__ = ["HOOKS_GUARDRAIL_NAME", "SigilGuardrail", "build_guard", "hooks_base_url", "hooks_guardrail"]
 
 HOOKS_GUARDRAIL_NAME = "sigil-hooks"
 _SUPPORTED = [GuardrailEventHooks.pre_call, GuardrailEventHooks.post_call]
@@ -58,16 +61,16 @@ class SigilGuardrail(CustomGuardrail):  # type: ignore[misc]
         options.setdefault("event_hook", [hook.value for hook in _SUPPORTED])
         super().__init__(supported_event_hooks=list(_SUPPORTED), **options)
         if guard is None:  # built by LiteLLM from config.yaml: the SIGIL_* settings say where and how
-            from sigil_sdk_litellm.proxy.bootstrap import _exit
             from sigil_sdk_litellm.proxy.settings import ConfigError, SettingProblem
-            from sigil_sdk_litellm.proxy.wiring import load_settings
+            from sigil_sdk_litellm.proxy.settings.loading import load_settings
+            from sigil_sdk_litellm.proxy.startup_failure import exit_at_startup
 
             try:
                 settings = load_settings()
                 if not settings.enabled:  # nothing but SIGIL_ENABLED is read then: the guard would use defaults
                     raise ConfigError([SettingProblem("SIGIL_ENABLED", _DISABLED)])
             except ConfigError as error:  # one line and the proxy stops, as for the callback
-                _exit(error, None)
+                exit_at_startup(error, None)
             guard = build_guard(settings)
         self.guard = guard
 
@@ -168,4 +171,45 @@ def hooks_guardrail(settings: Settings) -> SigilGuardrail:
         guardrail_name=HOOKS_GUARDRAIL_NAME,
         event_hook=[_PHASE_HOOKS[phase] for phase in phases],
         default_on=True,
+    )
+
+
+def hooks_base_url(settings: Settings) -> str:
+    """Where hooks are evaluated, as a URL (the SDK keeps its scheme, host and port).
+
+    SIGIL_HOOKS_ENDPOINT if set, else SIGIL_ENDPOINT. A ``host:port`` is read the way the export reads
+    it: ``http://`` for SIGIL_ENDPOINT with ``SIGIL_PROTOCOL=http``, otherwise https, or http with
+    SIGIL_INSECURE.
+    """
+    endpoint = settings.hooks_endpoint or settings.endpoint
+    if "://" in endpoint:
+        return endpoint
+    plaintext = settings.insecure or (not settings.hooks_endpoint and settings.protocol == "http")
+    return ("http://" if plaintext else "https://") + endpoint
+
+
+def build_guard(settings: Settings) -> HookGuard:
+    """The guard configured by ``settings`` (``SIGIL_HOOKS_*``, the export's auth and headers)."""
+    post_timeout, post_fail_open = settings.hooks_postflight_timeout, settings.hooks_postflight_fail_open
+    postflight = PhasePolicy(
+        timeout=settings.hooks_timeout if post_timeout is None else post_timeout,
+        fail_open=settings.hooks_fail_open if post_fail_open is None else post_fail_open,
+        max_concurrency=settings.hooks_postflight_max_concurrency or settings.hooks_max_concurrency,
+    )
+    return HookGuard(
+        api_endpoint=hooks_base_url(settings),
+        insecure=settings.insecure,
+        headers=auth_headers(settings),  # the export's: hooks authenticate exactly as the export does
+        timeout=settings.hooks_timeout,
+        fail_open=settings.hooks_fail_open,
+        max_concurrency=settings.hooks_max_concurrency,
+        postflight=postflight,
+        ca_file=str(settings.tls_ca_file) if settings.tls_ca_file is not None else None,
+        metrics=metrics.hooks() if (metrics := pipeline_metrics(settings.metrics)) is not None else None,
+        defaults=HookDefaults(
+            agent_name=settings.agent_name,
+            agent_version=settings.agent_version,
+            tags=dict(settings.tags),
+            agent_name_metadata_keys=settings.agent_name_metadata_keys,
+        ),
     )

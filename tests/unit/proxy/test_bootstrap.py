@@ -304,7 +304,7 @@ def test_sigil_callback_module(sink: CaptureSink, monkeypatch: pytest.MonkeyPatc
     """Executed as LiteLLM executes it (a file next to config.yaml, afresh each time): one handler."""
     for name, value in http_env(sink).items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(bootstrap, "_exit", _no_exit)
+    monkeypatch.setattr(bootstrap, "exit_at_startup", _no_exit)
     first = runpy.run_path(str(ROOT / "sigil_callback.py"))["sigil_handler"]
     second = runpy.run_path(str(ROOT / "sigil_callback.py"))["sigil_handler"]
     assert first is second
@@ -451,7 +451,7 @@ def test_the_default_records_in_a_recorder_process_given_two_cpus(
 
 
 def test_recorder_process_configuration_errors_are_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sigil_sdk_litellm.proxy.wiring import recorder_from_env
+    from sigil_sdk_litellm.proxy.builders import recorder_from_env
 
     monkeypatch.setenv("SIGIL_AUTH_MODE", "bearr")
     with pytest.raises(ConfigError, match=r"^sigil: invalid configuration: SIGIL_AUTH_MODE='bearr'"):

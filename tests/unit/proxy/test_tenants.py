@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from sigil_sdk_litellm.proxy.builders import build_recorder, build_tenant_router
 from sigil_sdk_litellm.proxy.settings import ConfigError, Settings
 from sigil_sdk_litellm.proxy.tenants import (
     MAX_TENANTS,
@@ -21,7 +22,6 @@ from sigil_sdk_litellm.proxy.tenants import (
     split_bound,
     trusted_identity,
 )
-from sigil_sdk_litellm.proxy.wiring import build_recorder, build_tenant_router
 from tests.capture_sink import CaptureSink
 from tests.support import callback_kwargs, chat_response, standard_logging_object
 

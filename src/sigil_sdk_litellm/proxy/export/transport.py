@@ -34,6 +34,8 @@ from sigil_sdk.models import Generation
 from sigil_sdk.proto_mapping import generation_to_proto
 from sigil_sdk.version import user_agent
 
+from sigil_sdk_litellm.proxy.tls import tls_context
+
 EXPORT_PATH = "/api/v1/generations:export"
 # The ingest method per SIGIL_GRPC_SCHEMA. agento11y.v1 is the successor's canonical copy of sigil.v1: its
 # messages carry the same field numbers (tests/unit/proxy/export/test_grpc_schema_roundtrip.py proves it against the
@@ -128,11 +130,6 @@ def _short(text: str) -> str:
     return text if len(text) <= _MAX_SERVER_TEXT else text[: _MAX_SERVER_TEXT - 1] + "…"
 
 
-def _tls_context(ca_file: str | None) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
-    return context
-
-
 # --------------------------------------------------------------------------------------------
 # HTTP: protobuf-JSON over POST
 
@@ -162,7 +159,7 @@ class HttpTransport:
             maxsize=1,  # one sender thread
             retries=False,
             timeout=urllib3.Timeout(connect=TIMEOUT_SECONDS, read=TIMEOUT_SECONDS),
-            ssl_context=_tls_context(ca_file) if parts.scheme == "https" else None,
+            ssl_context=tls_context(ca_file) if parts.scheme == "https" else None,
         )
 
     def encode(self, generation: Generation) -> bytes:

@@ -27,7 +27,6 @@ from sigil_sdk.hooks import evaluate_hook as sdk_evaluate_hook
 
 from sigil_sdk_litellm.mapping.metadata import GUARD_DECISIONS_KEY
 from sigil_sdk_litellm.problems import ProblemLog
-from sigil_sdk_litellm.proxy.export.transport import _tls_context
 from sigil_sdk_litellm.proxy.guard.answers import assembled_answer, response_body, rewrite_answer_stream
 from sigil_sdk_litellm.proxy.guard.postflight_client import PostflightAnswer, evaluate_postflight
 from sigil_sdk_litellm.proxy.guard.requests import (
@@ -40,16 +39,14 @@ from sigil_sdk_litellm.proxy.guard.requests import (
     postflight_request,
     preflight_request,
 )
-from sigil_sdk_litellm.proxy.metrics import HookMetrics, pipeline_metrics
-from sigil_sdk_litellm.proxy.settings import Settings
-from sigil_sdk_litellm.proxy.wiring import auth_headers
+from sigil_sdk_litellm.proxy.metrics import HookMetrics
+from sigil_sdk_litellm.proxy.tls import tls_context
 
 __all__ = [
     "DENY_STATUS",
     "UNAVAILABLE_STATUS",
     "HookGuard",
     "PhasePolicy",
-    "build_guard",
     "record_decision",
 ]
 
@@ -83,20 +80,6 @@ def record_decision(data: dict[str, Any], phase: str, action: str, rule_id: str)
     decisions = metadata.setdefault(GUARD_DECISIONS_KEY, [])
     if isinstance(decisions, list):
         decisions.append({"phase": phase, "action": action, "rule_id": rule_id})
-
-
-def hooks_base_url(settings: Settings) -> str:
-    """Where hooks are evaluated, as a URL (the SDK keeps its scheme, host and port).
-
-    SIGIL_HOOKS_ENDPOINT if set, else SIGIL_ENDPOINT. A ``host:port`` is read the way the export reads
-    it: ``http://`` for SIGIL_ENDPOINT with ``SIGIL_PROTOCOL=http``, otherwise https, or http with
-    SIGIL_INSECURE.
-    """
-    endpoint = settings.hooks_endpoint or settings.endpoint
-    if "://" in endpoint:
-        return endpoint
-    plaintext = settings.insecure or (not settings.hooks_endpoint and settings.protocol == "http")
-    return ("http://" if plaintext else "https://") + endpoint
 
 
 @dataclass(frozen=True)
@@ -139,7 +122,7 @@ class HookGuard:
         self.api_endpoint = api_endpoint
         self.metrics = metrics
         # SIGIL_TLS_CA_FILE: the SDK's evaluate_hook cannot take a CA, so with one both phases use our client
-        self._tls = _tls_context(ca_file) if ca_file else None
+        self._tls = tls_context(ca_file) if ca_file else None
         self.insecure = insecure
         self.policies = {
             "preflight": PhasePolicy(timeout, fail_open, max_concurrency),
@@ -390,30 +373,3 @@ def _http_error(status: int, message: str, code: str, **fields: str) -> Exceptio
 
     error = HTTPException(status_code=status, detail={"error": message, "code": code, **fields})
     return error
-
-
-def build_guard(settings: Settings) -> HookGuard:
-    """The guard configured by ``settings`` (``SIGIL_HOOKS_*``, the export's auth and headers)."""
-    post_timeout, post_fail_open = settings.hooks_postflight_timeout, settings.hooks_postflight_fail_open
-    postflight = PhasePolicy(
-        timeout=settings.hooks_timeout if post_timeout is None else post_timeout,
-        fail_open=settings.hooks_fail_open if post_fail_open is None else post_fail_open,
-        max_concurrency=settings.hooks_postflight_max_concurrency or settings.hooks_max_concurrency,
-    )
-    return HookGuard(
-        api_endpoint=hooks_base_url(settings),
-        insecure=settings.insecure,
-        headers=auth_headers(settings),  # the export's: hooks authenticate exactly as the export does
-        timeout=settings.hooks_timeout,
-        fail_open=settings.hooks_fail_open,
-        max_concurrency=settings.hooks_max_concurrency,
-        postflight=postflight,
-        ca_file=str(settings.tls_ca_file) if settings.tls_ca_file is not None else None,
-        metrics=metrics.hooks() if (metrics := pipeline_metrics(settings.metrics)) is not None else None,
-        defaults=HookDefaults(
-            agent_name=settings.agent_name,
-            agent_version=settings.agent_version,
-            tags=dict(settings.tags),
-            agent_name_metadata_keys=settings.agent_name_metadata_keys,
-        ),
-    )

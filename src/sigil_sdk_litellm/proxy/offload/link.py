@@ -32,8 +32,8 @@ from litellm.integrations.custom_logger import CustomLogger
 from sigil_sdk_litellm.entry_points import EventEntryPoints
 from sigil_sdk_litellm.mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, call_type_of, classify_call
 from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.proxy.handoff.frames import encode_frame, pack_frames
 from sigil_sdk_litellm.proxy.metrics import HandoffMetrics, forget_process
-from sigil_sdk_litellm.proxy.offload.frames import encode_frame, pack_frames
 from sigil_sdk_litellm.proxy.offload.slim import slim_event
 from sigil_sdk_litellm.proxy.tenants import TenantRouter
 from sigil_sdk_litellm.redaction import content_redacted

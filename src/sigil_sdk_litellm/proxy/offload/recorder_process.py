@@ -28,8 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from sigil_sdk_litellm.proxy.handoff.frames import decode_frame, read_frames
 from sigil_sdk_litellm.proxy.metrics import active_metrics, forget_process
-from sigil_sdk_litellm.proxy.offload.frames import decode_frame, read_frames
 from sigil_sdk_litellm.recording import SdkRecorder
 
 

@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.proxy.handoff.frames import decode_frame
 from sigil_sdk_litellm.proxy.metrics import SpoolMetrics
-from sigil_sdk_litellm.proxy.offload.frames import decode_frame
 from sigil_sdk_litellm.proxy.spool.store import SpoolDirectory, SpoolFile, SpoolReader
 from sigil_sdk_litellm.recording import ExportBuffer, SdkRecorder
 

@@ -22,12 +22,12 @@ from sigil_sdk.models import Message, MessageRole, Part, PartKind
 from sigil_sdk_litellm.handler import SigilLiteLLMLogger
 from sigil_sdk_litellm.problems import ProblemLog
 from sigil_sdk_litellm.proxy.bootstrap import SigilDisabledLogger, build_handler, register_hooks_guardrail
-from sigil_sdk_litellm.proxy.guard.evaluation import HookGuard, build_guard, hooks_base_url
-from sigil_sdk_litellm.proxy.guardrail import SigilGuardrail
+from sigil_sdk_litellm.proxy.builders import auth_headers
+from sigil_sdk_litellm.proxy.guard.evaluation import HookGuard
+from sigil_sdk_litellm.proxy.guardrail import SigilGuardrail, build_guard, hooks_base_url
 from sigil_sdk_litellm.proxy.metrics import PipelineMetrics
 from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger
 from sigil_sdk_litellm.proxy.settings import Settings
-from sigil_sdk_litellm.proxy.wiring import auth_headers
 from tests.support import capturing_client, hook_counts
 
 TOKEN = "hooks-secret-token-9f8e7d"

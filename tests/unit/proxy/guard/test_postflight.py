@@ -29,10 +29,10 @@ from sigil_sdk.models import Message, MessageRole, Part, PartKind
 from sigil_sdk_litellm.mapping import MappingOptions
 from sigil_sdk_litellm.mapping.metadata import META_GUARD_DECISIONS, build_metadata
 from sigil_sdk_litellm.problems import ProblemLog
-from sigil_sdk_litellm.proxy.guard.evaluation import HookGuard, PhasePolicy, build_guard
+from sigil_sdk_litellm.proxy.guard.evaluation import HookGuard, PhasePolicy
 from sigil_sdk_litellm.proxy.guard.postflight_client import PostflightAnswer, parse_answer
 from sigil_sdk_litellm.proxy.guard.requests import postflight_request, rewrite_stream
-from sigil_sdk_litellm.proxy.guardrail import SigilGuardrail, hooks_guardrail
+from sigil_sdk_litellm.proxy.guardrail import SigilGuardrail, build_guard, hooks_guardrail
 from sigil_sdk_litellm.proxy.metrics import PipelineMetrics
 from sigil_sdk_litellm.proxy.offload.slim import slim_event
 from sigil_sdk_litellm.proxy.settings import Settings
@@ -489,7 +489,7 @@ def test_configuration_warnings_are_logged_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # the callback and a config.yaml guardrail both load the settings in each worker
-    from sigil_sdk_litellm.proxy.wiring import load_settings
+    from sigil_sdk_litellm.proxy.settings.loading import load_settings
 
     monkeypatch.setenv("SIGIL_ENDPOINT", "http://sink.invalid:8080")
     monkeypatch.setenv("SIGIL_PROTOCOL", "http")

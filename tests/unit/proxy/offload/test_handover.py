@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from sigil_sdk_litellm.proxy.builders import auth_headers, handler_options, tenant_settings
 from sigil_sdk_litellm.proxy.offload.handover import RecorderSettings, handover, taken_over
 from sigil_sdk_litellm.proxy.secret import Secret
 from sigil_sdk_litellm.proxy.settings import Settings
-from sigil_sdk_litellm.proxy.wiring import auth_headers, handler_options, load_settings, tenant_settings
+from sigil_sdk_litellm.proxy.settings.loading import load_settings
 
 ENV = {
     "SIGIL_ENDPOINT": "https://sigil.example.invalid:4317",

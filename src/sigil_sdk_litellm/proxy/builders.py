@@ -1,15 +1,15 @@
-"""Settings → Sigil client and handler options: the part of the bootstrap that does not need LiteLLM.
+"""Settings → the proxy's export parts: transports, delivery buffers, Sigil clients, recorders.
 
-The recorder process (``SIGIL_RECORDER=process``) builds its client here, so it never imports
-LiteLLM; :mod:`sigil_sdk_litellm.proxy.bootstrap` re-exports these for the proxy side.
+Every builder takes validated settings (``Settings``, or the ``RecorderSettings`` a recorder process is
+handed) and reads nothing else. The recorder process (``SIGIL_RECORDER=process``) builds its client
+here, so this module imports neither LiteLLM nor pydantic; :mod:`sigil_sdk_litellm.proxy.bootstrap`
+puts the parts together in a proxy worker.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
-from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, overload
 
@@ -19,6 +19,7 @@ from sigil_sdk.config import resolve_config
 from sigil_sdk_litellm.mapping import MappingOptions
 from sigil_sdk_litellm.proxy.export.delivery import DeliveryExporter
 from sigil_sdk_litellm.proxy.export.transport import GrpcTransport, HttpTransport, Transport
+from sigil_sdk_litellm.proxy.log_output import PACKAGE_LOGGERS, ensure_log_output
 from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
 from sigil_sdk_litellm.proxy.offload.handover import HANDOVER_VARIABLE, read_handover_file
 from sigil_sdk_litellm.proxy.tenants import TenantRouter, split_bound
@@ -31,33 +32,6 @@ if TYPE_CHECKING:
     from sigil_sdk_litellm.proxy.settings import Settings
 
     AnySettings = Settings | RecorderSettings
-
-logger = logging.getLogger(__name__)
-
-_PACKAGE_LOGGERS = ("sigil_sdk_litellm", "sigil_sdk")
-
-
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """The settings of ``env`` (default ``os.environ``); raises :class:`ConfigError`.
-
-    Warns once per process (names only, never values) about ``SIGIL_*`` variables that are no setting, and about
-    settings that are valid but probably not meant.
-    """
-    from sigil_sdk_litellm.proxy.settings import Settings, unknown_variables
-
-    settings = Settings.from_env(env)
-    unknown = unknown_variables(os.environ if env is None else env)
-    warnings = [
-        f"ignoring {', '.join(unknown)}: not a setting of this proxy (see the configuration table in the README)"
-    ]
-    for warning in (warnings if unknown else []) + list(settings.notices()):
-        if warning not in _WARNED:  # the callback and a config.yaml guardrail both load: say it once
-            _WARNED.add(warning)
-            logger.warning("sigil: %s", warning)
-    return settings
-
-
-_WARNED: set[str] = set()
 
 
 def build_transport(settings: AnySettings, headers: dict[str, str]) -> Transport:
@@ -100,7 +74,8 @@ def given_headers(settings: AnySettings) -> dict[str, str]:
 def build_delivery(
     settings: AnySettings, *, drain_timeout: float | None = None, tenant: str = DEFAULT_TENANT
 ) -> DeliveryExporter:
-    """The durable export buffer in front of the transport (see :mod:`._delivery`); ``tenant`` names it."""
+    """The durable export buffer in front of the transport (:mod:`sigil_sdk_litellm.proxy.export.delivery`);
+    ``tenant`` names it."""
     return DeliveryExporter(
         build_transport(settings, auth_headers(settings)),
         max_items=settings.buffer_max_items,
@@ -131,7 +106,7 @@ def build_client(
     its delivery buffer serves (``DeliveryExporter.tenant``).
     """
     if settings.debug:
-        for name in _PACKAGE_LOGGERS:
+        for name in PACKAGE_LOGGERS:
             logging.getLogger(name).setLevel(logging.DEBUG)
     export = GenerationExportConfig(
         protocol=settings.protocol,
@@ -258,29 +233,14 @@ def recorder_from_env() -> SdkRecorder:
     The settings are the worker's, handed over in :data:`HANDOVER_VARIABLE` when it started this
     process; without them (a process started by hand) they are read from the environment.
     """
-    _ensure_log_output()
+    ensure_log_output()
     handed = os.environ.pop(HANDOVER_VARIABLE, None)
-    settings: AnySettings = load_settings() if handed is None else read_handover_file(int(handed))
+    if handed is None:
+        from sigil_sdk_litellm.proxy.settings.loading import load_settings  # pydantic: only then
+
+        settings: AnySettings = load_settings()
+    else:
+        settings = read_handover_file(int(handed))
     # finish (and exit) a little before the proxy worker stops waiting for this process
     drain = max(1.0, settings.shutdown_grace - 2.0)
     return build_recorder(settings, drain_timeout=drain, tenant=os.environ.get(RECORDER_TENANT_ENV) or None)
-
-
-def _ensure_log_output() -> None:
-    """Make the package's log lines visible in the proxy.
-
-    The LiteLLM proxy configures no root handler: INFO lines would vanish and warnings print bare.
-    When nothing is configured, the package loggers get a stderr handler of their own.
-    """
-    if logging.getLogger().handlers:
-        return
-    for name in _PACKAGE_LOGGERS:
-        package_logger = logging.getLogger(name)
-        if package_logger.handlers:
-            continue
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s - %(levelname)s: %(message)s", "%H:%M:%S"))
-        package_logger.addHandler(handler)
-        package_logger.propagate = False
-        if package_logger.level == logging.NOTSET:
-            package_logger.setLevel(logging.INFO if name == "sigil_sdk_litellm" else logging.WARNING)
