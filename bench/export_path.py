@@ -26,7 +26,7 @@ from sigil_sdk import AuthConfig, Client, ClientConfig, GenerationExportConfig
 
 from bench.micro import capture_events
 from sigil_sdk_litellm.mapping import MappingOptions, map_generation
-from sigil_sdk_litellm.proxy.offload.slim import slim_event
+from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 

@@ -143,7 +143,9 @@ def measure_offload(n_messages: int, events: int, event: tuple[dict[str, Any], A
     """CPU in this (the proxy) process per event, and in the recorder process, for out-of-process mode."""
     import resource
 
-    from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger, RecorderLink, recorder_command
+    from sigil_sdk_litellm.proxy.handoff.supervisor import recorder_command
+    from sigil_sdk_litellm.proxy.offload.callback import OffloadingSigilLogger
+    from sigil_sdk_litellm.proxy.offload.pipe import RecorderLink
 
     kwargs, response = event
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))

@@ -34,7 +34,7 @@ CATEGORIES = [
         "ours: callback (slim + pickle + queue)",
         (
             "sigil_sdk_litellm/proxy/offload/link.py",
-            "sigil_sdk_litellm/proxy/offload/slim.py",
+            "sigil_sdk_litellm/proxy/offload/slim_event.py",
             "sigil_sdk_litellm/mapping/",
         ),
     ),

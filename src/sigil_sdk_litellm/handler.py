@@ -8,14 +8,14 @@ from typing import Any
 from litellm.integrations.custom_logger import CustomLogger
 from sigil_sdk import Client
 
-from sigil_sdk_litellm.entry_points import EventEntryPoints
+from sigil_sdk_litellm.callback_methods import CallbackMethods
 from sigil_sdk_litellm.mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, MappingOptions
-from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.problem_log import ProblemLog
 from sigil_sdk_litellm.recording import ClientRouter, SdkRecorder
 from sigil_sdk_litellm.redaction import content_redacted
 
 
-class SigilLiteLLMLogger(EventEntryPoints, CustomLogger):  # type: ignore[misc]
+class SigilLiteLLMLogger(CallbackMethods, CustomLogger):  # type: ignore[misc]
     """A LiteLLM callback that records every completion as a Sigil generation.
 
     Register it in ``litellm.callbacks`` (SDK) or through ``litellm_settings.callbacks`` (proxy).

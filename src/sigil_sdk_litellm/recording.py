@@ -12,7 +12,7 @@ from sigil_sdk import Client, GenerationMode
 
 from sigil_sdk_litellm.limits import TRUNCATED_KEY, fit_generation
 from sigil_sdk_litellm.mapping import MappingOptions, call_type_of, classify_call, map_embedding, map_generation
-from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.problem_log import ProblemLog
 
 # The tenant of an event recorded without a router, and the router's fallback.
 DEFAULT_TENANT = "default"

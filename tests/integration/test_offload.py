@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from sigil_sdk_litellm.mapping import MappingOptions, map_generation
-from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger, RecorderLink, recorder_command
+from sigil_sdk_litellm.proxy.handoff.supervisor import recorder_command
+from sigil_sdk_litellm.proxy.offload.callback import OffloadingSigilLogger
+from sigil_sdk_litellm.proxy.offload.pipe import RecorderLink
 from tests.support import callback_kwargs, failure_slo, standard_logging_object, wait_until
 
 pytestmark = pytest.mark.integration

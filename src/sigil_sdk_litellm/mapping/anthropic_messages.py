@@ -16,8 +16,8 @@ from typing import Any
 from sigil_sdk import Message, MessageRole, Part, PartKind, PartMetadata, ToolCall, ToolDefinition, ToolResult
 
 from sigil_sdk_litellm.mapping.chat import redacted_thinking_part
+from sigil_sdk_litellm.mapping.cheap_copies import SharedMessage
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str, json_bytes
-from sigil_sdk_litellm.mapping.copies import SharedMessage
 from sigil_sdk_litellm.mapping.event import UNKNOWN
 from sigil_sdk_litellm.mapping.parameters import map_tools
 from sigil_sdk_litellm.mapping.route_content import RouteContent, block_text, first_param, logged_input, route_output

@@ -11,8 +11,8 @@ from typing import Any
 
 from sigil_sdk import Message, MessageRole, Part, PartKind, PartMetadata, ToolCall, ToolResult
 
+from sigil_sdk_litellm.mapping.cheap_copies import SharedMessage
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str, json_bytes
-from sigil_sdk_litellm.mapping.copies import SharedMessage
 from sigil_sdk_litellm.mapping.event import UNKNOWN
 
 # the roles whose messages are the system prompt (OpenAI renamed ``system`` to ``developer``)

@@ -16,8 +16,8 @@ from sigil_sdk import Generation, GenerationMode, GenerationStart, Message, Mode
 
 from sigil_sdk_litellm.mapping import anthropic_messages, responses
 from sigil_sdk_litellm.mapping.chat import map_input_messages, map_output
+from sigil_sdk_litellm.mapping.cheap_copies import SharedGeneration, SharedGenerationStart
 from sigil_sdk_litellm.mapping.coerce import as_bool, as_datetime, as_dict, as_opt_float, as_opt_int, as_str
-from sigil_sdk_litellm.mapping.copies import SharedGeneration, SharedGenerationStart
 from sigil_sdk_litellm.mapping.event import (
     ROUTE_CALL_TYPES,
     MappingOptions,

@@ -31,9 +31,9 @@ from sigil_sdk_litellm.proxy.builders import (
     recorder_from_env,
     tenant_settings,
 )
+from sigil_sdk_litellm.proxy.handoff.recorder_settings import HANDOVER_VARIABLE, handover_file
 from sigil_sdk_litellm.proxy.log_output import ensure_log_output
 from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
-from sigil_sdk_litellm.proxy.offload.handover import HANDOVER_VARIABLE, handover_file
 from sigil_sdk_litellm.proxy.placement import proxy_workers, resolve_recorder, usable_cpus
 from sigil_sdk_litellm.proxy.settings import ConfigError, SettingProblem, Settings
 from sigil_sdk_litellm.proxy.settings.loading import load_settings
@@ -43,8 +43,8 @@ from sigil_sdk_litellm.recording import DEFAULT_TENANT
 
 if TYPE_CHECKING:
     from sigil_sdk_litellm.handler import SigilLiteLLMLogger
-    from sigil_sdk_litellm.proxy.offload.link import RecorderLink
-    from sigil_sdk_litellm.proxy.spool.link import SpoolLink
+    from sigil_sdk_litellm.proxy.offload.pipe import RecorderLink
+    from sigil_sdk_litellm.proxy.spool.worker_side import SpoolLink
 
 # The hand-off to a recorder process and the spool (sqlite3) are imported where they are used: a worker
 # recording in process without a spool loads neither (0.8 MiB of sqlite3 alone, docs/memory.md).
@@ -130,7 +130,7 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
             )
             exit_at_startup(ConfigError([problem]), hard_exit)
         _flush_at_exit(spools)
-        from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger
+        from sigil_sdk_litellm.proxy.offload.callback import OffloadingSigilLogger
 
         handler = OffloadingSigilLogger(
             link=spools.default, router=spools, agent_name_metadata_keys=settings.agent_name_metadata_keys
@@ -138,13 +138,13 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
     elif settings.spool_dir is not None:
         spool = build_spool_link(settings)
         _flush_at_exit(spool)
-        from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger
+        from sigil_sdk_litellm.proxy.offload.callback import OffloadingSigilLogger
 
         handler = OffloadingSigilLogger(link=spool, agent_name_metadata_keys=settings.agent_name_metadata_keys)
     elif settings.recorder == "process":
         link = build_recorder_link(settings)
         _flush_at_exit(link)
-        from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger
+        from sigil_sdk_litellm.proxy.offload.callback import OffloadingSigilLogger
 
         handler = OffloadingSigilLogger(link=link, agent_name_metadata_keys=settings.agent_name_metadata_keys)
     elif (router := build_tenant_router(settings)) is not None:
@@ -204,7 +204,8 @@ def build_recorder_link(settings: Settings) -> RecorderLink:
     it builds its own client from them (:func:`~sigil_sdk_litellm.proxy.builders.recorder_from_env`, which
     imports neither LiteLLM nor pydantic) and exports what it was handed when the link closes.
     """
-    from sigil_sdk_litellm.proxy.offload.link import RecorderLink, recorder_command
+    from sigil_sdk_litellm.proxy.handoff.supervisor import recorder_command
+    from sigil_sdk_litellm.proxy.offload.pipe import RecorderLink
 
     env, pass_fds = recorder_handover(settings)
     return RecorderLink(
@@ -224,8 +225,8 @@ def build_spool_link(
     """This worker's disk spool and its consumer (a thread here, or the recorder process); with
     ``tenant`` (SIGIL_TENANT_MAP) that tenant's spool, in its own directory, and its client alone.
     ``handover``: the recorders' settings hand-over when several links share one."""
-    from sigil_sdk_litellm.proxy.offload.link import recorder_command
-    from sigil_sdk_litellm.proxy.spool.link import SpoolLink
+    from sigil_sdk_litellm.proxy.handoff.supervisor import recorder_command
+    from sigil_sdk_litellm.proxy.spool.worker_side import SpoolLink
 
     own = settings if tenant is None else tenant_settings(settings, tenant)
     if tenant is not None and own.spool_dir is not None:

@@ -19,16 +19,16 @@ from sigil_sdk.config import resolve_config
 from sigil_sdk_litellm.mapping import MappingOptions
 from sigil_sdk_litellm.proxy.export.delivery import DeliveryExporter
 from sigil_sdk_litellm.proxy.export.transport import GrpcTransport, HttpTransport, Transport
+from sigil_sdk_litellm.proxy.handoff.recorder_settings import HANDOVER_VARIABLE, read_handover_file
 from sigil_sdk_litellm.proxy.log_output import PACKAGE_LOGGERS, ensure_log_output
 from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
-from sigil_sdk_litellm.proxy.offload.handover import HANDOVER_VARIABLE, read_handover_file
 from sigil_sdk_litellm.proxy.tenants import TenantRouter, split_bound
 from sigil_sdk_litellm.recording import DEFAULT_TENANT, SdkRecorder
 
 if TYPE_CHECKING:
     # Imported where the environment is read: a recorder process is handed validated values and
-    # never loads pydantic (see proxy.offload.handover).
-    from sigil_sdk_litellm.proxy.offload.handover import RecorderSettings
+    # never loads pydantic (see proxy.handoff.recorder_settings).
+    from sigil_sdk_litellm.proxy.handoff.recorder_settings import RecorderSettings
     from sigil_sdk_litellm.proxy.settings import Settings
 
     AnySettings = Settings | RecorderSettings

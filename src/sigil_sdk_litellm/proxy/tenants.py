@@ -13,7 +13,7 @@ what a request says about itself. An event matches by team id, then team alias, 
 anything else goes to the default tenant (the ``SIGIL_AUTH_*`` settings). Tenants are fixed at
 start: an unknown team never creates a client.
 
-This module parses and routes with plain data; the clients are built by :mod:`._factory`.
+This module parses and routes with plain data; the clients are built by :mod:`.builders`.
 """
 
 from __future__ import annotations

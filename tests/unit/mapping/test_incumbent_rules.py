@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from sigil_sdk_litellm import SigilLiteLLMLogger
-from sigil_sdk_litellm.entry_points import with_callback_times
+from sigil_sdk_litellm.callback_methods import with_callback_times
 from sigil_sdk_litellm.mapping.embeddings import map_embedding
 from sigil_sdk_litellm.mapping.event import MappingOptions
 from sigil_sdk_litellm.mapping.generation import map_generation
-from sigil_sdk_litellm.proxy.offload.slim import slim_event
+from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
 from tests.support import callback_kwargs, capturing_client, chat_response, standard_logging_object
 
 OPTIONS = MappingOptions()

@@ -14,7 +14,7 @@ from sigil_sdk import GenerationMode, MessageRole, PartKind
 from sigil_sdk_litellm.mapping.event import MappingOptions, classify_call
 from sigil_sdk_litellm.mapping.generation import map_generation
 from sigil_sdk_litellm.mapping.metadata import META_CALL_TYPE
-from sigil_sdk_litellm.proxy.offload.slim import slim_event
+from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
 from tests.support import callback_kwargs, failure_slo, standard_logging_object
 
 OPTIONS = MappingOptions(agent_name="default")

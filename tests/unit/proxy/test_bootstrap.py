@@ -430,7 +430,7 @@ def test_the_default_records_in_a_recorder_process_given_two_cpus(
     sink: CaptureSink, monkeypatch: pytest.MonkeyPatch, exit_hooks: list[Callable[..., Any]]
 ) -> None:
     from sigil_sdk_litellm.proxy import placement as _placement
-    from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger
+    from sigil_sdk_litellm.proxy.offload.callback import OffloadingSigilLogger
 
     monkeypatch.setattr(_placement, "usable_cpus", lambda: 2.0)
     monkeypatch.delenv("SIGIL_RECORDER")
@@ -518,7 +518,7 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] == "sqlite3" o
     ("spool", "handler", "loaded"),
     [
         (False, "SigilLiteLLMLogger", []),
-        (True, "OffloadingSigilLogger", ["sqlite3", "sigil_sdk_litellm.proxy.offload.link"]),
+        (True, "OffloadingSigilLogger", ["sqlite3", "sigil_sdk_litellm.proxy.offload"]),
     ],
 )
 def test_in_process_without_a_spool_loads_neither_the_spool_nor_the_recorder_link(
@@ -529,7 +529,7 @@ def test_in_process_without_a_spool_loads_neither_the_spool_nor_the_recorder_lin
     if spool:
         env["SIGIL_SPOOL_DIR"] = str(tmp_path / "spool")
     code = LOADED_BY_DEFAULT.replace(
-        "SPOOL_OR_LINK", repr(("sigil_sdk_litellm.proxy.spool", "sigil_sdk_litellm.proxy.offload.link"))
+        "SPOOL_OR_LINK", repr(("sigil_sdk_litellm.proxy.spool", "sigil_sdk_litellm.proxy.offload"))
     )
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

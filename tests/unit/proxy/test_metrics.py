@@ -235,7 +235,7 @@ def test_metrics_off_builds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_spool_reports_its_fill_and_what_it_refused(registry: CollectorRegistry, tmp_path: Path) -> None:
     from sigil_sdk_litellm.mapping import MappingOptions
     from sigil_sdk_litellm.proxy.handoff.frames import encode_frame
-    from sigil_sdk_litellm.proxy.offload.slim import slim_event
+    from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
     from sigil_sdk_litellm.proxy.spool.sender import SpoolSender
     from sigil_sdk_litellm.proxy.spool.store import SpoolFile, SpoolWriter
     from sigil_sdk_litellm.recording import SdkRecorder

@@ -253,7 +253,7 @@ def test_a_map_is_typed_and_frozen() -> None:
 
 def test_the_recorder_process_routes_the_slim_hand_off_like_the_full_event() -> None:
     """SIGIL_RECORDER=process maps slim_event(kwargs): it carries the trusted identity, nothing else."""
-    from sigil_sdk_litellm.proxy.offload.slim import slim_event
+    from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
 
     kwargs = event(
         requester={"user_api_key_team_id": "t-1"},
@@ -278,7 +278,7 @@ def test_with_the_disk_spool_each_tenant_spools_and_delivers_on_its_own(tmp_path
     """SIGIL_SPOOL_DIR + SIGIL_TENANT_MAP: a spool and consumer per tenant (the default's in the directory
     itself, the others' in tenants/<id>/), routed on the worker by the slim event's trusted identity."""
     from sigil_sdk_litellm.proxy.bootstrap import build_tenant_spool_links
-    from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger
+    from sigil_sdk_litellm.proxy.offload.callback import OffloadingSigilLogger
 
     with CaptureSink() as sink:
         s = settings(

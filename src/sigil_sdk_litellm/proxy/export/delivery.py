@@ -35,7 +35,7 @@ from sigil_sdk.models import (
     ExportWorkflowStepsResponse,
 )
 
-from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.problem_log import ProblemLog
 from sigil_sdk_litellm.proxy.export.transport import PermanentRejection, TransientFailure, Transport
 from sigil_sdk_litellm.proxy.metrics import DeliveryMetrics
 

@@ -1,4 +1,4 @@
-"""Wire transports to Sigil's ingest API, for the delivery buffer (:mod:`._delivery`).
+"""Wire transports to Sigil's ingest API, for the delivery buffer (:mod:`.delivery`).
 
 They differ from the SDK's exporters in three ways the delivery needs:
 

@@ -26,7 +26,7 @@ from sigil_sdk.hooks import HookEvaluateRequest, HookEvaluateResponse
 from sigil_sdk.hooks import evaluate_hook as sdk_evaluate_hook
 
 from sigil_sdk_litellm.mapping.metadata import GUARD_DECISIONS_KEY
-from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.problem_log import ProblemLog
 from sigil_sdk_litellm.proxy.guard.answers import assembled_answer, response_body, rewrite_answer_stream
 from sigil_sdk_litellm.proxy.guard.postflight_client import PostflightAnswer, evaluate_postflight
 from sigil_sdk_litellm.proxy.guard.requests import (

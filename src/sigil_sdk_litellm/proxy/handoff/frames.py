@@ -2,7 +2,8 @@
 
 A frame is the pickled ``(failed, redacted, slim_event)`` of one LiteLLM event. Over a recorder
 process's stdin frames travel length-prefixed (:data:`FRAME_HEADER`); the disk spool stores them as
-rows. The worker writes them (:mod:`.link`), the recorder process and the spool sender read them.
+rows. The worker writes them (:mod:`sigil_sdk_litellm.proxy.offload.callback`, `.pipe`), the recorder
+process and the spool sender read them.
 
 Standard library only: the recorder process imports this and must stay free of LiteLLM and pydantic.
 """

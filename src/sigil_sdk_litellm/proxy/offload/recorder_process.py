@@ -10,8 +10,9 @@ stops the proxy, and this process must outlive its parent's shutdown long enough
 outlives it for long: stdin closes when the parent goes, however it goes.
 
 With ``--spool FILE`` (``SIGIL_SPOOL_DIR``) the events come from the worker's spool file instead and
-are deleted from it once delivered (:mod:`._spool_sender`); stdin then only tells when the worker is
-gone. The worker passes its lock on the file as ``--spool-lock-fd``, which this process keeps open.
+are deleted from it once delivered (:mod:`sigil_sdk_litellm.proxy.spool.sender`); stdin then only
+tells when the worker is gone. The worker passes its lock on the file as ``--spool-lock-fd``, which
+this process keeps open.
 
 This module does not import LiteLLM.
 """

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from sigil_sdk_litellm.proxy.settings.environment import DEFAULT_SECRETS_DIR, alias_of
+from sigil_sdk_litellm.proxy.settings.errors import ConfigError, SettingProblem
 from sigil_sdk_litellm.proxy.settings.model import Settings, unknown_variables
-from sigil_sdk_litellm.proxy.settings.problems import ConfigError, SettingProblem
 
 __all__ = ["DEFAULT_SECRETS_DIR", "ConfigError", "SettingProblem", "Settings", "alias_of", "unknown_variables"]

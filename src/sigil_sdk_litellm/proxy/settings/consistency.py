@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sigil_sdk_litellm.proxy.settings.environment import alias_of
-from sigil_sdk_litellm.proxy.settings.problems import SettingProblem
+from sigil_sdk_litellm.proxy.settings.errors import SettingProblem
 
 if TYPE_CHECKING:
     from sigil_sdk_litellm.proxy.settings.model import Settings

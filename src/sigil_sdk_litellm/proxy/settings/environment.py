@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sigil_sdk_litellm.proxy.settings.problems import SettingProblem
+from sigil_sdk_litellm.proxy.settings.errors import SettingProblem
 
 __all__ = [
     "ALIAS_PREFIX",

@@ -30,7 +30,7 @@ def setting(
     """A field read from the environment variable ``env``; ``accepted`` is quoted in errors.
 
     ``secret``: the value is never shown. ``worker_only``: only the proxy worker reads it, so it is
-    not handed over to the recorder process (:mod:`sigil_sdk_litellm.proxy.offload.handover`).
+    not handed over to the recorder process (:mod:`sigil_sdk_litellm.proxy.handoff.recorder_settings`).
     """
     extra: dict[str, Any] = {"env": env, "accepted": accepted, "secret": secret, "worker_only": worker_only}
     if isinstance(default, dict):

@@ -27,8 +27,8 @@ from sigil_sdk_litellm.proxy.settings.environment import (
     read_environment,
     unknown_names,
 )
+from sigil_sdk_litellm.proxy.settings.errors import ConfigError, SettingProblem, problems_from
 from sigil_sdk_litellm.proxy.settings.fields import BOOL_ACCEPTED, accepted_one_of, field_meta, setting
-from sigil_sdk_litellm.proxy.settings.problems import ConfigError, SettingProblem, problems_from
 from sigil_sdk_litellm.proxy.tenants import ACCEPTED as TENANT_MAP_ACCEPTED
 from sigil_sdk_litellm.proxy.tenants import MAX_TENANTS, TenantMap
 

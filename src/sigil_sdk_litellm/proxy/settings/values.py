@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from sigil_sdk_litellm.proxy.settings.problems import invalid
+from sigil_sdk_litellm.proxy.settings.errors import invalid
 from sigil_sdk_litellm.proxy.tenants import TenantMapError, parse_tenant_map
 
 __all__ = [

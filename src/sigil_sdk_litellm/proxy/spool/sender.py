@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.problem_log import ProblemLog
 from sigil_sdk_litellm.proxy.handoff.frames import decode_frame
 from sigil_sdk_litellm.proxy.metrics import SpoolMetrics
 from sigil_sdk_litellm.proxy.spool.store import SpoolDirectory, SpoolFile, SpoolReader

@@ -23,7 +23,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.problem_log import ProblemLog
 
 FORMAT = "sigil-sdk-litellm-spool/1"
 SUFFIX = ".spool.sqlite3"

@@ -20,13 +20,13 @@ from sigil_sdk.hooks import HookEvaluateRequest, HookEvaluateResponse, HookInput
 from sigil_sdk.models import Message, MessageRole, Part, PartKind
 
 from sigil_sdk_litellm.handler import SigilLiteLLMLogger
-from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.problem_log import ProblemLog
 from sigil_sdk_litellm.proxy.bootstrap import SigilDisabledLogger, build_handler, register_hooks_guardrail
 from sigil_sdk_litellm.proxy.builders import auth_headers
 from sigil_sdk_litellm.proxy.guard.evaluation import HookGuard
 from sigil_sdk_litellm.proxy.guardrail import SigilGuardrail, build_guard, hooks_base_url
 from sigil_sdk_litellm.proxy.metrics import PipelineMetrics
-from sigil_sdk_litellm.proxy.offload.link import OffloadingSigilLogger
+from sigil_sdk_litellm.proxy.offload.callback import OffloadingSigilLogger
 from sigil_sdk_litellm.proxy.settings import Settings
 from tests.support import capturing_client, hook_counts
 

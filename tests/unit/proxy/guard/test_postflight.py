@@ -28,13 +28,13 @@ from sigil_sdk.models import Message, MessageRole, Part, PartKind
 
 from sigil_sdk_litellm.mapping import MappingOptions
 from sigil_sdk_litellm.mapping.metadata import META_GUARD_DECISIONS, build_metadata
-from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.problem_log import ProblemLog
 from sigil_sdk_litellm.proxy.guard.evaluation import HookGuard, PhasePolicy
 from sigil_sdk_litellm.proxy.guard.postflight_client import PostflightAnswer, parse_answer
 from sigil_sdk_litellm.proxy.guard.requests import postflight_request, rewrite_stream
 from sigil_sdk_litellm.proxy.guardrail import SigilGuardrail, build_guard, hooks_guardrail
 from sigil_sdk_litellm.proxy.metrics import PipelineMetrics
-from sigil_sdk_litellm.proxy.offload.slim import slim_event
+from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
 from sigil_sdk_litellm.proxy.settings import Settings
 from tests.support import hook_counts
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from sigil_sdk_litellm.mapping import MappingOptions
-from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.problem_log import ProblemLog
 from sigil_sdk_litellm.proxy.handoff.frames import encode_frame
-from sigil_sdk_litellm.proxy.offload.slim import slim_event
+from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
 from sigil_sdk_litellm.proxy.spool.sender import SpoolSender
 from sigil_sdk_litellm.proxy.spool.store import DiskFull, SpoolDirectory, SpoolFile, SpoolReader, SpoolWriter
 from sigil_sdk_litellm.recording import SdkRecorder

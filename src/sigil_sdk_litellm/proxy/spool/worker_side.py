@@ -1,11 +1,12 @@
 """The proxy worker's side of the disk spool (``SIGIL_SPOOL_DIR``).
 
-The callback's frame (the same hand-off frame as :mod:`.offload`'s) is committed to this worker's
+The callback's frame (:mod:`sigil_sdk_litellm.proxy.handoff.frames`) is committed to this worker's
 spool on the event loop — one SQLite transaction, tens of microseconds — and only then counts as
 accepted. Its consumer delivers from the file: a thread of this worker (``SIGIL_RECORDER=inprocess``)
 or the recorder process (``process``), which gets the spool's locked descriptor so that the file
-stays leased while either of them lives. A recorder that dies is restarted and resumes from the file;
-a worker that dies leaves the file to be adopted by another process (see :mod:`._spool_sender`).
+stays leased while either of them lives. A recorder that dies is restarted
+(:mod:`sigil_sdk_litellm.proxy.handoff.supervisor`) and resumes from the file; a worker that dies
+leaves the file to be adopted by another process (see :mod:`.sender`).
 
 A full spool (``SIGIL_SPOOL_MAX_BYTES``) or a full disk drops the new frame, counted and logged at
 most once a minute; the request is never affected.
@@ -13,14 +14,12 @@ most once a minute; the request is never affected.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-import subprocess
 import threading
-import time
 from collections.abc import Sequence
 
-from sigil_sdk_litellm.problems import ProblemLog
+from sigil_sdk_litellm.problem_log import ProblemLog
+from sigil_sdk_litellm.proxy.handoff.supervisor import RecorderSupervisor
 from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
 from sigil_sdk_litellm.proxy.settings import Settings
 from sigil_sdk_litellm.proxy.spool.sender import SpoolSender
@@ -72,8 +71,9 @@ class SpoolLink:
             options = ["--spool", str(self.spool.path), "--spool-lock-fd", str(self.spool.lock_fd)]
             options += ["--grace", f"{max(1.0, self.grace - 2.0):g}", "--batch", str(settings.batch_size)]
             fds = (self.spool.lock_fd, *pass_fds)
-            self._process = RecorderSupervisor([*command, *options], env=env, pass_fds=fds)
-            self._process.problems = self.problems
+            self._process = RecorderSupervisor(
+                [*command, *options], env=env, pass_fds=fds, problems=self.problems, watch=True
+            )
 
     def submit(self, frame: bytes) -> bool:
         with self._lock:
@@ -127,53 +127,3 @@ class SpoolLink:
                 reader.close()
         except sqlite3.Error:
             return False
-
-
-class RecorderSupervisor:
-    """A recorder process delivering from the spool, restarted (with a back-off) when it dies.
-
-    Its stdin carries nothing: it closes when this worker goes, however it goes, which tells the
-    recorder to finish."""
-
-    def __init__(self, command: list[str], *, env: dict[str, str] | None, pass_fds: tuple[int, ...]) -> None:
-        self.command = command
-        self.env = env
-        self.pass_fds = pass_fds
-        self.problems = ProblemLog()
-        self.restarts = 0
-        self._closing = threading.Event()
-        self._child = self._spawn()
-        self._watcher = threading.Thread(target=self._watch, name="sigil-recorder-watch", daemon=True)
-        self._watcher.start()
-
-    def _spawn(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(self.command, stdin=subprocess.PIPE, env=self.env, pass_fds=self.pass_fds)
-
-    def _watch(self) -> None:
-        while True:
-            code = self._child.wait()
-            if self._closing.is_set():
-                return
-            self.problems.report("offload:restart", f"recorder process exited ({code}); restarting it")
-            if self._closing.wait(min(5.0, 0.2 * (2**self.restarts))):
-                return
-            try:
-                self._child = self._spawn()
-            except OSError as exc:
-                self.problems.report("offload:spawn", f"could not restart the recorder process: {exc}")
-                time.sleep(5.0)
-                continue
-            self.restarts += 1
-
-    def close(self, grace: float) -> None:
-        self._closing.set()
-        child = self._child
-        if child.stdin is not None:
-            with contextlib.suppress(OSError):
-                child.stdin.close()
-        try:
-            child.wait(grace)
-        except subprocess.TimeoutExpired:
-            self.problems.report("offload:grace", f"recorder did not finish within {grace}s; stopping it")
-            child.kill()
-            child.wait(5)

@@ -59,7 +59,7 @@ def with_callback_times(kwargs: Any, start_time: Any, end_time: Any) -> Any:
     return timed
 
 
-class EventEntryPoints:
+class CallbackMethods:
     """Mixin (before ``CustomLogger`` in the bases): LiteLLM's four hooks → ``handle_event``."""
 
     _failures_seen: RecentIds | None = None

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sigil_sdk_litellm.proxy.builders import auth_headers, handler_options, tenant_settings
-from sigil_sdk_litellm.proxy.offload.handover import RecorderSettings, handover, taken_over
+from sigil_sdk_litellm.proxy.handoff.recorder_settings import RecorderSettings, handover, taken_over
 from sigil_sdk_litellm.proxy.secret import Secret
 from sigil_sdk_litellm.proxy.settings import Settings
 from sigil_sdk_litellm.proxy.settings.loading import load_settings
@@ -86,7 +86,7 @@ def test_settings_of_any_size_are_handed_over_in_memory_not_in_the_environment(t
     """Linux refuses one environment string over 128 KiB; the in-memory file has no such limit, and
     tokens read from files stay out of the recorder's environment."""
     from sigil_sdk_litellm.proxy import bootstrap
-    from sigil_sdk_litellm.proxy.offload.handover import read_handover_file
+    from sigil_sdk_litellm.proxy.handoff.recorder_settings import read_handover_file
 
     token = tmp_path / "token"
     token.write_text("t" * 60_000 + "-secret")  # three tenants' tokens from files: 180 KB together

@@ -10,7 +10,7 @@ import pytest
 from sigil_sdk_litellm.mapping.embeddings import map_embedding
 from sigil_sdk_litellm.mapping.event import MappingOptions
 from sigil_sdk_litellm.mapping.generation import map_generation
-from sigil_sdk_litellm.proxy.offload.slim import slim_event
+from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
 from tests.support import callback_kwargs, chat_response, failure_slo, standard_logging_object
 from tests.unit.mapping.test_routes import (
     TOOL,

@@ -10,7 +10,7 @@ import pytest
 from sigil_sdk_litellm.mapping import MappingOptions
 from sigil_sdk_litellm.proxy.handoff.frames import FRAME_HEADER, decode_frame, encode_frame, pack_frames, read_frames
 from sigil_sdk_litellm.proxy.offload.recorder_process import serve
-from sigil_sdk_litellm.proxy.offload.slim import slim_event
+from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
 from sigil_sdk_litellm.recording import SdkRecorder
 from tests.support import callback_kwargs, capturing_client, chat_response, failure_slo, standard_logging_object
 
