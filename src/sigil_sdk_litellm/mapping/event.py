@@ -14,10 +14,23 @@ from typing import Any, Literal
 
 from sigil_sdk_litellm.mapping.coerce import as_datetime, as_dict, as_str
 
-GENERATION_CALL_TYPES = frozenset({"completion", "acompletion", "text_completion", "atext_completion"})
-# mapped by their own route module (sigil_sdk_litellm.mapping.generation.ROUTES)
-ROUTE_CALL_TYPES = frozenset({"responses", "aresponses", "anthropic_messages", "aanthropic_messages"})
-EMBEDDING_CALL_TYPES = frozenset({"embedding", "aembedding"})
+# The API family of every LiteLLM call type recorded, the one table of them: what is recorded (a generation
+# or an embedding), which route module maps it (mapping.generation.ROUTES), what the recorder hand-off
+# copies for it (proxy.offload.slim_event.ROUTE_EXTRAS), which requests the hooks judge (chat only).
+# A call type not listed (images, audio, files, batches, rerank, passthrough, …) is not recorded.
+ApiFamily = Literal["chat", "text_completion", "responses", "anthropic_messages", "embedding"]
+CALL_TYPES: Mapping[str, ApiFamily] = {
+    "completion": "chat",
+    "acompletion": "chat",
+    "text_completion": "text_completion",
+    "atext_completion": "text_completion",
+    "responses": "responses",
+    "aresponses": "responses",
+    "anthropic_messages": "anthropic_messages",
+    "aanthropic_messages": "anthropic_messages",
+    "embedding": "embedding",
+    "aembedding": "embedding",
+}
 
 UNKNOWN = "unknown"  # a model, provider or tool without a name
 
@@ -45,12 +58,15 @@ def classify_call(call_type: Any) -> Literal["generation", "embedding"] | None:
     """What one call type is recorded as; a payload without a call type (older LiteLLM) is a chat."""
     if not call_type:
         return "generation"
-    name = as_str(call_type)
-    if name in GENERATION_CALL_TYPES or name in ROUTE_CALL_TYPES:
-        return "generation"
-    if name in EMBEDDING_CALL_TYPES:
-        return "embedding"
-    return None
+    family = CALL_TYPES.get(as_str(call_type))
+    if family is None:
+        return None
+    return "embedding" if family == "embedding" else "generation"
+
+
+def api_family(call_type: str) -> ApiFamily | None:
+    """The API family of a call type (:data:`CALL_TYPES`), None when it is not recorded."""
+    return CALL_TYPES.get(call_type)
 
 
 def call_type_of(kwargs: Mapping[str, Any]) -> str:

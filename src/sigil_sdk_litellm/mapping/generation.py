@@ -19,8 +19,9 @@ from sigil_sdk_litellm.mapping.chat import map_input_messages, map_output
 from sigil_sdk_litellm.mapping.cheap_copies import SharedGeneration, SharedGenerationStart
 from sigil_sdk_litellm.mapping.coerce import as_bool, as_datetime, as_dict, as_opt_float, as_opt_int, as_str
 from sigil_sdk_litellm.mapping.event import (
-    ROUTE_CALL_TYPES,
+    ApiFamily,
     MappingOptions,
+    api_family,
     call_type_of,
     error_text,
     event_times,
@@ -42,12 +43,10 @@ from sigil_sdk_litellm.mapping.usage import map_usage, response_object_usage
 
 RouteMapper = Callable[[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], bool], RouteContent]
 
-# the route module of each call type in event.ROUTE_CALL_TYPES
-ROUTES: Mapping[str, RouteMapper] = {
+# the route module of each API family with content of its own (event.CALL_TYPES); the others map as chat
+ROUTES: Mapping[ApiFamily, RouteMapper] = {
     "responses": responses.map_content,
-    "aresponses": responses.map_content,
     "anthropic_messages": anthropic_messages.map_content,
-    "aanthropic_messages": anthropic_messages.map_content,
 }
 
 
@@ -85,7 +84,8 @@ def map_generation(
     capture_outputs = options.capture_outputs and not redacted
 
     call_type = call_type_of(kwargs)
-    route = ROUTES.get(call_type) if call_type in ROUTE_CALL_TYPES else None
+    family = api_family(call_type)
+    route = ROUTES.get(family) if family is not None else None
     tools: list[ToolDefinition] | None = None
     thinking_enabled: bool | None = None
     input_messages: list[Message]

@@ -19,7 +19,7 @@ from sigil_sdk.models import Message, MessageRole, PartKind
 
 from sigil_sdk_litellm.mapping.chat import SYSTEM_ROLES, content_text, map_input_messages, map_output
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str
-from sigil_sdk_litellm.mapping.event import DEFAULT_AGENT_NAME_METADATA_KEYS, first_metadata_value
+from sigil_sdk_litellm.mapping.event import CALL_TYPES, DEFAULT_AGENT_NAME_METADATA_KEYS, first_metadata_value
 from sigil_sdk_litellm.mapping.metadata import split_request_tags
 from sigil_sdk_litellm.mapping.parameters import map_tools
 
@@ -38,7 +38,8 @@ __all__ = [
 ]
 
 # The proxy's call types of a chat completion (``/chat/completions``, streaming or not).
-CHAT_CALL_TYPES = frozenset({"completion", "acompletion"})
+# the call types the hooks judge: chat completions (the API family "chat" of mapping.event.CALL_TYPES)
+CHAT_CALL_TYPES = frozenset(name for name, family in CALL_TYPES.items() if family == "chat")
 
 
 @dataclass(frozen=True)

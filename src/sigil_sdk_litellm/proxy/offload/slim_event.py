@@ -2,7 +2,8 @@
 
 :func:`slim_event` runs in the proxy's callback; the recorder process maps what it returns with the
 library's mapping. ``map_generation(slim_event(kw), None, ...)`` equals ``map_generation(kw, response,
-...)`` (tested, for every route), so the key lists below are exactly what the mapping reads.
+...)`` (tested, for every route): the keys it copies, declared in
+:mod:`sigil_sdk_litellm.mapping.read_fields`, are exactly what the mapping reads.
 """
 
 from __future__ import annotations
@@ -15,91 +16,21 @@ from sigil_sdk_litellm.mapping.chat import SYSTEM_ROLES
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str
 from sigil_sdk_litellm.mapping.event import (
     DEFAULT_AGENT_NAME_METADATA_KEYS,
-    ROUTE_CALL_TYPES,
+    ApiFamily,
+    api_family,
     call_type_of,
     classify_call,
 )
-from sigil_sdk_litellm.mapping.metadata import GUARD_DECISIONS_KEY
+from sigil_sdk_litellm.mapping.read_fields import (
+    CONTENT_PARAMETERS,
+    ERROR_INFORMATION_KEYS,
+    KWARGS_KEYS,
+    MODEL_PARAMETER_KEYS,
+    PROXY_METADATA_KEYS,
+    REQUEST_METADATA_KEYS,
+    SLO_KEYS,
+)
 from sigil_sdk_litellm.mapping.usage import response_object_usage
-
-# What the mapping reads from request metadata and from the proxy's logging metadata.
-REQUEST_METADATA_KEYS = (
-    "conversation_id",
-    "session_id",
-    "thread_id",
-    "trace_id",
-    "agent_name",
-    "agent_version",
-    GUARD_DECISIONS_KEY,
-)
-PROXY_METADATA_KEYS = (
-    "user_api_key_team_id",
-    "user_api_key_team_alias",
-    "team_id",
-    "team_alias",
-    "user_api_key_alias",
-    "user_api_key_org_id",
-    "user_api_key_user_id",
-    "user_api_key_end_user_id",
-    "user_agent",
-)
-SLO_KEYS = (
-    "id",
-    "litellm_call_id",
-    "trace_id",
-    "session_id",
-    "call_type",
-    "stream",
-    "custom_llm_provider",
-    "model",
-    "model_group",
-    "model_id",
-    "startTime",
-    "endTime",
-    "completionStartTime",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "response_cost",
-    "cache_hit",
-    "request_tags",
-    "end_user",
-    "user_agent",
-    "messages",
-    "response",
-    "model_parameters",
-    "error_str",
-)
-KWARGS_KEYS = (
-    "model",
-    "custom_llm_provider",
-    "call_type",
-    "stream",
-    "user",
-    "litellm_call_id",
-    "litellm_trace_id",
-    "start_time",
-    "end_time",
-)
-ERROR_INFORMATION_KEYS = ("error_code", "error_class", "llm_provider", "error_message")
-# request parameters that are prompt text (Responses ``instructions``, Anthropic ``system``)
-_CONTENT_PARAMETERS = ("instructions", "system")
-_MODEL_PARAMETER_KEYS = (
-    "temperature",
-    "max_tokens",
-    "max_completion_tokens",
-    "top_p",
-    "tools",
-    "tool_choice",
-    "thinking",
-    "reasoning_effort",
-    "dimensions",
-    "encoding_format",
-    # the Responses API's own names (mapping/responses.py reads them as it reads the chat ones)
-    "instructions",
-    "max_output_tokens",
-    "reasoning",
-)
 
 
 def _responses_extras(kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -124,12 +55,10 @@ def _anthropic_messages_extras(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return {"optional_params": {"system": system}} if system is not None else {}
 
 
-# one entry per call type in ROUTE_CALL_TYPES
-ROUTE_EXTRAS: Mapping[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+# what each route of mapping.generation.ROUTES reads beyond the usual slim event, by API family
+ROUTE_EXTRAS: Mapping[ApiFamily, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     "responses": _responses_extras,
-    "aresponses": _responses_extras,
     "anthropic_messages": _anthropic_messages_extras,
-    "aanthropic_messages": _anthropic_messages_extras,
 }
 
 
@@ -203,9 +132,10 @@ def slim_event(
     if classify_call(call_type) == "embedding":
         event.update(_pick(kwargs, ("input",)))
     if not slim_slo.get("model_parameters"):
-        event["optional_params"] = _pick(kwargs.get("optional_params"), _MODEL_PARAMETER_KEYS)
-    if call_type in ROUTE_CALL_TYPES:
-        for key, value in ROUTE_EXTRAS[call_type](kwargs).items():
+        event["optional_params"] = _pick(kwargs.get("optional_params"), MODEL_PARAMETER_KEYS)
+    extras = ROUTE_EXTRAS.get(family) if (family := api_family(call_type)) is not None else None
+    if extras is not None:
+        for key, value in extras(kwargs).items():
             event[key] = {**event[key], **value} if isinstance(event.get(key), dict) else value
     exception = kwargs.get("exception")
     if exception is not None:
@@ -218,11 +148,11 @@ def slim_event(
             holder.pop("messages", None)
         event.pop("input", None)
         params = as_dict(event.get("optional_params"))
-        for key in _CONTENT_PARAMETERS:
+        for key in CONTENT_PARAMETERS:
             params.pop(key, None)
         parameters = as_dict(slim_slo.get("model_parameters"))
-        if any(key in parameters for key in _CONTENT_PARAMETERS):  # a copy: LiteLLM's payload stays as is
-            slim_slo["model_parameters"] = {k: v for k, v in parameters.items() if k not in _CONTENT_PARAMETERS}
+        if any(key in parameters for key in CONTENT_PARAMETERS):  # a copy: LiteLLM's payload stays as is
+            slim_slo["model_parameters"] = {k: v for k, v in parameters.items() if k not in CONTENT_PARAMETERS}
         response = as_dict(slim_slo.get("response"))
         slim_slo["response"] = _pick(response, ("id", "model", "usage", "status", "incomplete_details", "stop_reason"))
         if "choices" in response:  # a Responses object has none, and its route tells the shapes apart by it

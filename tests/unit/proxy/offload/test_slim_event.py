@@ -182,3 +182,98 @@ def test_redacted_slim_event_of_a_route_has_no_content(make: Any) -> None:
     for secret in (b"You are a bot.", b"Be terse.", b"weather?", b"Sunny.", b"let me look", b"a cat"):
         assert secret not in data, secret
     assert pickle.dumps(kwargs) == before  # LiteLLM's own payload is left as it was
+
+
+# --- every key the mapping reads travels (mapping.read_fields is the one declaration) ---
+
+
+class ReadLog(dict):  # type: ignore[type-arg]
+    """A dict noting each key read of it (``get``, ``[]``, ``in``) with its path in the event."""
+
+    def __init__(self, data: dict[str, Any], path: tuple[str, ...], reads: set[tuple[tuple[str, ...], str]]) -> None:
+        super().__init__({key: _logged(value, (*path, key), reads) for key, value in data.items()})
+        self.path, self.reads = path, reads
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self.reads.add((self.path, key))
+        return super().get(key, default)
+
+    def __getitem__(self, key: Any) -> Any:
+        self.reads.add((self.path, key))
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.reads.add((self.path, str(key)))
+        return super().__contains__(key)
+
+
+def _logged(value: Any, path: tuple[str, ...], reads: set[tuple[tuple[str, ...], str]]) -> Any:
+    if type(value) is dict:
+        return ReadLog(value, path, reads)
+    if type(value) is list:
+        return [_logged(item, (*path, "[]"), reads) for item in value]
+    return value
+
+
+def _holders(data: Any, path: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The dicts at ``path`` of ``data`` ("[]": every item of a list)."""
+    found = [data]
+    for step in path:
+        found = [
+            child
+            for holder in found
+            for child in (holder if step == "[]" else [holder.get(step)] if isinstance(holder, dict) else [])
+        ]
+        found = [f for f in found if isinstance(f, dict | list)]
+        if step == "[]":
+            found = [f for f in found if isinstance(f, dict)]
+    return [f for f in found if isinstance(f, dict)]
+
+
+def keys_read_but_dropped(kwargs: dict[str, Any], response: Any, *, failed: bool) -> list[str]:
+    """The keys the mapping reads of ``kwargs`` (present there) that the slim event does not carry."""
+    reads: set[tuple[tuple[str, ...], str]] = set()
+    options = MappingOptions(agent_name="default", conversation_id="default-conv")
+    embedding = "embedding" in str(kwargs.get("call_type"))
+    mapper = map_embedding if embedding else map_generation
+    if embedding:
+        map_embedding(ReadLog(kwargs, (), reads), response, options)
+    else:
+        mapper(ReadLog(kwargs, (), reads), response, options, failed=failed)
+    slim = slim_event(kwargs, response)
+    dropped = []
+    for path, key in sorted(reads):
+        if not any(_has(holder, key) for holder in _holders(kwargs, path)):
+            continue  # absent, None or empty: nothing to lose
+        to_path, to_key = MOVED.get((path, key), (path, key))
+        if not any(dict.__contains__(holder, to_key) for holder in _holders(slim, to_path)):
+            dropped.append("/".join((*path, key)))
+    return dropped
+
+
+# where the slim event carries a key elsewhere (the route reads both places, the slim one first)
+MOVED = {(("litellm_params",), "system"): (("optional_params",), "system")}
+
+
+def _has(holder: dict[str, Any], key: str) -> bool:
+    """A value worth carrying (what it holds is checked by the reads of its own keys)."""
+    return dict.get(holder, key) not in (None, {}, [], "")
+
+
+EMBEDDING = callback_kwargs(
+    standard_logging_object(call_type="aembedding", response={"model": "e", "data": [], "usage": {}}),
+    call_type="aembedding",
+    input=["alpha", "beta"],
+)
+
+
+@pytest.mark.parametrize("name", [*CASES, *ROUTE_CASES, "embedding"])
+def test_every_key_the_mapping_reads_is_in_the_slim_event(name: str) -> None:
+    if name == "embedding":
+        kwargs, response, failed = EMBEDDING, None, False
+    elif name in CASES:
+        kwargs, response, failed = CASES[name]
+    else:
+        make, response = ROUTE_CASES[name]
+        kwargs, failed = make(), "failure" in name
+    assert keys_read_but_dropped(kwargs, response, failed=failed) == []
