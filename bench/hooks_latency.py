@@ -73,7 +73,7 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------------------------
-# 1. End to end through two proxies
+# 1. End to end through three proxies (PROXIES)
 
 
 def end_to_end(requests: int, warmup: int) -> dict[str, Any]:

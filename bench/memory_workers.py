@@ -138,8 +138,8 @@ if __name__ == "__main__":  # python -m bench.memory_workers: this table alone
 
     from sigil_mock_sink.testing import SinkProcess
 
-    from bench.__main__ import LABELS as MAIN_LABELS
-    from bench.__main__ import body_file
+    from bench.harness import LABELS as MAIN_LABELS
+    from bench.harness import body_file
     from bench.micro_compare import ensure_peer_venv
 
     parser = argparse.ArgumentParser(prog="python -m bench.memory_workers", description=__doc__)

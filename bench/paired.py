@@ -38,7 +38,7 @@ from bench.report import median
 PROXY_CPU = 0
 
 if TYPE_CHECKING:
-    from bench.__main__ import Bench
+    from bench.harness import Bench
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def pinned_pair(bench: Bench, pair: tuple[str, str], *, whole_tree: bool = False
 def paired_round(
     bench: Bench, pair: tuple[str, str], workload: str, rnd: int, connections: int, duration: float
 ) -> tuple[float, float, float, bool]:
-    from bench.__main__ import log, rotated, sink_count, wait_sink
+    from bench.harness import log, rotated, sink_count, wait_sink
     from bench.proxies import read_tree
 
     start = sink_count(bench.sink)
@@ -197,7 +197,7 @@ def pairs_table(rows: list[dict[str, Any]], labels: dict[str, str]) -> str:
 def main(default_pairs: list[list[str]] | None = None, argv: list[str] | None = None) -> int:
     from sigil_mock_sink.testing import SinkProcess
 
-    from bench.__main__ import LABELS, WORKLOADS, Bench, loadavg, log
+    from bench.harness import LABELS, WORKLOADS, Bench, loadavg, log
     from bench.proxies import make_proxy
 
     parser = argparse.ArgumentParser(prog="python -m bench.paired", description=__doc__)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sigil_mock_sink.testing import SinkProcess
 
-from bench.__main__ import body_file
+from bench.harness import body_file
 from bench.proxies import ROOT, make_proxy
 
 # (category, markers in a collapsed stack); first match wins

@@ -1,4 +1,5 @@
-"""The three proxies of the load benchmark, the peer's virtualenv, and /proc readings (RSS, CPU)."""
+"""The proxies of the load benchmark (:data:`CONFIGS`: four config files, eight setups), the peer's
+virtualenv, and /proc readings (RSS, CPU)."""
 
 from __future__ import annotations
 

@@ -77,7 +77,7 @@ def test_targets():
 
 
 def test_memory_table_shows_the_growth_per_thousand_requests_and_pss_only_when_measured():
-    from bench.__main__ import ORDER, memory_readings, memory_table
+    from bench.harness import ORDER, memory_readings, memory_table
 
     mib = 2**20
     idle = memory_readings({c: {"proxy_rss": 300 * mib, "tree_rss": 300 * mib} for c in ORDER})
