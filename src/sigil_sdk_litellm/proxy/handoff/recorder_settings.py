@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,40 +27,59 @@ if TYPE_CHECKING:
 HANDOVER_VARIABLE = "_SIGIL_RECORDER_SETTINGS_FD"
 
 
+@dataclass(frozen=True)
 class RecorderSettings:
     """The worker's validated values of the fields :meth:`Settings.handed_over` names (every setting not
-    declared ``worker_only``), read like ``Settings``; frozen. Reading another one raises AttributeError."""
+    declared ``worker_only``), read like ``Settings``; frozen. Each field has the type the settings model
+    validated it to (a choice among names as ``str``, a secret as :class:`Secret`); a test keeps the fields
+    and ``Settings.handed_over()`` the same."""
 
-    __slots__ = ("_values",)
-    _values: dict[str, Any]
+    endpoint: str
+    protocol: str
+    grpc_schema: str
+    insecure: bool
+    tls_ca_file: Path | None
+    headers: dict[str, Secret]
+    auth_mode: str
+    auth_tenant_id: str
+    auth_token: Secret | None
+    tenant_map: TenantMap | None
+    agent_name: str
+    agent_name_metadata_keys: tuple[str, ...]
+    agent_version: str
+    user_id: str
+    conversation_id: str
+    tags: dict[str, str]
+    extra_metadata: dict[str, Any]
+    capture_inputs: bool
+    capture_outputs: bool
+    content_capture_mode: str
+    batch_size: int
+    flush_interval: float
+    queue_size: int
+    max_retries: int
+    initial_backoff: float
+    max_backoff: float
+    buffer_max_items: int
+    buffer_max_bytes: int
+    spool_dir: Path | None
+    spool_max_bytes: int
+    shutdown_grace: float
+    metrics: str
+    debug: bool
 
-    def __init__(self, **values: Any) -> None:
-        object.__setattr__(self, "_values", values)
+    if not TYPE_CHECKING:  # at run time, say why a field is missing; mypy knows the fields already
 
-    def __getattr__(self, name: str) -> Any:
-        if name == "_values":  # not set yet (a copy being made): no recursion
-            raise AttributeError(name)
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(f"{name} is not handed over to the recorder process (worker_only)") from None
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, RecorderSettings) and self._values == other._values
-
-    def __repr__(self) -> str:
-        return f"RecorderSettings({', '.join(f'{name}={value!r}' for name, value in self._values.items())})"
+        def __getattr__(self, name: str) -> Any:
+            raise AttributeError(f"{name} is not handed over to the recorder process (worker_only)")
 
     def names(self) -> tuple[str, ...]:
         """The fields handed over."""
-        return tuple(self._values)
+        return tuple(f.name for f in dataclasses.fields(self))
 
     def model_copy(self, *, update: dict[str, Any]) -> RecorderSettings:
         """A copy with ``update`` applied (the call ``Settings`` answers, so both share one code path)."""
-        return RecorderSettings(**(self._values | update))
+        return dataclasses.replace(self, **update)
 
 
 _PATH_FIELDS = ("tls_ca_file", "spool_dir")
