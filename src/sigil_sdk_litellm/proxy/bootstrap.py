@@ -38,7 +38,7 @@ from sigil_sdk_litellm.proxy.placement import proxy_workers, resolve_recorder, u
 from sigil_sdk_litellm.proxy.settings import ConfigError, SettingProblem, Settings
 from sigil_sdk_litellm.proxy.settings.loading import load_settings
 from sigil_sdk_litellm.proxy.startup_failure import exit_at_startup
-from sigil_sdk_litellm.proxy.tenants import TenantRouter
+from sigil_sdk_litellm.proxy.tenants.router import TenantRouter
 from sigil_sdk_litellm.recording import DEFAULT_TENANT
 
 if TYPE_CHECKING:

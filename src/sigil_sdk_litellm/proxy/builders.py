@@ -22,7 +22,7 @@ from sigil_sdk_litellm.proxy.export.transport import GrpcTransport, HttpTranspor
 from sigil_sdk_litellm.proxy.handoff.recorder_settings import HANDOVER_VARIABLE, read_handover_file
 from sigil_sdk_litellm.proxy.log_output import PACKAGE_LOGGERS, ensure_log_output
 from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
-from sigil_sdk_litellm.proxy.tenants import TenantRouter, split_bound
+from sigil_sdk_litellm.proxy.tenants.router import TenantRouter, split_bound
 from sigil_sdk_litellm.recording import DEFAULT_TENANT, SdkRecorder
 
 if TYPE_CHECKING:

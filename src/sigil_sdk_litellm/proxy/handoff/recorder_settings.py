@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sigil_sdk_litellm.proxy.secret import Secret
-from sigil_sdk_litellm.proxy.tenants import Tenant, TenantMap
+from sigil_sdk_litellm.proxy.tenants.tenant_map import Tenant, TenantMap
 
 if TYPE_CHECKING:
     from sigil_sdk_litellm.proxy.settings import Settings

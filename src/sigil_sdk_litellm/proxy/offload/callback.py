@@ -17,7 +17,7 @@ from sigil_sdk_litellm.mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, call_typ
 from sigil_sdk_litellm.problem_log import ProblemLog
 from sigil_sdk_litellm.proxy.handoff.frames import encode_frame
 from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
-from sigil_sdk_litellm.proxy.tenants import TenantRouter
+from sigil_sdk_litellm.proxy.tenants.router import TenantRouter
 from sigil_sdk_litellm.redaction import content_redacted
 
 

@@ -29,8 +29,8 @@ from sigil_sdk_litellm.proxy.settings.environment import (
 )
 from sigil_sdk_litellm.proxy.settings.errors import ConfigError, SettingProblem, problems_from
 from sigil_sdk_litellm.proxy.settings.fields import BOOL_ACCEPTED, accepted_one_of, field_meta, setting
-from sigil_sdk_litellm.proxy.tenants import ACCEPTED as TENANT_MAP_ACCEPTED
-from sigil_sdk_litellm.proxy.tenants import MAX_TENANTS, TenantMap
+from sigil_sdk_litellm.proxy.tenants.tenant_map import ACCEPTED as TENANT_MAP_ACCEPTED
+from sigil_sdk_litellm.proxy.tenants.tenant_map import MAX_TENANTS, TenantMap
 
 __all__ = [
     "AuthMode",

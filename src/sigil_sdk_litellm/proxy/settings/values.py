@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from sigil_sdk_litellm.proxy.settings.errors import invalid
-from sigil_sdk_litellm.proxy.tenants import TenantMapError, parse_tenant_map
+from sigil_sdk_litellm.proxy.tenants.tenant_map import TenantMapError, parse_tenant_map
 
 __all__ = [
     "agent_keys",
