@@ -33,8 +33,10 @@ CATEGORIES = [
     (
         "ours: callback (slim + pickle + queue)",
         (
-            "sigil_sdk_litellm/proxy/offload/link.py",
+            "sigil_sdk_litellm/proxy/offload/callback.py",
+            "sigil_sdk_litellm/proxy/offload/pipe.py",
             "sigil_sdk_litellm/proxy/offload/slim_event.py",
+            "sigil_sdk_litellm/proxy/handoff/frames.py",
             "sigil_sdk_litellm/mapping/",
         ),
     ),
