@@ -6,10 +6,12 @@
 #   docker build -t litellm-sigil .
 #   docker run --rm -p 127.0.0.1:4000:4000 -e LITELLM_MASTER_KEY=sk-... -e SIGIL_ENDPOINT=... litellm-sigil
 #
-# Pin the base by digest for reproducible builds, after checking LiteLLM's cosign signature
-# (docs/containers.md):
-#   cosign verify --key https://raw.githubusercontent.com/BerriAI/litellm/v1.108.5/cosign.pub \
-#     ghcr.io/berriai/litellm:v1.108.5@sha256:<digest>
+# It builds on either layout of the official image: the current one (user 65532, ENTRYPOINT
+# /app/docker-entrypoint.sh, no CMD) and the older root one (ENTRYPOINT docker/prod_entrypoint.sh). It
+# installs as root, keeps the base's entrypoint and ends as 65532; the base's packages stay as they are.
+# Pin the base by digest for reproducible builds, after checking LiteLLM's cosign signature (keyless
+# for current releases, a key for v1.108.5; docker/verify-litellm-image.sh tries both, docs/containers.md):
+#   docker/verify-litellm-image.sh ghcr.io/berriai/litellm@sha256:<digest>
 #   docker build --build-arg LITELLM_IMAGE=ghcr.io/berriai/litellm:v1.108.5@sha256:<digest> .
 # Without registry access, a stand-in with the official layout: LITELLM_IMAGE=$(docker/standin-base.sh).
 ARG LITELLM_IMAGE=ghcr.io/berriai/litellm:v1.108.5
@@ -32,6 +34,8 @@ LABEL org.opencontainers.image.title="litellm-sigil" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="${LITELLM_IMAGE}"
 
+# the install steps run as root, whatever user the base ends with (USER 65532:65532 again below)
+USER 0:0
 WORKDIR /app
 # HOME and TMPDIR on /tmp: with a read-only root file system /tmp is the only writable path
 ENV PATH="/app/.venv/bin:${PATH}" \
@@ -40,8 +44,9 @@ ENV PATH="/app/.venv/bin:${PATH}" \
     PYTHONUNBUFFERED=1 \
     LITELLM_LOCAL_MODEL_COST_MAP=True
 
-# The handler package and the dev tools, into the environment that runs litellm (litellm unchanged).
-COPY docker/install-into-litellm-env.sh /tmp/build/
+# The handler package and the dev tools, into the environment that runs litellm: additions only, every
+# package of the base stays at its version (a conflict stops the build with one line naming it).
+COPY docker/install-into-litellm-env.sh docker/install_into_litellm_env.py /tmp/build/
 COPY pyproject.toml README.md sigil_callback.py /tmp/build/handler/
 COPY src /tmp/build/handler/src
 COPY tools /tmp/build/tools
@@ -55,10 +60,11 @@ RUN PIP_CERT=${PIP_CERT} /tmp/build/install-into-litellm-env.sh "/tmp/build/hand
 
 COPY sigil_callback.py config/config.yaml /app/
 
-# Any non-root uid works: nothing needs to be owned by it (Kubernetes uses 65532 too).
+# The official image's own user. Any non-root uid works: nothing of ours needs to be owned by it.
 USER 65532:65532
 EXPOSE 4000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=90s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:4000/health/liveliness', timeout=4)"]
-# The official ENTRYPOINT (docker/prod_entrypoint.sh, which execs litellm) is kept.
+# The base's ENTRYPOINT is kept: the current dispatcher (/app/docker-entrypoint.sh) runs `litellm "$@"`
+# for arguments starting with "-", the older docker/prod_entrypoint.sh execs litellm with them.
 CMD ["--config", "/app/config.yaml", "--port", "4000"]
