@@ -8,15 +8,19 @@ test that needs one is skipped, with the reason.
 
 The base image (``LITELLM_IMAGE``): the environment's ``LITELLM_IMAGE`` if set; with Docker the official
 ``ghcr.io/berriai/litellm`` (the Dockerfile's default); with podman (hosts without registry access) the
-stand-in that ``docker/standin-base.sh`` builds once per machine. ``SIGIL_CONTAINER_BASE=standin`` or
-``official`` forces either.
+stand-in that ``docker/standin-base.sh`` builds once per machine, in the official image's current layout.
+``SIGIL_CONTAINER_BASE=standin`` or ``official`` forces either. The older root layout
+(``docker/prod_entrypoint.sh``): ``LITELLM_LEGACY_IMAGE`` if set, else the stand-in's ``legacy`` variant
+where the stand-in is used.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -34,6 +38,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CONTAINERS_CONF = ROOT / "docker" / "containers.conf"
 STANDIN_SCRIPT = ROOT / "docker" / "standin-base.sh"
+# the Dockerfile's default base (ARG LITELLM_IMAGE=...)
+DEFAULT_BASE = re.search(r"^ARG LITELLM_IMAGE=(\S+)$", (ROOT / "Dockerfile").read_text(), re.M)[1]  # type: ignore[index]
 # per session: concurrent sessions on one machine must not retag each other's image under it
 IMAGE_TAG = f"localhost/litellm-sigil:test-{os.getpid()}"
 # the host's CA bundle inside podman builds (docker/containers.conf mounts it there)
@@ -48,6 +54,10 @@ class Engine:
     env: dict[str, str] = field(default_factory=dict)  # for the CLI (CONTAINERS_CONF)
     base_image: str | None = None  # None: the Dockerfile's default
     pip_cert: str = ""
+    standin: bool = False  # the base is docker/standin-base.sh's
+
+    def base(self) -> str:
+        return self.base_image or DEFAULT_BASE
 
     def run(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -205,19 +215,31 @@ def engine() -> Iterator[Engine]:
         if os.environ.get("LITELLM_IMAGE"):
             found.base_image = os.environ["LITELLM_IMAGE"]
         elif base == "standin" or (found.name == "podman" and base != "official"):
-            with timed("stand-in base (cached after the first build)"):
-                done = subprocess.run(
-                    [str(STANDIN_SCRIPT)],
-                    env={**os.environ, **found.env, "CONTAINER_ENGINE": found.name},
-                    capture_output=True,
-                    text=True,
-                    timeout=1200,
-                    stdin=subprocess.DEVNULL,
-                )
-            if done.returncode != 0:
-                pytest.fail(f"docker/standin-base.sh failed ({done.returncode}):\n{done.stderr[-4000:]}")
-            found.base_image = done.stdout.strip().splitlines()[-1]
+            found.base_image, found.standin = standin_base(found, "current"), True
         yield found
+
+
+def standin_base(engine: Engine, layout: str) -> str:
+    """The stand-in base of that layout (``current`` or ``legacy``), built once per machine."""
+    with timed(f"stand-in base {layout} (cached after the first build)"):
+        done = subprocess.run(
+            [str(STANDIN_SCRIPT), layout],
+            env={**os.environ, **engine.env, "CONTAINER_ENGINE": engine.name},
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            stdin=subprocess.DEVNULL,
+        )
+    if done.returncode != 0:
+        pytest.fail(f"docker/standin-base.sh {layout} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+def legacy_base(engine: Engine) -> str | None:
+    """A base in the older root layout (docker/prod_entrypoint.sh), or None: see the module doc."""
+    if os.environ.get("LITELLM_LEGACY_IMAGE"):
+        return os.environ["LITELLM_LEGACY_IMAGE"]
+    return standin_base(engine, "legacy") if engine.standin else None
 
 
 @pytest.fixture(scope="session")
@@ -229,24 +251,86 @@ def docker_client(engine: Engine) -> Iterator[Any]:
     client.client.close()
 
 
-@pytest.fixture(scope="session")
-def image(engine: Engine, docker_client: Any) -> Iterator[str]:
-    """The distribution's image, built from the repository's Dockerfile on the chosen base; untagged
-    afterwards (its layers stay as build cache)."""
+def build_image(tag: str, buildargs: dict[str, str]) -> None:
+    """The repository's Dockerfile built as ``tag`` (its layers stay as build cache)."""
     from docker.errors import APIError, BuildError
     from testcontainers.core.image import DockerImage
 
+    built = DockerImage(path=ROOT, tag=tag, clean_up=False, buildargs=buildargs)
+    try:
+        built.build()
+    except (BuildError, APIError) as error:  # BuildError carries the log
+        log = "".join(
+            str(entry.get("stream", entry.get("error", ""))) for entry in getattr(error, "build_log", []) or []
+        )
+        pytest.fail(f"building the image failed: {error}\n{log[-6000:]}")
+
+
+LEGACY_TAG = f"{IMAGE_TAG}-legacy"
+_LEGACY_BUILD: list[concurrent.futures.Future[str | None]] = []
+
+
+def _build_legacy(engine: Engine) -> str | None:
+    base = legacy_base(engine)
+    if base is None:
+        return None
+    started = time.monotonic()
+    build_image(LEGACY_TAG, {**engine.build_args(), "LITELLM_IMAGE": base})
+    TIMINGS["legacy-layout image build (in the background)"] = time.monotonic() - started
+    return LEGACY_TAG
+
+
+@pytest.fixture(scope="session")
+def image(engine: Engine, docker_client: Any, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The distribution's image, built from the repository's Dockerfile on the chosen base; untagged
+    afterwards. When a test needs it, the same Dockerfile on the older layout then builds in the
+    background while the suite runs on this one (``legacy_image``)."""
     with timed("image build"):
-        built = DockerImage(path=ROOT, tag=IMAGE_TAG, clean_up=False, buildargs=engine.build_args())
-        try:
-            built.build()
-        except (BuildError, APIError) as error:  # BuildError carries the log
-            log = "".join(
-                str(entry.get("stream", entry.get("error", ""))) for entry in getattr(error, "build_log", []) or []
-            )
-            pytest.fail(f"building the image failed: {error}\n{log[-6000:]}")
-    yield IMAGE_TAG
-    engine.run("rmi", IMAGE_TAG, check=False)
+        build_image(IMAGE_TAG, engine.build_args())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        if any("legacy_image" in item.fixturenames for item in request.session.items):
+            _LEGACY_BUILD.append(pool.submit(_build_legacy, engine))
+        yield IMAGE_TAG
+    for tag in (IMAGE_TAG, LEGACY_TAG):
+        engine.run("rmi", tag, check=False)
+
+
+@pytest.fixture(scope="session")
+def legacy_image(image: str) -> str:
+    """The same Dockerfile, unchanged, built on a base in the older root layout."""
+    if not _LEGACY_BUILD:
+        pytest.fail("the older-layout build was not started")
+    with timed("legacy-layout image build (waiting)"):
+        tag = _LEGACY_BUILD[0].result(timeout=1200)
+    if tag is None:
+        pytest.skip("no base in the older layout: set LITELLM_LEGACY_IMAGE (the stand-in builds one with podman)")
+    return tag
+
+
+# every distribution the image's `python` imports, the first on sys.path winning (as pip freeze)
+FREEZE = """import importlib.metadata as m, json, re
+found = {}
+for d in m.distributions():
+    if d.metadata["Name"]:
+        found.setdefault(re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower(), d.version)
+print(json.dumps(found))"""
+
+
+def run_once(docker_client: Any, image: str, command: list[str], **kwargs: Any) -> tuple[int, str]:
+    """Run ``command`` (as the entrypoint) in a throw-away container without network: status, output."""
+    created = docker_client.containers.run(image, entrypoint=command, network_mode="none", detach=True, **kwargs)
+    try:
+        status = int(created.wait(timeout=300)["StatusCode"])
+        return status, created.logs(stdout=True, stderr=True).decode(errors="replace")
+    finally:
+        created.remove(force=True)
+
+
+def distributions(docker_client: Any, image: str) -> dict[str, str]:
+    """The image's Python environment as ``{normalized name: version}``."""
+    status, output = run_once(docker_client, image, ["python", "-c", FREEZE])
+    assert status == 0, output[-3000:]
+    return dict(json.loads(output.strip().splitlines()[-1]))
 
 
 def container_logs(container: Any) -> str:

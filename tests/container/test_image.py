@@ -3,7 +3,8 @@ driven from the host by the official OpenAI client through ports published on 12
 
 The proxy runs as the image's non-root user with a read-only root file system (only /tmp writable),
 exports over HTTP with basic auth to a sink that enforces it, and runs the same scenarios as the
-process-level integration tests (tests/scenarios.py).
+process-level integration tests (tests/scenarios.py). The base's Python environment is only added to,
+and the same Dockerfile built on a base in the older root layout serves a chat into the sink too.
 """
 
 from __future__ import annotations
@@ -20,12 +21,21 @@ from typing import Any
 
 import pytest
 
-from tests.container.conftest import Engine, container_logs, dump, inspect, timed, wait_http
+from tests.container.conftest import (
+    Engine,
+    container_logs,
+    distributions,
+    dump,
+    inspect,
+    timed,
+    wait_http,
+)
 from tests.scenarios import SCENARIOS, SinkReader, Target, new_conversation
 
 pytestmark = [pytest.mark.container, pytest.mark.timeout(1500)]
 
 TENANT = "container-tenant"
+UID = 65532  # the official image's user, which ours ends as too
 TOKEN = "sigil-" + secrets.token_hex(16)
 EXPECTED_BAD_ENV_LINE = "sigil: invalid configuration: SIGIL_AUTH_MODE='bearr' — accepted: none, tenant, bearer, basic"
 
@@ -161,8 +171,9 @@ def healthcheck(image: str, engine: Engine, docker_client: Any) -> dict[str, Any
 
 def test_image_metadata(image: str, engine: Engine, docker_client: Any) -> None:
     config = docker_client.images.get(image).attrs["Config"]
-    assert config["User"] and config["User"].split(":")[0] not in ("0", "root"), dump(config)
-    assert config["Entrypoint"] == ["docker/prod_entrypoint.sh"], "the official entrypoint is kept"
+    assert config["User"] == f"{UID}:{UID}", dump(config)
+    base = docker_client.images.get(engine.base()).attrs["Config"]
+    assert config["Entrypoint"] == base["Entrypoint"], "the base's entrypoint is kept"
     assert config["Cmd"] == ["--config", "/app/config.yaml", "--port", "4000"]
     assert config["WorkingDir"] == "/app"
     assert "4000/tcp" in config["ExposedPorts"]
@@ -177,15 +188,34 @@ def test_image_metadata(image: str, engine: Engine, docker_client: Any) -> None:
 # --- the running stack ---------------------------------------------------------------------------
 
 
-def test_runs_as_non_root(stack: Stack) -> None:
-    result = stack.proxy.exec(["python", "-c", "import os; print(os.getuid(), os.getgid())"])
+# the mount options of the root file system as the process sees it (the last mount on / wins)
+ROOT_MOUNT = "print([line.split()[5] for line in open('/proc/self/mountinfo') if line.split()[4] == '/'][-1])"
+
+
+def process_uid(proxy: Any) -> tuple[int, int]:
+    result = proxy.exec(["python", "-c", "import os; print(os.getuid(), os.getgid())"])
     assert result.exit_code == 0, result.output
     uid, gid = (int(value) for value in result.output.decode().split())
-    assert uid != 0 and gid != 0
+    return uid, gid
+
+
+def test_runs_as_non_root(stack: Stack) -> None:
+    assert process_uid(stack.proxy) == (UID, UID)
     # and the root file system is read-only: only /tmp takes writes
+    mounted = stack.proxy.exec(["python", "-c", ROOT_MOUNT])
+    assert "ro" in mounted.output.decode().strip().split(","), mounted.output
     probe = "import pathlib, sys; pathlib.Path(sys.argv[1]).write_text('x')"
     assert stack.proxy.exec(["python", "-c", probe, "/app/probe"]).exit_code != 0
     assert stack.proxy.exec(["python", "-c", probe, "/tmp/probe"]).exit_code == 0
+
+
+def test_the_base_environment_is_only_added_to(image: str, engine: Engine, docker_client: Any) -> None:
+    """Every package of the base's Python environment is still there at its version; ours are added."""
+    with timed("environment comparison"):
+        base, ours = distributions(docker_client, engine.base()), distributions(docker_client, image)
+    changed = {name: (version, ours.get(name)) for name, version in base.items() if ours.get(name) != version}
+    assert not changed, f"changed from the base (base, image): {changed}"
+    assert {"sigil-sdk-litellm", "sigil-sdk", "sigil-litellm-devtools"} <= set(ours) - set(base)
 
 
 def test_becomes_healthy(stack: Stack, engine: Engine, docker_client: Any) -> None:
@@ -274,3 +304,28 @@ def test_sigterm_flushes_queued_generations(image: str, network: Any, sink: str,
     assert generation["model"]["name"] == "gpt-4o-mini"
     assert exit_code != 137 and stopped_in < 40, f"killed, not stopped ({exit_code}, {stopped_in:.1f}s)\n{logs[-3000:]}"
     assert TOKEN not in logs and key not in logs
+
+
+# --- the older root layout (docker/prod_entrypoint.sh) ------------------------------------------
+
+
+def test_the_older_layout_serves_a_chat_into_the_sink(
+    legacy_image: str, network: Any, sink: str, fake_llm: str
+) -> None:
+    key = new_master_key()
+    reader = SinkReader(sink)
+    conv = new_conversation()
+    with timed("legacy-layout chat"), running_proxy(legacy_image, network, proxy_env(fake_llm, key)) as (proxy, url):
+        reply = (
+            Target(url, key, reader)
+            .client()
+            .chat.completions.create(
+                model="gpt-4o-mini",
+                messages=[{"role": "user", "content": "older layout"}],
+                extra_body={"metadata": {"conversation_id": conv}},
+            )
+        )
+        assert reply.choices[0].message.content
+        [generation] = reader.wait_for(1, conversation_id=conv, tenant=TENANT)
+        assert process_uid(proxy) == (UID, UID)
+    assert generation["model"]["name"] == "gpt-4o-mini"

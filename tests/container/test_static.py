@@ -36,9 +36,10 @@ def test_dockerfile_pins_its_versions_in_args_at_the_top() -> None:
     first_from = text.index("\nFROM ")
     assert re.search(r"^ARG LITELLM_IMAGE=ghcr\.io/berriai/litellm:v\d+\.\d+\.\d+$", text[:first_from], re.M)
     assert "ARG PIP_CERT=\n" in text  # empty by default: normal builds are unaffected
-    assert re.search(r"^USER \d+:\d+$", text, re.M), "a numeric non-root user"
+    users = re.findall(r"^USER (\d+):(\d+)$", text, re.M)
+    assert users[0] == ("0", "0") and users[-1] == ("65532", "65532"), "installs as root, ends as 65532"
     assert "HEALTHCHECK" in text and "/health/liveliness" in text
-    assert "ENTRYPOINT" not in text.replace("# The official ENTRYPOINT", ""), "the official entrypoint is kept"
+    assert not re.search(r"^ENTRYPOINT", text, re.M), "the base's entrypoint is kept"
 
 
 def compose() -> dict[str, Any]:
@@ -81,3 +82,36 @@ def test_env_example_names_only_what_compose_reads() -> None:
     documented = set(re.findall(r"^# ?([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert documented, "no variable in .env.example"
     assert documented <= used, f"in .env.example but not read by docker-compose.yml: {sorted(documented - used)}"
+
+
+def workflow(name: str) -> dict[str, Any]:
+    return dict(yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text()))
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(job["steps"])
+
+
+def test_the_release_builds_what_ci_tests() -> None:
+    """release.yml runs the container suite first, and builds the same Dockerfile on the same base,
+    verified and pinned by the same script; multi-arch, SBOM, provenance, keyless signature."""
+    release, ci = workflow("release.yml"), workflow("containers.yml")
+    default = ci[True]["workflow_call"]["inputs"]["litellm-version"]["default"]  # YAML reads `on:` as True
+    assert release[True]["workflow_dispatch"]["inputs"]["litellm-version"]["default"] == default
+    assert f"ghcr.io/berriai/litellm:v{default}" in (ROOT / "Dockerfile").read_text()
+    assert release["jobs"]["container-tests"]["uses"] == "./.github/workflows/containers.yml"
+    job = release["jobs"]["image"]
+    assert job["needs"] == "container-tests"
+    verify = 'docker/verify-litellm-image.sh "ghcr.io/berriai/litellm:v${LITELLM_VERSION}"'
+    for test_or_release in (ci["jobs"]["container-tests"], job):
+        assert any(verify in step.get("run", "") for step in steps(test_or_release))
+    [build] = [step for step in steps(job) if str(step.get("uses", "")).startswith("docker/build-push-action")]
+    options = build["with"]
+    assert options["file"] == "Dockerfile" and options["context"] == "."
+    assert set(options["platforms"].split(",")) == {"linux/amd64", "linux/arm64"}
+    assert "LITELLM_IMAGE=${{ steps.base.outputs.image }}" in options["build-args"]
+    assert options["sbom"] is True and options["provenance"]
+    assert "litellm${LITELLM_VERSION}" in str(steps(job)) and "${{ steps.names.outputs.tag }}" in options["tags"]
+    assert any("cosign sign --yes" in step.get("run", "") for step in steps(job))
+    assert any(str(step.get("uses", "")).startswith("actions/attest-build-provenance") for step in steps(job))
+    assert job["permissions"]["id-token"] == "write" and job["permissions"]["packages"] == "write"
