@@ -26,6 +26,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	@if [ -x $(BIN)/actionlint ]; then $(BIN)/actionlint .github/workflows/*.yml; \
+	else echo "actionlint: not installed, workflows not checked (pip install -e '.[actions]'; needs github.com)"; fi
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
