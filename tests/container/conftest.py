@@ -333,6 +333,12 @@ def distributions(docker_client: Any, image: str) -> dict[str, str]:
     return dict(json.loads(output.strip().splitlines()[-1]))
 
 
+@pytest.fixture(scope="session")
+def base_distributions(engine: Engine, docker_client: Any) -> dict[str, str]:
+    """The base image's Python environment (see ``distributions``)."""
+    return distributions(docker_client, engine.base())
+
+
 def container_logs(container: Any) -> str:
     """stdout + stderr of a testcontainers container (running or exited)."""
     wrapped = container.get_wrapped_container()

@@ -209,10 +209,12 @@ def test_runs_as_non_root(stack: Stack) -> None:
     assert stack.proxy.exec(["python", "-c", probe, "/tmp/probe"]).exit_code == 0
 
 
-def test_the_base_environment_is_only_added_to(image: str, engine: Engine, docker_client: Any) -> None:
+def test_the_base_environment_is_only_added_to(
+    image: str, docker_client: Any, base_distributions: dict[str, str]
+) -> None:
     """Every package of the base's Python environment is still there at its version; ours are added."""
     with timed("environment comparison"):
-        base, ours = distributions(docker_client, engine.base()), distributions(docker_client, image)
+        base, ours = base_distributions, distributions(docker_client, image)
     changed = {name: (version, ours.get(name)) for name, version in base.items() if ours.get(name) != version}
     assert not changed, f"changed from the base (base, image): {changed}"
     assert {"sigil-sdk-litellm", "sigil-sdk", "sigil-litellm-devtools"} <= set(ours) - set(base)

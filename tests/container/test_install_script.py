@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.container.conftest import ROOT, Engine, distributions, run_once, timed
+from tests.container.conftest import ROOT, Engine, run_once, timed
 
 pytestmark = [pytest.mark.container, pytest.mark.timeout(600)]
 
@@ -81,9 +81,9 @@ def test_a_base_without_litellm_stops_with_one_line(engine: Engine, docker_clien
 
 
 def test_a_conflicting_pin_stops_with_one_line_naming_both_versions(
-    engine: Engine, docker_client: Any, wheels: Path
+    engine: Engine, docker_client: Any, wheels: Path, base_distributions: dict[str, str]
 ) -> None:
-    pinned = distributions(docker_client, engine.base())["grpcio"]
+    pinned = base_distributions["grpcio"]
     probe = wheel(wheels, "sigil-conflict-probe", "0.1", [f"grpcio>{pinned}"])
     status, lines = install(docker_client, engine.base(), f"{SCRIPT} /opt/wheels/{probe.name}", wheels)
     assert status == 1, lines
