@@ -3,8 +3,8 @@
 The entry point only: the harness it runs on is :mod:`bench.harness`. Starts the mock Sigil sink and six
 real LiteLLM proxies (``harness.ORDER``: 1 worker each, loopback, ``mock_response`` model). Their configs
 (``bench.proxies.CONFIGS``) are bench/config_{none,null,ours,peer}.yaml, which differ only in their
-``callbacks:`` line: none, a do-nothing callback, ours, and the PyPI ``sigil-sdk-litellm`` run in
-``bench/.peer-venv``; ours also runs with the disk spool and with the pipeline metrics (environment only).
+``callbacks:`` line: none, a do-nothing callback, ours, and the PyPI ``sigil-sdk-litellm`` run in its
+side venv (``side_venvs.peer``); ours also runs with the disk spool and with the pipeline metrics (environment only).
 Both handlers export over gRPC to the sink.
 Load comes from ``bench.loadgen`` in its own process. Phases, each interleaved A B C per round:
 

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from side_venvs.peer import ensure_peer_venv
 from sigil_mock_sink.testing import SinkProcess
 
 from bench import report
@@ -202,7 +203,7 @@ def machine_info() -> dict[str, str]:
         except (OSError, subprocess.CalledProcessError):
             return "?"
 
-    peer_python = str(ROOT / "bench" / ".peer-venv" / "bin" / "python")
+    peer_python = str(ensure_peer_venv())
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
     return {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -1,7 +1,7 @@
 """Ours vs the PyPI ``sigil-sdk-litellm`` handler: CPU per LiteLLM event, side by side.
 
 Runs ``bench/micro.py`` alternately in this project's virtualenv and in the peer's virtualenv
-(``bench/.peer-venv``, created on first use with ``pip install sigil-sdk-litellm==PEER_VERSION``),
+(``side_venvs.peer``: PyPI ``sigil-sdk-litellm==PEER_VERSION``, built once per machine),
 several rounds (A B A B …) so machine drift hits both, and prints the median µs per event and the
 ratio peer ÷ ours for each chat size.
 """
@@ -11,72 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
+from side_venvs.peer import ensure_peer_venv
+
 ROOT = Path(__file__).resolve().parent.parent
-PEER_VENV = ROOT / "bench" / ".peer-venv"
-PEER_VERSION = os.environ.get("PEER_VERSION", "0.9.3")
 LITELLM_VERSION = "1.108.5"
-
-
-def ensure_peer_venv() -> Path:
-    """The peer's virtualenv (created once, reused while its marker names the same versions): PyPI
-    ``sigil-sdk-litellm==PEER_VERSION`` installed there by pip, on top of this project's LiteLLM and
-    sigil-sdk.
-
-    Those dependencies are linked, not installed again: a ``.pth`` file appends this interpreter's
-    site-packages after the peer's own, so the peer's ``sigil_sdk_litellm`` is found first and ours
-    (an editable install, whose ``.pth`` is not processed from a linked directory) not at all. Both
-    handlers then run on the same LiteLLM and SDK builds (a fair comparison), and the venv costs
-    seconds instead of minutes of pip install (measured: ``litellm[proxy]`` ≈ 8 min, plain
-    ``litellm`` ≈ 4.5 min on the loaded CI machine). ``bin/litellm`` starts the proxy for the load
-    benchmark.
-    """
-    python = PEER_VENV / "bin" / "python"
-    marker = PEER_VENV / ".linked"
-    want = f"sigil-sdk-litellm=={PEER_VERSION} on {sys.prefix}, launcher 2\n"
-    if python.exists() and marker.exists() and marker.read_text(encoding="utf-8") == want:
-        return python
-    shutil.rmtree(PEER_VENV, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(PEER_VENV)], check=True)
-    peer_site = Path(
-        subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    )
-    (peer_site / "_project_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--target",
-            str(peer_site),
-            f"sigil-sdk-litellm=={PEER_VERSION}",
-        ],
-        check=True,
-    )
-    launcher = PEER_VENV / "bin" / "litellm"
-    launcher.write_text(
-        # the guard matters: with --num_workers uvicorn spawns workers that import this file again
-        f"#!{python}\nimport sys\nfrom litellm.proxy.proxy_cli import run_server\n"
-        "if __name__ == '__main__':\n    sys.exit(run_server())\n",
-        encoding="utf-8",
-    )
-    launcher.chmod(0o755)
-    marker.write_text(want, encoding="utf-8")
-    return python
 
 
 def run(python: Path, sizes: list[int], events: int, mode: str = "inprocess") -> dict[int, dict[str, float]]:

@@ -8,9 +8,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from side_venvs.peer import PEER_VERSION, ensure_peer_venv
 from sigil_devstack.proxy import ProxyProcess
 
-from bench.micro_compare import PEER_VENV, PEER_VERSION, ROOT
+from bench.micro_compare import ROOT
 
 BENCH = ROOT / "bench"
 
@@ -85,7 +86,7 @@ def make_proxy(
         multiproc = spool.parent / "prometheus-multiproc"
         multiproc.mkdir(parents=True, exist_ok=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc)
-    litellm = str(PEER_VENV / "bin" / "litellm") if name == "peer" else None
+    litellm = str(ensure_peer_venv().parent / "litellm") if name == "peer" else None
     return BenchProxy(config=config, env=env, litellm=litellm, startup_timeout=240.0, num_workers=workers, cpus=cpus)
 
 

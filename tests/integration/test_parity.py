@@ -3,7 +3,7 @@
 Real LiteLLM events are captured through the real proxy (a capturing callback in front of the fake
 upstream, driven by the official ``openai`` client), plus edge cases made from them as plain data. The
 same events are replayed through our handler and through the incumbent's (in its own virtualenv,
-``bench/.peer-venv``, shared with the benchmarks), both exporting into capturing exporters, and the
+``side_venvs.peer``, shared with the benchmarks), both exporting into capturing exporters, and the
 exported generations and embedding spans are compared field by field. Every difference must be a row
 of the table in ``docs/compatibility.md``, and every row must still be a difference somewhere: the doc
 and the behaviour cannot drift apart.
@@ -28,9 +28,9 @@ import anthropic
 import openai
 import pytest
 from fake_llm.testing import FakeLLMProcess
+from side_venvs.peer import ensure_peer_venv
 from sigil_devstack.proxy import ProxyProcess
 
-from bench.micro_compare import ensure_peer_venv
 from tests.scenarios import TOOLS
 
 pytestmark = pytest.mark.integration

@@ -3,7 +3,7 @@
 ``python -I tests/parity/replay.py EVENTS.jsonl`` prints one JSON line per event: the generations the
 handler exported (as the wire proto, in JSON) and its embedding spans (name, attributes, times). Run
 with this project's interpreter it replays through ours; with the peer virtualenv's
-(``bench/.peer-venv``) through PyPI ``sigil-sdk-litellm``. ``-I`` keeps the repository's ``src`` off the
+(``side_venvs.peer``) through PyPI ``sigil-sdk-litellm``. ``-I`` keeps the repository's ``src`` off the
 path; the repository root is added for ``tests.support`` only.
 """
 

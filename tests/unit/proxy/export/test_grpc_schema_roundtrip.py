@@ -5,8 +5,8 @@ the mock sink parses agento11y.v1 requests with sigil.v1's classes. That holds o
 has the same number, type and name in theirs. Here a request with every field of every message set is
 encoded with ours, parsed by theirs (no unknown field), encoded by theirs and parsed back by ours (equal).
 
-The agento11y package is installed into a virtualenv of its own (``.cache/agento11y-venv``, created on first
-use, kept between runs): it is never imported into this one.
+The agento11y package is installed into a virtualenv of its own (``side_venvs``: built once per machine,
+reused): it is never imported into this one.
 """
 
 from __future__ import annotations
@@ -14,17 +14,15 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from side_venvs import ensure_venv
 from sigil_sdk.internal.gen.sigil.v1 import generation_ingest_pb2 as pb
 
-ROOT = Path(__file__).resolve().parents[4]
-VENV = ROOT / ".cache" / "agento11y-venv"
 AGENTO11Y = "agento11y==0.21.0"
 
 # Runs in the agento11y virtualenv: parse with theirs, count unknown fields, encode again.
@@ -59,15 +57,10 @@ json.dump(out, sys.stdout)
 
 @pytest.fixture(scope="module")
 def agento11y_python() -> Path:
-    python = VENV / "bin" / "python"
-    if not python.exists() or subprocess.run([python, "-c", "import agento11y"], capture_output=True).returncode:
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-        installed = subprocess.run(
-            [python, "-m", "pip", "install", "--quiet", AGENTO11Y], capture_output=True, text=True, timeout=600
-        )
-        if installed.returncode:
-            pytest.fail(f"cannot install {AGENTO11Y} into {VENV}: {installed.stderr[-2000:]}")
-    return python
+    try:
+        return ensure_venv("agento11y", [AGENTO11Y], timeout=600)
+    except RuntimeError as error:
+        pytest.fail(str(error))
 
 
 def _fill(message: Any, depth: int = 0, variant: int = 0) -> None:
