@@ -1,9 +1,10 @@
 """Side virtualenvs: another package set for a test or benchmark, built once per machine and reused.
 
 ``ensure_venv("agento11y", ["agento11y==0.21.0"])`` returns the interpreter of a virtualenv holding
-those pins. It lives in a per-machine cache (``SIGIL_VENV_CACHE``, default ``/var/tmp/sigil-litellm-venvs``)
-as ``<name>-<key>``, the key a hash of the pins, the options and the Python build, so a clean clone (CI)
-reuses what an earlier checkout built and a changed pin builds a new one beside it.
+those pins. It lives in a per-machine cache (``SIDE_VENVS_CACHE``, default ``/var/tmp/sigil-litellm-venvs``;
+not a ``SIGIL_*`` name: the proxy reads those as its settings and tests clear them) as ``<name>-<key>``,
+the key a hash of the pins, the options and the Python build, so a clean clone (CI) reuses what an
+earlier checkout built and a changed pin builds a new one beside it.
 
 A venv is built in a temporary directory and renamed into place under a file lock: concurrent pytest
 sessions or workers build it once, and a build that was killed is never mistaken for a finished one.
@@ -34,8 +35,8 @@ UNUSED_DAYS = 14  # a venv unused this long is removed when another venv is buil
 
 
 def cache_dir() -> Path:
-    """The per-machine cache: ``SIGIL_VENV_CACHE`` or ``/var/tmp/sigil-litellm-venvs`` (kept across reboots)."""
-    return Path(os.environ.get("SIGIL_VENV_CACHE") or DEFAULT_CACHE)
+    """The per-machine cache: ``SIDE_VENVS_CACHE`` or ``/var/tmp/sigil-litellm-venvs`` (kept across reboots)."""
+    return Path(os.environ.get("SIDE_VENVS_CACHE") or DEFAULT_CACHE)
 
 
 def _base_python() -> str:

@@ -21,7 +21,7 @@ from side_venvs import RECIPE, UNUSED_DAYS, ensure_venv, recipe, venv_dir
 
 @pytest.fixture(autouse=True)
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SIGIL_VENV_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SIDE_VENVS_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache"
 
 
