@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # the package's tests, and each tool's, the benchmarks' and the deploy files' beside them (pyproject testpaths)
 TESTS  := tests tools/tests bench/tests deploy/tests
 
-.PHONY: install run test container-test lint typecheck unit integration bench clean
+.PHONY: install run test container-test lint typecheck unit integration library-versions bench clean
 
 install: $(STAMP)
 
@@ -37,8 +37,12 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration tools/tests -m integration -q
 
+## the library's tests on the oldest and newest LiteLLM it supports (side venvs cached per machine)
+library-versions: $(STAMP)
+	$(BIN)/python -m tests.library_versions
+
 ## everything CI runs: lint, types, unit + integration (+ container tests when an engine is available)
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint typecheck library-versions
 	@$(BIN)/python -m tests.container.engine
 	$(BIN)/python -m pytest $(TESTS) -q -ra
 

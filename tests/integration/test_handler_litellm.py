@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from importlib.metadata import version
 from typing import Any
 
 import litellm
 import pytest
 from fake_llm.testing import FakeLLMProcess
+from litellm.llms.base_llm.chat.transformation import BaseLLMException
+from packaging.version import Version
 from sigil_sdk import GenerationMode, MessageRole, PartKind
 
 from sigil_sdk_litellm import SigilLiteLLMLogger
@@ -18,6 +21,12 @@ from tests.support import capturing_client, wait_until
 # LiteLLM's logging worker binds to the first event loop it sees: one loop for the module's async tests.
 pytestmark = pytest.mark.integration
 same_loop = pytest.mark.asyncio(loop_scope="module")
+
+# what LiteLLM raises for a provider's 429 on /v1/messages: its RateLimitError since 1.100.0 (it maps the
+# route's errors); before, the provider config's BaseLLMException (1.99.0 and 1.82.3, read in their sources)
+MESSAGES_RATE_LIMITED = (
+    litellm.exceptions.RateLimitError if Version(version("litellm")) >= Version("1.100.0") else BaseLLMException
+)
 
 TOOLS = [
     {
@@ -269,7 +278,7 @@ async def test_anthropic_messages_sync_stream_and_failure(recorded: Recorded, fa
     [g] = await recorded.wait(1)
     assert (g.mode, g.output[0].parts[0].text) == (GenerationMode.STREAM, "echo: hello claude")
     recorded.exporter.generations.clear()
-    with pytest.raises(litellm.exceptions.RateLimitError):
+    with pytest.raises(MESSAGES_RATE_LIMITED):
         await litellm.anthropic.messages.acreate(
             model="anthropic/claude-sonnet-4-5",
             max_tokens=64,
