@@ -253,6 +253,34 @@ def test_repr_shows_options_not_the_client() -> None:
     assert "agent_name='bot'" in text and "Client" not in text
 
 
+async def test_a_retried_call_keeps_its_id_for_the_success() -> None:
+    """LiteLLM's router logs a failed try (a 5xx, a dropped connection) and then the retry's success under
+    the same call id. Sigil refuses a second generation with an id it has: the failed try must not take
+    the call id, or the successful generation (usage, output) is refused and only the failure stays."""
+    client, exporter = capturing_client()
+    handler = SigilLiteLLMLogger(client=client)
+    router = {"model_group": "gpt-4o-mini", "max_retries": 2}
+    failed_try = callback_kwargs(
+        failure_slo(litellm_call_id="call-r"),
+        litellm_call_id="call-r",
+        litellm_params={"metadata": {**router, "attempted_retries": 0}, "custom_llm_provider": "openai"},
+    )
+    retry = callback_kwargs(
+        standard_logging_object(litellm_call_id="call-r"),
+        litellm_call_id="call-r",
+        litellm_params={"metadata": {**router, "attempted_retries": 1}, "custom_llm_provider": "openai"},
+    )
+    await handler.async_log_failure_event(failed_try, None, None, None)
+    await handler.async_log_success_event(retry, None, None, None)
+    failure, success = flushed(client, exporter)
+    assert len({failure.id, success.id}) == 2
+    assert success.id == "call-r" and not success.call_error
+    assert (success.usage.input_tokens, success.usage.output_tokens) == (12, 5)
+    assert failure.id == "call-r-attempt-0" and failure.call_error
+    assert failure.metadata["litellm.call_id"] == success.metadata["litellm.call_id"] == "call-r"
+    client.shutdown()
+
+
 async def test_a_failure_reported_to_both_hooks_is_recorded_once() -> None:
     """LiteLLM reports an error raised before the model call (unknown model, bad key) to the async and
     the sync failure hook with the same call id: one generation; another call still gets its own."""

@@ -114,7 +114,7 @@ def map_generation(
     model = resolve_model(kwargs, slo)
     agent_name, agent_version = resolve_agent(sources, options)
 
-    generation_id = generation_id_of(kwargs, slo)
+    generation_id = generation_id_of(kwargs, slo, failed=failed)
     generation = SharedGeneration(
         id=generation_id,
         conversation_id=resolve_conversation_id(kwargs, slo, sources, options.conversation_id),

@@ -10,6 +10,8 @@ from sigil_sdk import ModelRef
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_str
 from sigil_sdk_litellm.mapping.event import UNKNOWN, MappingOptions, first_metadata_value
 
+# set by LiteLLM's router in the request metadata before each try of a call (0, 1, …)
+ATTEMPT_METADATA_KEY = "attempted_retries"
 DEFAULT_USER_PLACEHOLDER = "default_user_id"  # LiteLLM's user of the master key: no one in particular
 
 
@@ -35,10 +37,28 @@ def resolve_model(kwargs: Mapping[str, Any], slo: Mapping[str, Any]) -> ModelRef
     return ModelRef(provider=provider or UNKNOWN, name=name or UNKNOWN)
 
 
-def generation_id_of(kwargs: Mapping[str, Any], slo: Mapping[str, Any]) -> str:
+def router_attempt(kwargs: Mapping[str, Any]) -> int | None:
+    """The router's attempt number of the call (``attempted_retries``, 0 for the first try, in the
+    request metadata), or None when the call is not inside LiteLLM's router retry loop."""
+    litellm_params = as_dict(kwargs.get("litellm_params"))
+    for holder in ("metadata", "litellm_metadata"):  # the router writes to the one the request has
+        value = as_dict(litellm_params.get(holder)).get(ATTEMPT_METADATA_KEY)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+    return None
+
+
+def generation_id_of(kwargs: Mapping[str, Any], slo: Mapping[str, Any], *, failed: bool = False) -> str:
     """LiteLLM's call id: unique per call (a provider's response id repeats on cache hits, and Sigil
-    refuses a duplicate id) and the key of LiteLLM's own logs. '' lets the SDK make a random id."""
-    return as_str(slo.get("litellm_call_id")).strip() or as_str(kwargs.get("litellm_call_id")).strip()
+    refuses a duplicate id) and the key of LiteLLM's own logs. '' lets the SDK make a random id.
+
+    A failed attempt inside the router's retry loop gets ``<call id>-attempt-<n>``: the router may
+    retry it or fall back under the same call id, and the success that follows must keep the call
+    id — with it, Sigil would refuse the success as a duplicate and keep only the failure.
+    """
+    call_id = as_str(slo.get("litellm_call_id")).strip() or as_str(kwargs.get("litellm_call_id")).strip()
+    attempt = router_attempt(kwargs) if failed and call_id else None
+    return call_id if attempt is None else f"{call_id}-attempt-{attempt}"
 
 
 def resolve_conversation_id(

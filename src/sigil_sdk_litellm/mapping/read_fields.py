@@ -8,6 +8,7 @@ the mapping reads of real events and fails on one the slim event lacks.
 
 from __future__ import annotations
 
+from sigil_sdk_litellm.mapping.identity import ATTEMPT_METADATA_KEY
 from sigil_sdk_litellm.mapping.metadata import GUARD_DECISIONS_KEY
 
 # request metadata (the caller's, and the proxy's copy of it) — the agent name keys are added at run time
@@ -19,6 +20,7 @@ REQUEST_METADATA_KEYS = (
     "agent_name",
     "agent_version",
     GUARD_DECISIONS_KEY,
+    ATTEMPT_METADATA_KEY,  # the router's try number: the id of a failed try (mapping.identity)
 )
 # the proxy's logging metadata (standard_logging_object.metadata)
 PROXY_METADATA_KEYS = (

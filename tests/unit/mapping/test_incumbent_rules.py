@@ -15,7 +15,7 @@ from sigil_sdk_litellm.mapping.embeddings import map_embedding
 from sigil_sdk_litellm.mapping.event import MappingOptions
 from sigil_sdk_litellm.mapping.generation import map_generation
 from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
-from tests.support import callback_kwargs, capturing_client, chat_response, standard_logging_object
+from tests.support import callback_kwargs, capturing_client, chat_response, failure_slo, standard_logging_object
 
 OPTIONS = MappingOptions()
 
@@ -62,6 +62,21 @@ def test_the_generation_id_is_the_litellm_call_id() -> None:
     assert record.generation.id == record.start.id == "c-42"
     assert generation(callback_kwargs(standard_logging_object(litellm_call_id=None), litellm_call_id="c-7")).id == "c-7"
     assert generation(callback_kwargs(standard_logging_object(litellm_call_id=None), litellm_call_id=None)).id == ""
+
+
+def test_a_failed_router_try_has_its_own_id() -> None:
+    """Outside the router's retry loop a failure keeps the call id (nothing can succeed after it under
+    that id); inside it, the try's number tells it from the call's success (and the slim event keeps it)."""
+    outside = callback_kwargs(failure_slo(litellm_call_id="c-9"))
+    assert map_generation(outside, None, OPTIONS, failed=True).generation.id == "c-9"
+    inside = callback_kwargs(
+        failure_slo(litellm_call_id="c-9"),
+        litellm_params={"metadata": {"attempted_retries": 2}, "custom_llm_provider": "openai"},
+    )
+    record = map_generation(inside, None, OPTIONS, failed=True)
+    assert record.generation.id == record.start.id == "c-9-attempt-2"
+    assert map_generation(slim_event(inside), None, OPTIONS, failed=True).generation.id == "c-9-attempt-2"
+    assert generation(inside).id == "c-9"  # the same event as a success: the call's own id
 
 
 def test_default_user_id_is_no_user() -> None:
