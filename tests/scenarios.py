@@ -46,20 +46,38 @@ class SinkReader:
     def wait_for(
         self, count: int, *, timeout: float = 30.0, settle: float = 0.0, **filters: str
     ) -> list[dict[str, Any]]:
-        """Poll until at least ``count`` generations match; with ``settle``, keep watching that long
-        afterwards so that a surplus (duplicates) would show."""
+        """Poll until at least ``count`` calls have their generation (:func:`calls`); with ``settle``,
+        keep watching that long afterwards so that a surplus (duplicates) would show. A failed try in
+        the answer may still be followed by its call's success: then watch at least a second more."""
         deadline = time.monotonic() + timeout
         items: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
-            items = self.generations(**filters)
+            items = calls(self.generations(**filters))
             if len(items) >= count:
                 break
             time.sleep(0.1)
+        if len(items) >= count and any(failed_try(g) for g in items):
+            settle = max(settle, 1.0)
         if settle and len(items) >= count:
             time.sleep(settle)
-            items = self.generations(**filters)
+            items = calls(self.generations(**filters))
         assert len(items) >= count, f"sink has {len(items)} generations for {filters}, expected {count}"
         return items
+
+
+def failed_try(generation: dict[str, Any]) -> bool:
+    """A failed try inside LiteLLM's router retry loop: its id is ``<call id>-attempt-<n>``
+    (sigil_sdk_litellm.mapping.identity)."""
+    call_id = generation.get("metadata", {}).get("litellm.call_id", "")
+    prefix, _, attempt = str(generation.get("id", "")).rpartition("-attempt-")
+    return bool(call_id) and prefix == call_id and attempt.isdigit() and bool(generation.get("call_error"))
+
+
+def calls(generations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One generation per call: a failed try whose call then succeeded (the router retried it; the
+    success has the call id) is left out. A call that failed for good keeps its failed try."""
+    ids = {g.get("id") for g in generations}
+    return [g for g in generations if not (failed_try(g) and g["metadata"]["litellm.call_id"] in ids)]
 
 
 @dataclass
