@@ -39,7 +39,7 @@ def resolve_model(kwargs: Mapping[str, Any], slo: Mapping[str, Any]) -> ModelRef
 
 def router_attempt(kwargs: Mapping[str, Any]) -> int | None:
     """The router's attempt number of the call (``attempted_retries``, 0 for the first try, in the
-    request metadata), or None when the call is not inside LiteLLM's router retry loop."""
+    request metadata), or None when LiteLLM's router did not handle the call."""
     litellm_params = as_dict(kwargs.get("litellm_params"))
     for holder in ("metadata", "litellm_metadata"):  # the router writes to the one the request has
         value = as_dict(litellm_params.get(holder)).get(ATTEMPT_METADATA_KEY)
@@ -52,9 +52,10 @@ def generation_id_of(kwargs: Mapping[str, Any], slo: Mapping[str, Any], *, faile
     """LiteLLM's call id: unique per call (a provider's response id repeats on cache hits, and Sigil
     refuses a duplicate id) and the key of LiteLLM's own logs. '' lets the SDK make a random id.
 
-    A failed attempt inside the router's retry loop gets ``<call id>-attempt-<n>``: the router may
-    retry it or fall back under the same call id, and the success that follows must keep the call
-    id — with it, Sigil would refuse the success as a duplicate and keep only the failure.
+    A failure of a call the router handled gets ``<call id>-attempt-<n>``: the router may retry it or
+    fall back under the same call id, and the success that follows must keep the call id — with it,
+    Sigil would refuse the success as a duplicate and keep only the failure. (The router's key stays in
+    the metadata after it returns, so a post-call refusal is named after the try it refused.)
     """
     call_id = as_str(slo.get("litellm_call_id")).strip() or as_str(kwargs.get("litellm_call_id")).strip()
     attempt = router_attempt(kwargs) if failed and call_id else None
