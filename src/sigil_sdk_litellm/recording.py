@@ -11,7 +11,14 @@ from typing import Any, Protocol
 from sigil_sdk import Client, GenerationMode
 
 from sigil_sdk_litellm.limits import TRUNCATED_KEY, fit_generation
-from sigil_sdk_litellm.mapping import MappingOptions, call_type_of, classify_call, map_embedding, map_generation
+from sigil_sdk_litellm.mapping import (
+    MappingOptions,
+    call_type_of,
+    carries_nothing,
+    classify_call,
+    map_embedding,
+    map_generation,
+)
 from sigil_sdk_litellm.problem_log import ProblemLog
 
 # The tenant of an event recorded without a router, and the router's fallback.
@@ -86,7 +93,7 @@ class SdkRecorder:
 
     def record(self, kwargs: Any, response_obj: Any, *, failed: bool, redacted: bool) -> None:
         try:
-            if not isinstance(kwargs, dict):
+            if not isinstance(kwargs, dict) or carries_nothing(kwargs, response_obj):
                 return
             kind = classify_call(call_type_of(kwargs))
             if kind == "generation":

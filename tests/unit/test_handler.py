@@ -294,3 +294,15 @@ async def test_a_failure_reported_to_both_hooks_is_recorded_once() -> None:
     await handler.async_log_failure_event(second, None, None, None)
     assert len(flushed(client, exporter)) == 2
     client.shutdown()
+
+
+async def test_an_event_that_carries_nothing_records_nothing() -> None:
+    """No logging payload, empty kwargs, no response: no empty generation (issue #24)."""
+    client, exporter = capturing_client()
+    handler = SigilLiteLLMLogger(client=client)
+    for kwargs in ({}, {"standard_logging_object": None}, {"call_type": "acompletion", "standard_logging_object": {}}):
+        await handler.async_log_success_event(kwargs, None, None, None)
+        await handler.async_log_failure_event(kwargs, None, None, None)
+        handler.log_success_event(kwargs, {}, None, None)
+    assert flushed(client, exporter) == []
+    assert handler.problems.counts == {}

@@ -19,6 +19,7 @@ from sigil_sdk_litellm.mapping.event import (
     DEFAULT_AGENT_NAME_METADATA_KEYS,
     MappingOptions,
     call_type_of,
+    carries_nothing,
     classify_call,
 )
 from sigil_sdk_litellm.mapping.generation import ROUTES, GenerationRecord, RouteMapper, map_generation
@@ -31,6 +32,7 @@ __all__ = [
     "MappingOptions",
     "RouteMapper",
     "call_type_of",
+    "carries_nothing",
     "classify_call",
     "map_embedding",
     "map_generation",

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sigil_sdk import Message, MessageRole, Part, PartKind, PartMetadata, ToolCall, ToolDefinition, ToolResult
+from sigil_sdk import Message, MessageRole, Part, PartKind, PartMetadata, ToolCall, ToolDefinition
 
-from sigil_sdk_litellm.mapping.chat import redacted_thinking_part
+from sigil_sdk_litellm.mapping.chat import SYSTEM_ROLES, redacted_thinking_part, tool_result
 from sigil_sdk_litellm.mapping.cheap_copies import SharedMessage
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str, json_bytes
 from sigil_sdk_litellm.mapping.event import UNKNOWN
@@ -66,10 +66,8 @@ def block_parts(content: Any) -> tuple[list[Part], list[Message]]:
             )
             parts.append(Part(kind=PartKind.TOOL_CALL, tool_call=call))
         elif kind == "tool_result":
-            result = ToolResult(
-                tool_call_id=as_str(data.get("tool_use_id")),
-                content=block_text(data.get("content")),
-                is_error=data.get("is_error") is True,
+            result = tool_result(
+                as_str(data.get("tool_use_id")), block_text(data.get("content")), is_error=data.get("is_error") is True
             )
             results.append(
                 SharedMessage(role=MessageRole.TOOL, parts=[Part(kind=PartKind.TOOL_RESULT, tool_result=result)])
@@ -79,17 +77,26 @@ def block_parts(content: Any) -> tuple[list[Part], list[Message]]:
     return parts, results
 
 
-def map_messages(raw: Any) -> list[Message]:
-    """Anthropic ``messages`` → Sigil messages; a user turn's tool results come first, as their own messages."""
+def map_messages(raw: Any) -> tuple[str, list[Message]]:
+    """Anthropic ``messages`` → (system prompt, Sigil messages); a user turn's tool results come first, as
+    their own messages. LiteLLM logs a string ``system`` as a first system-role message: it is the
+    system prompt, never user input."""
+    system: list[str] = []
     messages: list[Message] = []
     for entry in as_list(raw):
         data = as_dict(entry)
-        role = MessageRole.ASSISTANT if as_str(data.get("role")).lower() == "assistant" else MessageRole.USER
+        role_name = as_str(data.get("role")).lower()
+        if role_name in SYSTEM_ROLES:
+            text = block_text(data.get("content"))
+            if text.strip():
+                system.append(text)
+            continue
+        role = MessageRole.ASSISTANT if role_name == "assistant" else MessageRole.USER
         parts, results = block_parts(data.get("content"))
         messages.extend(results)
         if parts:
             messages.append(SharedMessage(role=role, parts=parts))
-    return messages
+    return "\n\n".join(system), messages
 
 
 def map_response(response: Mapping[str, Any]) -> tuple[list[Message], str]:
@@ -128,8 +135,8 @@ def map_content(
     system_prompt = ""
     messages: list[Message] = []
     if capture_inputs:
-        system_prompt = request_system(kwargs, params)
-        messages = map_messages(logged_input(kwargs, slo, "messages"))
+        logged_system, messages = map_messages(logged_input(kwargs, slo, "messages"))
+        system_prompt = request_system(kwargs, params) or logged_system
     output, stop = route_output(response, STOP_REASONS, map_response)
     return RouteContent(
         system_prompt=system_prompt,

@@ -6,6 +6,7 @@ choice; content part arrays become text parts, media a short marker, never their
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -128,13 +129,23 @@ def assistant_parts(message: Mapping[str, Any]) -> list[Part]:
     return [*_thinking_parts(message), *content_parts(message.get("content")), *_tool_call_parts(message)]
 
 
+def tool_result(tool_call_id: str, content: str, *, name: str = "", is_error: bool = False) -> ToolResult:
+    """A tool result whose text is kept as ``content``, and as ``content_json`` too when it is a JSON
+    object or array (what a tool returns as data), on every route."""
+    result = ToolResult(tool_call_id=tool_call_id, name=name, content=content, is_error=is_error)
+    head = content.lstrip()[:1]
+    if head in ("{", "["):
+        try:
+            json.loads(content)
+        except ValueError:
+            return result
+        result.content_json = content.encode("utf-8", errors="replace")
+    return result
+
+
 def _tool_result_message(message: Mapping[str, Any]) -> SharedMessage:
     name = as_str(message.get("name"))
-    result = ToolResult(
-        tool_call_id=as_str(message.get("tool_call_id")),
-        name=name,
-        content=content_text(message.get("content")),
-    )
+    result = tool_result(as_str(message.get("tool_call_id")), content_text(message.get("content")), name=name)
     return SharedMessage(role=MessageRole.TOOL, parts=[Part(kind=PartKind.TOOL_RESULT, tool_result=result)], name=name)
 
 

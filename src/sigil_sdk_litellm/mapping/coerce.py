@@ -15,7 +15,12 @@ from typing import Any
 
 
 def as_dict(value: Any) -> dict[str, Any]:
-    """A plain dict view of ``value`` (dicts, pydantic models, objects with ``dict()``), else ``{}``."""
+    """A plain dict view of ``value`` (dicts, pydantic models, objects with attributes), else ``{}``.
+
+    An object read by attribute (a custom provider's response, a test double: ``usage.prompt_tokens_details``,
+    ``choices``) becomes plain data all the way down, as a pydantic model's dump does, so that it reads
+    the same by key and survives the recorder hand-off.
+    """
     if type(value) is dict:
         return value
     if value is None:
@@ -31,7 +36,36 @@ def as_dict(value: Any) -> dict[str, Any]:
         except Exception:  # noqa: BLE001 - a broken model is just "no data"
             return {}
         return dumped if isinstance(dumped, dict) else {}
-    return {}
+    attributes = _attributes(value)
+    return {key: _plain(item, 1) for key, item in attributes.items()} if attributes else {}
+
+
+_SCALARS = (str, int, float, bool, bytes, type(None))
+
+
+def _attributes(value: Any) -> dict[str, Any]:
+    """The public data attributes of a plain object (its ``__dict__``), ``{}`` for anything else."""
+    if isinstance(value, (*_SCALARS, list, tuple, set, frozenset, type)) or callable(value):
+        return {}
+    try:
+        attributes = vars(value)
+    except TypeError:
+        return {}
+    return {key: item for key, item in attributes.items() if isinstance(key, str) and not key.startswith("_")}
+
+
+def _plain(value: Any, depth: int) -> Any:
+    """``value`` with every object read by attribute turned into a dict (nesting cut at 8 levels)."""
+    if isinstance(value, _SCALARS) or depth > 8:
+        return value
+    if isinstance(value, dict):
+        return {key: _plain(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item, depth + 1) for item in value]
+    if callable(getattr(value, "model_dump", None)):
+        return as_dict(value)
+    attributes = _attributes(value)
+    return {key: _plain(item, depth + 1) for key, item in attributes.items()} if attributes else value
 
 
 def as_list(value: Any) -> list[Any]:

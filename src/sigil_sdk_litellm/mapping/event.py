@@ -64,6 +64,14 @@ def classify_call(call_type: Any) -> Literal["generation", "embedding"] | None:
     return "embedding" if family == "embedding" else "generation"
 
 
+def carries_nothing(kwargs: Mapping[str, Any], response_obj: Any) -> bool:
+    """An event with nothing to record: no logging payload, no request (model, messages, input) and no
+    response — recording it would make an empty generation."""
+    if as_dict(kwargs.get("standard_logging_object")) or as_dict(response_obj):
+        return False
+    return not any(kwargs.get(key) for key in ("model", "messages", "input", "exception"))
+
+
 def api_family(call_type: str) -> ApiFamily | None:
     """The API family of a call type (:data:`CALL_TYPES`), None when it is not recorded."""
     return CALL_TYPES.get(call_type)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sigil_sdk import Message, MessageRole, Part, PartKind, PartMetadata, ToolCall, ToolResult
+from sigil_sdk import Message, MessageRole, Part, PartKind, PartMetadata, ToolCall
 
-from sigil_sdk_litellm.mapping.chat import SYSTEM_ROLES, content_parts, content_text, map_input_messages
+from sigil_sdk_litellm.mapping.chat import SYSTEM_ROLES, content_parts, content_text, map_input_messages, tool_result
 from sigil_sdk_litellm.mapping.cheap_copies import SharedMessage
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str, json_bytes
 from sigil_sdk_litellm.mapping.event import UNKNOWN
@@ -83,7 +83,7 @@ def _output_item_parts(item: Mapping[str, Any]) -> list[Part]:
 def _tool_result(item: Mapping[str, Any]) -> Message:
     output = item.get("output")
     text = output if isinstance(output, str) else content_text(output)
-    result = ToolResult(tool_call_id=as_str(item.get("call_id")), content=text)
+    result = tool_result(as_str(item.get("call_id")), text)
     return SharedMessage(role=MessageRole.TOOL, parts=[Part(kind=PartKind.TOOL_RESULT, tool_result=result)])
 
 

@@ -406,3 +406,46 @@ def test_odd_payloads_never_raise(make: Any, odd: Any) -> None:
         event["input"] = odd
         map_generation(event, odd, OPTIONS)
         map_generation(slim_event(event, odd), None, OPTIONS)
+
+
+# --- what replaying real proxy events found (issue #24) -----------------------------------------
+
+
+def test_anthropic_system_string_logged_as_a_message_is_the_system_prompt_only() -> None:
+    """LiteLLM logs a string ``system`` as a first system-role message: it is not user input."""
+    logged = [{"role": "system", "content": "Be nice."}, {"role": "user", "content": "hi"}]
+    for system in ("Be nice.", None):  # in optional_params too, or only in the logged messages
+        event = anthropic_event(system=system, messages=logged)
+        for mapped in (event, slim_event(event)):  # in process and handed to a recorder process
+            g = map_generation(mapped, None, OPTIONS).generation
+            assert g.system_prompt == "Be nice."
+            assert [(m.role, parts(m)) for m in g.input] == [(MessageRole.USER, [("text", "hi")])]
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"temp": 20, "unit": "C"}', [{"type": "text", "text": '{"temp": 20, "unit": "C"}'}]],
+)
+def test_anthropic_tool_result_with_json_content_keeps_it_as_content_json(content: Any) -> None:
+    history = [
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_0", "content": content}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "not json"}]},
+    ]
+    g = map_generation(anthropic_event(messages=history), None, OPTIONS).generation
+    results = [m.parts[0].tool_result for m in g.input]
+    assert [(r.tool_call_id, r.content) for r in results] == [
+        ("toolu_0", '{"temp": 20, "unit": "C"}'),
+        ("toolu_1", "not json"),
+    ]
+    assert json.loads(results[0].content_json) == {"temp": 20, "unit": "C"}
+    assert results[1].content_json == b""
+
+
+def test_tool_results_with_json_keep_content_json_on_every_route() -> None:
+    chat = callback_kwargs(
+        standard_logging_object(messages=[{"role": "tool", "tool_call_id": "c1", "content": "[1, 2]"}])
+    )
+    responses = responses_event(messages=[{"type": "function_call_output", "call_id": "c1", "output": "[1, 2]"}])
+    for event in (chat, responses):
+        [message] = map_generation(event, None, OPTIONS).generation.input
+        assert message.parts[0].tool_result.content_json == b"[1, 2]"

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from litellm.integrations.custom_logger import CustomLogger
 
 from sigil_sdk_litellm.callback_methods import CallbackMethods
-from sigil_sdk_litellm.mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, call_type_of, classify_call
+from sigil_sdk_litellm.mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, call_type_of, carries_nothing, classify_call
 from sigil_sdk_litellm.problem_log import ProblemLog
 from sigil_sdk_litellm.proxy.handoff.frames import encode_frame
 from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
@@ -59,6 +59,8 @@ class OffloadingSigilLogger(CallbackMethods, CustomLogger):  # type: ignore[misc
         this stays cheap and safe."""
         try:
             if not isinstance(kwargs, dict) or classify_call(call_type_of(kwargs)) is None:
+                return
+            if carries_nothing(kwargs, response_obj):
                 return
             redacted = content_redacted(self, kwargs)
             event = slim_event(

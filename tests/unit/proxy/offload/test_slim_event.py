@@ -10,6 +10,8 @@ import pytest
 from sigil_sdk_litellm.mapping.embeddings import map_embedding
 from sigil_sdk_litellm.mapping.event import MappingOptions
 from sigil_sdk_litellm.mapping.generation import map_generation
+from sigil_sdk_litellm.problem_log import ProblemLog
+from sigil_sdk_litellm.proxy.offload.callback import OffloadingSigilLogger
 from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
 from tests.support import callback_kwargs, chat_response, failure_slo, standard_logging_object
 from tests.unit.mapping.test_routes import (
@@ -277,3 +279,24 @@ def test_every_key_the_mapping_reads_is_in_the_slim_event(name: str) -> None:
         make, response = ROUTE_CASES[name]
         kwargs, failed = make(), "failure" in name
     assert keys_read_but_dropped(kwargs, response, failed=failed) == []
+
+
+def test_an_event_that_carries_nothing_is_not_handed_over() -> None:
+    """The worker side drops it before slimming: the recorder never maps an empty generation."""
+
+    class Link:
+        command = ["recorder"]
+        problems = ProblemLog()
+        frames: list[bytes] = []
+
+        def submit(self, frame: bytes) -> bool:
+            self.frames.append(frame)
+            return True
+
+    link = Link()
+    handler = OffloadingSigilLogger(link=link)
+    handler.handle_event({}, None, failed=False)
+    handler.handle_event({"standard_logging_object": {}}, {}, failed=True)
+    assert link.frames == []
+    handler.handle_event(callback_kwargs(standard_logging_object()), None, failed=False)
+    assert len(link.frames) == 1
