@@ -16,7 +16,8 @@ from sigil_sdk_litellm.mapping.coerce import as_datetime, as_dict, as_str
 
 # The API family of every LiteLLM call type recorded, the one table of them: what is recorded (a generation
 # or an embedding), which route module maps it (mapping.generation.ROUTES), what the recorder hand-off
-# copies for it (proxy.offload.slim_event.ROUTE_EXTRAS), which requests the hooks judge (chat only).
+# copies for it (proxy.offload.slim_event.ROUTE_EXTRAS), which requests the hooks judge
+# (proxy.guard.evaluation.JUDGED_CALL_TYPES: all but embeddings).
 # A call type not listed (images, audio, files, batches, rerank, passthrough, …) is not recorded.
 ApiFamily = Literal["chat", "text_completion", "responses", "anthropic_messages", "embedding"]
 CALL_TYPES: Mapping[str, ApiFamily] = {

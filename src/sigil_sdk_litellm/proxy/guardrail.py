@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from litellm.integrations.custom_guardrail import CustomGuardrail
@@ -33,8 +33,9 @@ from litellm.types.utils import ModelResponseStream
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list
 from sigil_sdk_litellm.mapping.metadata import GUARD_DECISIONS_KEY
 from sigil_sdk_litellm.proxy.builders import auth_headers
-from sigil_sdk_litellm.proxy.guard.evaluation import DENY_STATUS, HookGuard, PhasePolicy
+from sigil_sdk_litellm.proxy.guard.evaluation import DENY_STATUS, HookGuard, PhasePolicy, StreamRefusal, metadata_key
 from sigil_sdk_litellm.proxy.guard.requests import HookDefaults
+from sigil_sdk_litellm.proxy.guard.responses_api import error_frame, is_event
 from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
 from sigil_sdk_litellm.proxy.settings import Settings
 
@@ -99,8 +100,9 @@ class SigilGuardrail(CustomGuardrail):  # type: ignore[misc]
         is evaluated, then the chunks go out (a transform rewrites their text; a deny raises before the first
         chunk, so the client reads the error instead of the answer). Holding back is what makes a stream
         stoppable; it costs the stream its early tokens. (LiteLLM's ``stream_scope: non_streaming`` in the
-        guardrail's config lets streams through unjudged instead.) Only chat completion streams are judged:
-        any other (``/v1/messages`` SSE bytes, Responses events) passes through as it comes, unrecorded."""
+        guardrail's config lets streams through unjudged instead.) Every model route's stream is judged:
+        chat completion chunks, Responses events, ``/v1/messages`` SSE bytes; a stream of anything else
+        passes through as it comes."""
         stream = aiter(response)
         if self.should_run_guardrail(data=request_data, event_type=GuardrailEventHooks.post_call) is not True:
             async for chunk in stream:
@@ -109,16 +111,21 @@ class SigilGuardrail(CustomGuardrail):  # type: ignore[misc]
         first = await anext(stream, _END)
         if first is _END:
             return
-        if not isinstance(first, ModelResponseStream):
-            # not a chat stream (e.g. /v1/messages SSE bytes, Responses events): not judged, so not held back
+        judge = _stream_judge(self.guard, first)
+        if judge is None:  # not a model's answer we know: not judged, so not held back
             yield first
             async for chunk in stream:
                 yield chunk
             return
         chunks = [first, *[chunk async for chunk in stream]]
-        judged = await self._logged(
-            request_data, GuardrailEventHooks.post_call, _collect(self.guard.post_call_stream(request_data, chunks))
-        )
+        try:
+            judged = await self._logged(request_data, GuardrailEventHooks.post_call, judge(request_data, chunks))
+        except StreamRefusal as refusal:
+            if not is_event(first):
+                raise  # LiteLLM answers it as the route's error (an Anthropic error for /v1/messages)
+            # a raise would become a `response.failed` event with no `response.created` before it
+            yield error_frame(refusal.status_code, refusal.message, refusal.detail)
+            return
         for chunk in judged:
             yield chunk
 
@@ -159,8 +166,19 @@ async def _collect(stream: AsyncIterator[Any]) -> list[Any]:
     return [item async for item in stream]
 
 
+def _stream_judge(guard: HookGuard, first: Any) -> Callable[[dict[str, Any], list[Any]], Awaitable[list[Any]]] | None:
+    """How a stream starting with ``first`` is judged: chat chunks, Responses events, Messages SSE bytes."""
+    if isinstance(first, ModelResponseStream):
+        return lambda data, chunks: _collect(guard.post_call_stream(data, chunks))
+    if is_event(first):
+        return guard.post_call_events
+    if isinstance(first, (bytes, str)):
+        return guard.post_call_sse
+    return None
+
+
 def _decisions(data: dict[str, Any]) -> list[Any]:
-    return as_list(as_dict(data.get("metadata")).get(GUARD_DECISIONS_KEY))
+    return as_list(as_dict(data.get(metadata_key(data))).get(GUARD_DECISIONS_KEY))
 
 
 def hooks_guardrail(settings: Settings) -> SigilGuardrail:

@@ -3,7 +3,8 @@
 
 Every OpenAI route is counted and, unless ``keep_requests`` is 0, recorded (method, path, headers
 without credentials, JSON body, answer status) in a bounded deque. Answers are built by pure functions
-(:mod:`.chat`, :mod:`.legacy`, :mod:`.embeddings`, :mod:`.responses_api`, :mod:`.anthropic_messages`);
+(:mod:`.chat`, :mod:`.legacy`, :mod:`.embeddings`, :mod:`.images`, :mod:`.responses_api`,
+:mod:`.anthropic_messages`);
 nothing sleeps unless a latency or chunk delay was asked for, and a stream without delay is written in
 one piece.
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import anthropic_messages, behaviours, chat, embeddings, legacy, responses_api
+from . import anthropic_messages, behaviours, chat, embeddings, images, legacy, responses_api
 from .responses import error_body, model_of, prompt_text
 
 HIDDEN_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
@@ -143,6 +144,10 @@ async def _serve(request: web.Request, kind: str) -> web.StreamResponse:
         return state.answer(entry, error_response(behaviour.error_status, message, kind))
     if kind in ("responses", "messages"):
         return state.answer(entry, await _serve_events(request, state, kind, body, behaviour))
+    if kind == "images":
+        if not isinstance(body.get("prompt"), str):
+            return state.answer(entry, error_response(400, "Missing required parameter: 'prompt'."))
+        return state.answer(entry, json_response(images.response(body)))
     if kind == "embeddings":
         if "input" not in body:
             return state.answer(entry, error_response(400, "Missing required parameter: 'input'."))
@@ -192,6 +197,10 @@ async def completions(request: web.Request) -> web.StreamResponse:
 
 async def embeddings_route(request: web.Request) -> web.StreamResponse:
     return await _serve(request, "embeddings")
+
+
+async def images_route(request: web.Request) -> web.StreamResponse:
+    return await _serve(request, "images")
 
 
 def _model(name: str) -> dict[str, Any]:
@@ -255,6 +264,7 @@ def create_app(
         app.router.add_post(f"{prefix}/chat/completions", chat_completions)
         app.router.add_post(f"{prefix}/completions", completions)
         app.router.add_post(f"{prefix}/embeddings", embeddings_route)
+        app.router.add_post(f"{prefix}/images/generations", images_route)
         app.router.add_post(f"{prefix}/responses", responses_route)
         app.router.add_post(f"{prefix}/messages", messages_route)
         app.router.add_get(f"{prefix}/models", models)

@@ -190,6 +190,15 @@ def test_embeddings(client: openai.OpenAI) -> None:
     assert len(default.data) == 1 and len(default.data[0].embedding) == 8  # token ids: one input; 8 by default
 
 
+def test_image_generations(client: openai.OpenAI) -> None:
+    image = client.images.generate(model="dall-e-3", prompt="a cat", n=2)
+    assert len(image.data) == 2 and image.data[0].b64_json and image.data[0].revised_prompt == "a cat"
+    as_url = client.images.generate(model="dall-e-3", prompt="a dog", response_format="url")
+    assert as_url.data[0].url and not as_url.data[0].b64_json
+    with pytest.raises(openai.BadRequestError):
+        client.images.generate(model="dall-e-3", prompt=None)  # type: ignore[arg-type]
+
+
 def test_models_list_and_retrieve(client: openai.OpenAI) -> None:
     ids = [m.id for m in client.models.list().data]
     assert {"gpt-4o-mini", "text-embedding-3-small", "fake-reasoning", "fake-error-500"} <= set(ids)

@@ -15,22 +15,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sigil_sdk.config import HooksConfig
 from sigil_sdk.errors import HookTransportError
 from sigil_sdk.hooks import HookEvaluateRequest, HookEvaluateResponse
 from sigil_sdk.hooks import evaluate_hook as sdk_evaluate_hook
 
+from sigil_sdk_litellm.mapping.coerce import as_dict
+from sigil_sdk_litellm.mapping.event import CALL_TYPES
 from sigil_sdk_litellm.mapping.metadata import GUARD_DECISIONS_KEY
 from sigil_sdk_litellm.problem_log import ProblemLog
+from sigil_sdk_litellm.proxy.guard import messages_api, prompts, responses_api
 from sigil_sdk_litellm.proxy.guard.answers import assembled_answer, response_body, rewrite_answer_stream
 from sigil_sdk_litellm.proxy.guard.postflight_client import PostflightAnswer, evaluate_postflight
 from sigil_sdk_litellm.proxy.guard.requests import (
-    CHAT_CALL_TYPES,
     HookDefaults,
     answer_output,
     apply_output_transform,
@@ -39,14 +41,17 @@ from sigil_sdk_litellm.proxy.guard.requests import (
     postflight_request,
     preflight_request,
 )
+from sigil_sdk_litellm.proxy.guard.route_text import RouteMapped, postflight_of
 from sigil_sdk_litellm.proxy.metrics import HookMetrics
 from sigil_sdk_litellm.proxy.tls import tls_context
 
 __all__ = [
     "DENY_STATUS",
+    "JUDGED_CALL_TYPES",
     "UNAVAILABLE_STATUS",
     "HookGuard",
     "PhasePolicy",
+    "StreamRefusal",
     "record_decision",
 ]
 
@@ -69,12 +74,32 @@ class _Failed:
 _FAILED = _Failed()
 
 
+# The call types the hooks judge, by the request shape their preflight reads: every model route recorded
+# (mapping.event.CALL_TYPES, embeddings aside), and image generations (judged, not recorded).
+JUDGED_CALL_TYPES: Mapping[str, str] = {
+    **{
+        name: "prompt" if family == "text_completion" else family
+        for name, family in CALL_TYPES.items()
+        if family != "embedding"
+    },
+    "image_generation": "prompt",
+    "aimage_generation": "prompt",
+}
+
+
+def metadata_key(data: Mapping[str, Any]) -> str:
+    """Where the proxy keeps a request's metadata: ``litellm_metadata`` on the routes whose API has a
+    ``metadata`` parameter of its own (Responses, Messages), which goes to the provider; else ``metadata``."""
+    return "litellm_metadata" if isinstance(data.get("litellm_metadata"), dict) else "metadata"
+
+
 def record_decision(data: dict[str, Any], phase: str, action: str, rule_id: str) -> None:
-    """Note a deny or transform in ``data["metadata"]`` (the request LiteLLM logs): the mapping copies the
-    decisions into the recorded generation's metadata (``sigil.guard.decisions``)."""
-    metadata = data.get("metadata")
+    """Note a deny or transform in the request's metadata (:func:`metadata_key`, what LiteLLM logs): the
+    mapping copies the decisions into the recorded generation's metadata (``sigil.guard.decisions``)."""
+    key = metadata_key(data)
+    metadata = data.get(key)
     if not isinstance(metadata, dict):
-        metadata = data["metadata"] = {} if metadata is None else metadata
+        metadata = data[key] = {} if metadata is None else metadata
     if not isinstance(metadata, dict):
         return
     decisions = metadata.setdefault(GUARD_DECISIONS_KEY, [])
@@ -200,11 +225,22 @@ class HookGuard:
                 self.metrics.duration[phase].observe(time.perf_counter() - started)
         return None
 
+    def _preflight_steps(self, call_type: str) -> tuple[Callable[..., Any], Callable[..., Any]] | None:
+        """How a call type's request is mapped and a transform applied (None: not judged). The chat steps
+        are looked up when called (tests replace them)."""
+        kind = JUDGED_CALL_TYPES.get(call_type)
+        if kind == "chat":
+            return preflight_request, apply_transform
+        route = _PREFLIGHT_ROUTES.get(kind or "")
+        return (route.preflight, route.apply_transform) if route is not None else None
+
     async def pre_call(self, data: dict[str, Any], call_type: str) -> dict[str, Any] | None:
         """None to let ``data`` through unchanged, the transformed ``data``, or an HTTPException."""
-        if call_type not in CHAT_CALL_TYPES or not isinstance(data, dict):
+        steps = self._preflight_steps(call_type)
+        if steps is None or not isinstance(data, dict):
             return None
-        mapped = self._attempt("preflight", "cannot map the request", lambda: preflight_request(data, self.defaults))
+        mapper, applier = steps
+        mapped = self._attempt("preflight", "cannot map the request", lambda: mapper(data, self.defaults))
         if mapped is None or isinstance(mapped, _Failed):
             return None
         response = await self._run("preflight", self._evaluate, mapped.request)
@@ -223,20 +259,29 @@ class HookGuard:
             )
         if (transformed := response.transformed_input) is not None:
             changed = self._attempt(
-                "preflight", "cannot apply the transformed input", lambda: apply_transform(data, mapped, transformed)
+                "preflight", "cannot apply the transformed input", lambda: applier(data, mapped, transformed)
             )
             if isinstance(changed, _Failed):
                 return None
             self._count("preflight", "transform")
             record_decision(changed, "preflight", "transform", _transforming_rule(response))
-            return changed
+            return cast(dict[str, Any], changed)
         return None
 
-    async def _judge_answer(self, data: dict[str, Any], body: Mapping[str, Any]) -> PostflightAnswer | None:
-        """The postflight answer for ``body`` (the model's answer as a dict), None when there is nothing
-        to do (no output, or unavailable and fail-open); raises on deny (or unavailable and fail-closed)."""
+    async def _judge_answer(
+        self, data: dict[str, Any], body: Mapping[str, Any], route: Any = None
+    ) -> PostflightAnswer | None:
+        """The postflight answer for ``body`` (the model's answer as a dict; of ``route``'s API, chat when
+        None), None when there is nothing to do (no output, or unavailable and fail-open); raises on deny
+        (or unavailable and fail-closed)."""
         request = self._attempt(
-            "postflight", "cannot map the response", lambda: postflight_request(data, body, self.defaults)
+            "postflight",
+            "cannot map the response",
+            lambda: (
+                postflight_request(data, body, self.defaults)
+                if route is None
+                else self._route_postflight(data, body, route)
+            ),
         )
         if request is None or isinstance(request, _Failed):
             return None
@@ -258,6 +303,9 @@ class HookGuard:
     async def post_call(self, data: dict[str, Any], response: Any) -> Any:
         """Postflight: the model's answer judged before the client gets it. Returns ``response`` (its text
         rewritten in place by a transform) or raises an HTTPException (deny; fail-closed when unavailable)."""
+        route = _answer_route(response)
+        if route is not None:
+            return await self._post_call_route(data, response, route)
         body = self._attempt("postflight", "cannot read the response", lambda: response_body(response))
         if isinstance(body, _Failed):
             return response
@@ -301,6 +349,80 @@ class HookGuard:
                     record_decision(data, "postflight", "transform", _transforming_rule(answer.response))
         for chunk in chunks:
             yield chunk
+
+    def _route_postflight(self, data: dict[str, Any], body: Mapping[str, Any], route: Any) -> Any:
+        mapped: RouteMapped | None = route.preflight(data, self.defaults)
+        return postflight_of(data, self.defaults, mapped, [message for _, message in route.answer_output(body)])
+
+    async def _post_call_route(self, data: dict[str, Any], response: Any, route: Any) -> Any:
+        """Postflight of a Responses object or an Anthropic message, as :meth:`post_call` judges chat."""
+        body = self._attempt("postflight", "cannot read the response", lambda: as_dict(response))
+        if isinstance(body, _Failed):
+            return response
+        answer = await self._judge_answer(data, body, route)
+        if answer is None or (output := answer.output) is None:
+            return response
+        positions = [position for position, _ in route.answer_output(body)]
+        placed = self._attempt(
+            "postflight",
+            "cannot apply the transformed output",
+            lambda: route.apply_output_transform(response, output, positions),
+        )
+        if isinstance(placed, _Failed):
+            return response
+        changed, unplaced = placed
+        self._count("postflight", "transform")
+        if unplaced:
+            self._unplaced(unplaced)
+        if changed:
+            record_decision(data, "postflight", "transform", _transforming_rule(answer.response))
+        return response
+
+    async def post_call_events(self, data: dict[str, Any], events: list[Any]) -> list[Any]:
+        """Postflight of a held-back Responses event stream: the events to send (a transform rewrites their
+        text); a deny (or fail-closed) raises :class:`StreamRefusal`, which LiteLLM answers as a Responses
+        error before the first event."""
+        body = self._attempt(
+            "postflight", "cannot read the streamed answer", lambda: responses_api.stream_answer(events)
+        )
+        if isinstance(body, _Failed) or not body:
+            return events
+        answer = await _refusing(self._judge_answer(data, body, responses_api))
+        if answer is not None and (output := answer.output) is not None:
+            texts = responses_api.changed_texts(body, output)
+            self._apply_stream_texts(data, answer, texts, lambda: responses_api.rewrite_events(events, texts))
+        return events
+
+    async def post_call_sse(self, data: dict[str, Any], chunks: list[Any]) -> list[Any]:
+        """Postflight of a held-back ``/v1/messages`` stream (SSE bytes): the chunks to send (the events,
+        a transform's text in their deltas); a deny (or fail-closed) raises :class:`StreamRefusal`, which
+        LiteLLM answers with an Anthropic error before the first byte."""
+        events = self._attempt(
+            "postflight", "cannot read the streamed answer", lambda: messages_api.parse_stream(chunks)
+        )
+        if isinstance(events, _Failed) or not events:
+            return chunks
+        body = messages_api.stream_answer(events)
+        answer = await _refusing(self._judge_answer(data, body, messages_api))
+        if answer is None or (output := answer.output) is None:
+            return chunks
+        texts = messages_api.changed_block_texts(body, output)
+        done = self._apply_stream_texts(data, answer, texts, lambda: messages_api.rewrite_stream(events, texts))
+        return [event.encode() for event in events] if done else chunks
+
+    def _apply_stream_texts(
+        self, data: dict[str, Any], answer: PostflightAnswer, texts: Mapping[int, str], rewrite: Callable[[], set[int]]
+    ) -> bool:
+        """Rewrite a held-back stream with a transform's ``texts``; counts and notes it as chat streams do."""
+        rewritten = self._attempt("postflight", "cannot apply the transformed output", rewrite)
+        if isinstance(rewritten, _Failed):
+            return False
+        self._count("postflight", "transform")
+        if len(texts) > len(rewritten):
+            self._unplaced(len(texts) - len(rewritten))
+        if rewritten:
+            record_decision(data, "postflight", "transform", _transforming_rule(answer.response))
+        return bool(rewritten)
 
     def _count(self, phase: str, outcome: str) -> None:
         """One evaluation's outcome; a transform only once it is applied (else it counts as a failure)."""
@@ -355,6 +477,49 @@ class HookGuard:
     def close(self) -> None:
         for executor in self._executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
+
+
+# the request shapes with a guard module of their own (chat is requests.py)
+_PREFLIGHT_ROUTES: Mapping[str, Any] = {
+    "prompt": prompts,
+    "responses": responses_api,
+    "anthropic_messages": messages_api,
+}
+
+
+def _answer_route(response: Any) -> Any:
+    """The guard module of an answer that is not a chat completion: a Responses object, an Anthropic
+    message (a dict, as LiteLLM hands it over); None for chat and text completions."""
+    kind = response.get("type") if isinstance(response, dict) else None
+    if kind == "message" and "content" in response:
+        return messages_api
+    obj = response.get("object") if isinstance(response, dict) else getattr(response, "object", None)
+    return responses_api if obj == "response" else None
+
+
+class StreamRefusal(Exception):
+    """A held-back Responses or Messages stream refused (deny, or fail-closed). Not an HTTPException:
+    LiteLLM re-raises those from inside a stream, but turns any other error with a ``status_code`` into
+    the route's own error (an Anthropic error for ``/v1/messages``, an OpenAI error object for
+    ``/v1/responses``), answered before the first byte since the stream was held back."""
+
+    def __init__(self, status_code: int, message: str, detail: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.detail = dict(detail)
+
+
+async def _refusing(work: Awaitable[T]) -> T:
+    """``await work``, an HTTPException (deny, fail-closed) turned into a :class:`StreamRefusal`."""
+    try:
+        return await work
+    except Exception as exc:
+        detail = getattr(exc, "detail", None)
+        status = getattr(exc, "status_code", None)
+        if isinstance(detail, dict) and isinstance(status, int):
+            raise StreamRefusal(status, str(detail.get("error", "")), detail) from None
+        raise
 
 
 def _transforming_rule(response: HookEvaluateResponse) -> str:

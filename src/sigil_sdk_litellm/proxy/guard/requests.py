@@ -1,4 +1,5 @@
-"""A LiteLLM chat request ↔ Sigil's hook input: pure functions, no I/O, no LiteLLM import.
+"""A LiteLLM chat request ↔ Sigil's hook input: pure functions, no I/O, no LiteLLM import (the other
+routes: :mod:`.responses_api`, :mod:`.messages_api`, :mod:`.prompts`, sharing :func:`hook_request`).
 
 :func:`preflight_request` maps the request body the proxy's pre-call hook receives (``messages``,
 ``tools``, ``model``, ``metadata``, ``tags``) to the SDK's :class:`~sigil_sdk.hooks.HookEvaluateRequest`,
@@ -15,31 +16,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sigil_sdk.hooks import HookContext, HookEvaluateRequest, HookEvaluateResponse, HookInput, HookModel, HookPhase
-from sigil_sdk.models import Message, MessageRole, PartKind
+from sigil_sdk.models import Message, MessageRole, PartKind, ToolDefinition
 
 from sigil_sdk_litellm.mapping.chat import SYSTEM_ROLES, content_text, map_input_messages, map_output
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str
-from sigil_sdk_litellm.mapping.event import CALL_TYPES, DEFAULT_AGENT_NAME_METADATA_KEYS, first_metadata_value
+from sigil_sdk_litellm.mapping.event import DEFAULT_AGENT_NAME_METADATA_KEYS, first_metadata_value
 from sigil_sdk_litellm.mapping.metadata import split_request_tags
 from sigil_sdk_litellm.mapping.parameters import map_tools
 
 __all__ = [
-    "CHAT_CALL_TYPES",
     "HookDefaults",
     "MappedRequest",
     "answer_output",
     "apply_output_transform",
     "apply_transform",
     "deny_message",
+    "hook_request",
+    "message_texts",
     "output_text",
     "postflight_request",
     "preflight_request",
+    "replace_text",
     "rewrite_stream",
 ]
-
-# The proxy's call types of a chat completion (``/chat/completions``, streaming or not).
-# the call types the hooks judge: chat completions (the API family "chat" of mapping.event.CALL_TYPES)
-CHAT_CALL_TYPES = frozenset(name for name, family in CALL_TYPES.items() if family == "chat")
 
 
 @dataclass(frozen=True)
@@ -108,8 +107,23 @@ def preflight_request(data: Mapping[str, Any], defaults: HookDefaults | None = N
         for message in mapped:
             messages.append(message)
             origins.append(index)
+    if not messages and not any(text.strip() for text in system):
+        return None
+    request = hook_request(data, defaults, messages, "\n\n".join(system), map_tools(data.get("tools")))
+    return MappedRequest(request, tuple(origins), tuple(system_indices))
+
+
+def hook_request(
+    data: Mapping[str, Any],
+    defaults: HookDefaults,
+    messages: list[Message],
+    system_prompt: str,
+    tools: list[ToolDefinition] | None = None,
+) -> HookEvaluateRequest:
+    """The preflight evaluation of a request body on any route: its messages and system prompt as that
+    route's mapping read them, the context (model, agent, tags) as for chat."""
     sources = _metadata_sources(data)
-    request = HookEvaluateRequest(
+    return HookEvaluateRequest(
         phase=HookPhase.PREFLIGHT.value,
         context=HookContext(
             model=_model(data),
@@ -117,15 +131,8 @@ def preflight_request(data: Mapping[str, Any], defaults: HookDefaults | None = N
             agent_version=first_metadata_value(sources, "agent_version") or defaults.agent_version,
             tags=_tags(data, defaults),
         ),
-        input=HookInput(
-            messages=messages,
-            tools=map_tools(data.get("tools")),
-            system_prompt="\n\n".join(system),
-        ),
+        input=HookInput(messages=messages, tools=tools or [], system_prompt=system_prompt),
     )
-    if not messages and not request.input.system_prompt:
-        return None
-    return MappedRequest(request, tuple(origins), tuple(system_indices))
 
 
 def postflight_request(
@@ -159,7 +166,7 @@ def answer_output(response: Mapping[str, Any]) -> list[tuple[int, Message]]:
 
 def output_text(message: Message) -> str:
     """The text of a transformed output message (its text parts joined by newlines)."""
-    return "\n".join(_texts(message))
+    return "\n".join(message_texts(message))
 
 
 def apply_output_transform(response: Any, output: list[Message], positions: list[int]) -> tuple[bool, int]:
@@ -199,16 +206,20 @@ def deny_message(response: HookEvaluateResponse) -> str:
 # --------------------------------------------------------------------------------------------
 # Transform
 
+# the content parts whose text a transform replaces (chat, Responses input and output, Anthropic blocks)
+_TEXT_PART_TYPES = ("text", "input_text", "output_text")
 
-def _texts(message: Message) -> list[str]:
+
+def message_texts(message: Message) -> list[str]:
+    """The text parts of a (transformed) hook message."""
     return [part.text for part in message.parts if part.kind == PartKind.TEXT and part.text]
 
 
-def _replace_text(content: Any, texts: list[str]) -> Any:
+def replace_text(content: Any, texts: list[str]) -> Any:
     """``content`` (a string or a list of content parts) with its text replaced by ``texts``."""
     if isinstance(content, list):
         text_positions = [
-            i for i, part in enumerate(content) if isinstance(part, dict) and part.get("type") in ("text", "input_text")
+            i for i, part in enumerate(content) if isinstance(part, dict) and part.get("type") in _TEXT_PART_TYPES
         ]
         out = list(content)
         if len(text_positions) == len(texts):
@@ -242,19 +253,19 @@ def apply_transform(data: Mapping[str, Any], mapped: MappedRequest, transformed:
         if len(transformed.messages) == len(mapped.origins):
             replaced: dict[int, list[str]] = {}
             for origin, message in zip(mapped.origins, transformed.messages, strict=True):
-                texts = _texts(message)
+                texts = message_texts(message)
                 if texts:
                     replaced.setdefault(origin, []).extend(texts)
             for origin, texts in replaced.items():
                 original = messages[origin]
                 if isinstance(original, dict) and content_text(original.get("content")) != "\n".join(texts):
-                    messages[origin] = dict(original, content=_replace_text(original.get("content"), texts))
+                    messages[origin] = dict(original, content=replace_text(original.get("content"), texts))
         else:
             kept = [messages[i] for i in mapped.system_indices]
             rebuilt = [
-                {"role": _wire_role(message), "content": "\n".join(_texts(message))}
+                {"role": _wire_role(message), "content": "\n".join(message_texts(message))}
                 for message in transformed.messages
-                if _texts(message)
+                if message_texts(message)
             ]
             messages = kept + rebuilt
             mapped = MappedRequest(mapped.request, (), tuple(range(len(kept))))

@@ -231,8 +231,9 @@ async def test_the_guardrail_runs_only_where_litellm_selects_it() -> None:
     assert passed[0].choices[0].delta.content == "card 4111-1111" and calls == ["postflight"]
 
 
-async def test_a_stream_that_is_not_a_chat_stream_passes_through_unheld_and_unrecorded() -> None:
-    # /v1/messages streams are SSE bytes, Responses streams are events: nothing to judge, nothing to hold back
+async def test_a_stream_that_is_not_a_model_answer_passes_through_unheld_and_unrecorded() -> None:
+    # chat chunks, Responses events and /v1/messages SSE bytes are judged (issue #24); anything else is
+    # nothing to judge, so nothing to hold back
     calls: list[str] = []
 
     def counting(request: HookEvaluateRequest) -> PostflightAnswer:
@@ -240,8 +241,8 @@ async def test_a_stream_that_is_not_a_chat_stream_passes_through_unheld_and_unre
         return redact(request)
 
     guardrail = SigilGuardrail(guard=guard(counting), guardrail_name="sigil", default_on=True)
-    events = [b"event: message_start\ndata: {}\n\n", b"event: content_block_delta\ndata: {}\n\n"]
-    produced: list[bytes] = []
+    events = [{"kind": "progress", "n": 1}, {"kind": "progress", "n": 2}]
+    produced: list[Any] = []
 
     async def upstream() -> Any:
         for item in events:
