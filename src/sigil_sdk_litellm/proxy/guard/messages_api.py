@@ -25,8 +25,14 @@ from sigil_sdk_litellm.mapping.chat import SYSTEM_ROLES
 from sigil_sdk_litellm.mapping.cheap_copies import SharedMessage
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str
 from sigil_sdk_litellm.mapping.route_content import block_text
-from sigil_sdk_litellm.proxy.guard.requests import HookDefaults, hook_request, message_texts, replace_text
-from sigil_sdk_litellm.proxy.guard.route_text import RouteMapped, own_texts, set_texts
+from sigil_sdk_litellm.proxy.guard.requests import (
+    HookDefaults,
+    hook_request,
+    message_texts,
+    own_texts,
+    replace_text,
+)
+from sigil_sdk_litellm.proxy.guard.route_text import RouteMapped, set_texts
 
 __all__ = [
     "SseEvent",

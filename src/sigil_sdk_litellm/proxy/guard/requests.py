@@ -34,6 +34,7 @@ __all__ = [
     "hook_request",
     "message_texts",
     "output_text",
+    "own_texts",
     "postflight_request",
     "preflight_request",
     "replace_text",
@@ -215,6 +216,19 @@ def message_texts(message: Message) -> list[str]:
     return [part.text for part in message.parts if part.kind == PartKind.TEXT and part.text]
 
 
+def own_texts(original: Message, transformed: Message) -> list[str]:
+    """The texts of a transformed message that stand for text of the request: a marker the mapping put in
+    for an image or a file (``[image]``, a part with a provider type) comes back as text too, and is
+    left out when the parts still line up with the original's."""
+    if len(original.parts) != len(transformed.parts):
+        return message_texts(transformed)
+    return [
+        new.text
+        for old, new in zip(original.parts, transformed.parts, strict=True)
+        if new.kind == PartKind.TEXT and new.text and old.kind == PartKind.TEXT and not old.metadata.provider_type
+    ]
+
+
 def replace_text(content: Any, texts: list[str]) -> Any:
     """``content`` (a string or a list of content parts) with its text replaced by ``texts``."""
     if isinstance(content, list):
@@ -252,8 +266,10 @@ def apply_transform(data: Mapping[str, Any], mapped: MappedRequest, transformed:
     if transformed.messages:
         if len(transformed.messages) == len(mapped.origins):
             replaced: dict[int, list[str]] = {}
-            for origin, message in zip(mapped.origins, transformed.messages, strict=True):
-                texts = message_texts(message)
+            for origin, sent, message in zip(
+                mapped.origins, mapped.request.input.messages, transformed.messages, strict=True
+            ):
+                texts = own_texts(sent, message)
                 if texts:
                     replaced.setdefault(origin, []).extend(texts)
             for origin, texts in replaced.items():

@@ -22,8 +22,14 @@ from sigil_sdk_litellm.mapping.chat import SYSTEM_ROLES, content_text
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str
 from sigil_sdk_litellm.mapping.responses import map_input_items, map_output_items
 from sigil_sdk_litellm.mapping.route_content import block_text
-from sigil_sdk_litellm.proxy.guard.requests import HookDefaults, hook_request, message_texts, replace_text
-from sigil_sdk_litellm.proxy.guard.route_text import RouteMapped, field, own_texts, set_field, set_texts
+from sigil_sdk_litellm.proxy.guard.requests import (
+    HookDefaults,
+    hook_request,
+    message_texts,
+    own_texts,
+    replace_text,
+)
+from sigil_sdk_litellm.proxy.guard.route_text import RouteMapped, field, set_field, set_texts
 
 __all__ = [
     "answer_output",

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sigil_sdk.hooks import HookEvaluateRequest, HookPhase
-from sigil_sdk.models import Message, PartKind
+from sigil_sdk.models import Message
 
-from sigil_sdk_litellm.proxy.guard.requests import HookDefaults, hook_request, message_texts
+from sigil_sdk_litellm.proxy.guard.requests import HookDefaults, hook_request
 
-__all__ = ["RouteMapped", "field", "own_texts", "postflight_of", "set_field", "set_texts"]
+__all__ = ["RouteMapped", "field", "postflight_of", "set_field", "set_texts"]
 
 
 @dataclass(frozen=True)
@@ -26,19 +26,6 @@ class RouteMapped:
 
     request: HookEvaluateRequest
     origins: tuple[Any, ...]
-
-
-def own_texts(original: Message, transformed: Message) -> list[str]:
-    """The texts of a transformed message that stand for text of the request: a marker the mapping put in
-    for an image or a file (``[image]``, a part with a provider type) comes back as text too, and is
-    left out when the parts still line up with the original's."""
-    if len(original.parts) != len(transformed.parts):
-        return message_texts(transformed)
-    return [
-        new.text
-        for old, new in zip(original.parts, transformed.parts, strict=True)
-        if new.kind == PartKind.TEXT and new.text and old.kind == PartKind.TEXT and not old.metadata.provider_type
-    ]
 
 
 def field(value: Any, name: str) -> Any:

@@ -161,6 +161,31 @@ def test_transform_of_content_parts_keeps_images() -> None:
     ]
 
 
+def test_transform_judged_by_the_sink_keeps_images_out_of_the_text() -> None:
+    """The sink hands the ``[image]`` marker back as text like every text part: it is not written into the
+    message's text (issue #24, found on the other routes)."""
+    from sigil_mock_sink.hooks import evaluate, parse_rules
+
+    rules = parse_rules({"rules": [{"id": "c", "action": "redact", "pattern": "4111", "replacement": "[X]"}]})
+    data = {
+        "model": "m",
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "card 4111"}, {"type": "image_url", "image_url": {"url": "x"}}],
+            }
+        ],
+    }
+    mapped = preflight_request(data)
+    assert mapped is not None
+    answer = evaluate(rules, _serialize_request(mapped.request))
+    out = apply_transform(data, mapped, transformed_from_wire(answer["transformed_input"]))
+    assert out["messages"][0]["content"] == [
+        {"type": "text", "text": "card [X]"},
+        {"type": "image_url", "image_url": {"url": "x"}},
+    ]
+
+
 def test_transformed_system_prompt_replaces_the_system_messages() -> None:
     data = {
         "model": "m",
