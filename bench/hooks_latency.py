@@ -14,7 +14,12 @@ both phases; the requests and answers match none, so every evaluation is a full 
    Sigil callback and with the Sigil guardrail (real evaluation against the sink). Hooks off must cost the
    same as no callback: the proxy skips its pre-call walk when no callback defines ``async_pre_call_hook``.
 
-Usage: ``.venv/bin/python bench/hooks_latency.py [--requests 400] [--json]`` (about three minutes).
+Both are taken per model route the guard judges (issue #24): chat completions, the Responses API
+(``input`` + ``instructions``; the output items) and Anthropic's Messages API (``messages`` + ``system``;
+the content blocks), each with what it adds per phase next to chat's (``--routes`` picks some).
+
+Usage: ``.venv/bin/python bench/hooks_latency.py [--requests 400] [--routes chat responses messages] [--json]``
+(about three minutes per route).
 """
 
 from __future__ import annotations
@@ -56,6 +61,51 @@ MESSAGES = [
     {"role": "system", "content": "You are a terse assistant."},
     {"role": "user", "content": "What is the capital of France? Answer in one word."},
 ]
+SYSTEM, QUESTION = MESSAGES[0]["content"], MESSAGES[1]["content"]
+ROUTES = ("chat", "responses", "messages")
+
+
+def call_route(route: str, openai_client: Any, anthropic_client: Any) -> None:
+    """One request of ``route`` through a proxy, the same question on each."""
+    if route == "chat":
+        openai_client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    elif route == "responses":
+        openai_client.responses.create(model="gpt-4o-mini", input=QUESTION, instructions=SYSTEM)
+    else:
+        anthropic_client.messages.create(
+            model="claude-sonnet-4-5", max_tokens=64, system=SYSTEM, messages=[{"role": "user", "content": QUESTION}]
+        )
+
+
+def hook_case(route: str) -> tuple[str, dict[str, Any], Any]:
+    """(call type, request body, the model's answer) as LiteLLM hands them to the hooks on ``route``."""
+    from litellm.types.llms.openai import ResponsesAPIResponse
+    from litellm.types.utils import ModelResponse
+
+    if route == "chat":
+        answer = ModelResponse(choices=[{"index": 0, "message": {"role": "assistant", "content": "Paris."}}])
+        return "acompletion", {"model": "gpt-4o-mini", "messages": [dict(m) for m in MESSAGES]}, answer
+    if route == "responses":
+        item = {"type": "message", "id": "m", "status": "completed", "role": "assistant",
+                "content": [{"type": "output_text", "text": "Paris.", "annotations": []}]}  # fmt: skip
+        answer = ResponsesAPIResponse.model_validate(
+            {
+                "id": "resp_1",
+                "object": "response",
+                "created_at": 0,
+                "status": "completed",
+                "model": "gpt-4o-mini",
+                "output": [item],
+                "parallel_tool_calls": True,
+                "tool_choice": "auto",
+                "tools": [],
+            }
+        )
+        return "aresponses", {"model": "gpt-4o-mini", "input": QUESTION, "instructions": SYSTEM}, answer
+    answer = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+              "content": [{"type": "text", "text": "Paris."}], "stop_reason": "end_turn"}  # fmt: skip
+    request = {"model": "claude-sonnet-4-5", "system": SYSTEM, "messages": [{"role": "user", "content": QUESTION}]}
+    return "anthropic_messages", request, answer
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -76,12 +126,14 @@ def summary(values: list[float]) -> dict[str, float]:
 # 1. End to end through three proxies (PROXIES)
 
 
-def end_to_end(requests: int, warmup: int) -> dict[str, Any]:
+def end_to_end(requests: int, warmup: int, routes: tuple[str, ...] = ROUTES) -> dict[str, Any]:
+    import anthropic
     import openai
     from fake_llm.testing import FakeLLMProcess
     from sigil_devstack.proxy import ProxyProcess
     from sigil_mock_sink.testing import SinkProcess
 
+    results: dict[str, Any] = {}
     with FakeLLMProcess(keep_requests=0) as fake, SinkProcess(auth="none", grpc_port=0) as sink:
         sink.request("POST", "/api/v1/hook-rules", RULES)
         base = {
@@ -89,24 +141,35 @@ def end_to_end(requests: int, warmup: int) -> dict[str, Any]:
             "SIGIL_PROTOCOL": "http",
             "OPENAI_API_BASE": fake.base_url,
             "OPENAI_API_KEY": "fake-key",
+            "ANTHROPIC_API_BASE": fake.root_url,
+            "ANTHROPIC_API_KEY": "fake-key",
         }
         with contextlib.ExitStack() as stack:
             clients = {}
             for name, extra in PROXIES.items():
                 proxy = stack.enter_context(ProxyProcess(env={**base, **extra}))
-                clients[name] = openai.OpenAI(base_url=proxy.base_url, api_key=proxy.master_key, max_retries=0)
-            times: dict[str, list[float]] = {name: [] for name in PROXIES}
-            for index in range(warmup + requests):
-                for name, client in clients.items():
-                    started = time.perf_counter()
-                    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
-                    elapsed = time.perf_counter() - started
-                    if index >= warmup:
-                        times[name].append(elapsed)
-            counts = sink.request("GET", "/api/v1/hook-evaluations")["counts"]
+                clients[name] = (
+                    openai.OpenAI(base_url=f"{proxy.base_url}/v1", api_key=proxy.master_key, max_retries=0),
+                    anthropic.Anthropic(base_url=proxy.base_url, api_key=proxy.master_key, max_retries=0),
+                )
+            for route in routes:
+                sink.request("DELETE", "/api/v1/hook-evaluations")
+                times: dict[str, list[float]] = {name: [] for name in PROXIES}
+                for index in range(warmup + requests):
+                    for name, (openai_client, anthropic_client) in clients.items():
+                        started = time.perf_counter()
+                        call_route(route, openai_client, anthropic_client)
+                        elapsed = time.perf_counter() - started
+                        if index >= warmup:
+                            times[name].append(elapsed)
+                counts = sink.request("GET", "/api/v1/hook-evaluations")["counts"]
+                results[route] = _added(times) | {"requests_each": requests, "sink_evaluations": counts}
+    return _against_chat(results)
+
+
+def _added(times: dict[str, list[float]]) -> dict[str, Any]:
     s_ = {name: summary(values) for name, values in times.items()}
     return {
-        "requests_each": requests,
         "hooks_off": s_["off"],
         "preflight": s_["pre"],
         "preflight_postflight": s_["both"],
@@ -114,32 +177,45 @@ def end_to_end(requests: int, warmup: int) -> dict[str, Any]:
         "preflight_added_p99_ms": round(s_["pre"]["p99_ms"] - s_["off"]["p99_ms"], 3),
         "postflight_added_p50_ms": round(s_["both"]["p50_ms"] - s_["pre"]["p50_ms"], 3),
         "postflight_added_p99_ms": round(s_["both"]["p99_ms"] - s_["pre"]["p99_ms"], 3),
-        "sink_evaluations": counts,
     }
+
+
+def _against_chat(results: dict[str, Any]) -> dict[str, Any]:
+    """Each route's added p50 per phase minus chat's (measured in the same run)."""
+    chat = results.get("chat")
+    if chat is None:
+        return results
+    for figures in results.values():
+        for phase in ("preflight", "postflight"):
+            key = f"{phase}_added_p50_ms"
+            figures[f"{phase}_added_p50_vs_chat_ms"] = round(figures[key] - chat[key], 3)
+    return results
 
 
 # --------------------------------------------------------------------------------------------
 # 2. LiteLLM's pre-call hook in this process
 
 
-async def _time_hook(callbacks: list[Any], rounds: int, hook: str) -> list[float]:
+async def _time_hook(callbacks: list[Any], rounds: int, hook: str, route: str = "chat") -> list[float]:
+    import copy
+
     import litellm
     from litellm.proxy._types import UserAPIKeyAuth
     from litellm.proxy.common_utils.user_api_key_cache import UserApiKeyCache
     from litellm.proxy.utils import ProxyLogging
-    from litellm.types.utils import ModelResponse
 
     proxy_logging = ProxyLogging(user_api_key_cache=UserApiKeyCache())
     litellm.callbacks = list(callbacks)
     user = UserAPIKeyAuth()
     out: list[float] = []
+    call_type, request, response = hook_case(route)
     for index in range(rounds + 50):
-        data = {"model": "gpt-4o-mini", "messages": [dict(m) for m in MESSAGES]}
+        data = copy.deepcopy(request)
+        answer = copy.deepcopy(response)
         started = time.perf_counter()
         if hook == "pre_call":
-            await proxy_logging.pre_call_hook(user_api_key_dict=user, data=data, call_type="acompletion")
+            await proxy_logging.pre_call_hook(user_api_key_dict=user, data=data, call_type=call_type)  # type: ignore[arg-type]
         else:
-            answer = ModelResponse(choices=[{"index": 0, "message": {"role": "assistant", "content": "Paris."}}])
             await proxy_logging.post_call_success_hook(data=data, response=answer, user_api_key_dict=user)
         if index >= 50:
             out.append(time.perf_counter() - started)
@@ -147,7 +223,7 @@ async def _time_hook(callbacks: list[Any], rounds: int, hook: str) -> list[float
     return out
 
 
-def in_process(rounds: int) -> dict[str, Any]:
+def in_process(rounds: int, routes: tuple[str, ...] = ROUTES) -> dict[str, Any]:
     from sigil_mock_sink.testing import SinkProcess
     from sigil_sdk import Client, ClientConfig, GenerationExportConfig
 
@@ -170,16 +246,24 @@ def in_process(rounds: int) -> dict[str, Any]:
                 }
             )
             on = hooks_guardrail(settings)
-            for hook in ("pre_call", "post_call"):
-                runs: dict[str, Callable[[], list[float]]] = {
-                    "no_callback": lambda hook=hook: asyncio.run(_time_hook([], rounds, hook)),  # type: ignore[misc]
-                    "hooks_off": lambda hook=hook: asyncio.run(_time_hook([off], rounds, hook)),  # type: ignore[misc]
-                    "hooks_on": lambda hook=hook: asyncio.run(_time_hook([off, on], rounds, hook)),  # type: ignore[misc]
-                }
-                timed = {name: summary(run()) for name, run in runs.items()}
-                for name in ("no_callback", "hooks_off"):  # again, after the others: the same conditions
-                    timed[name + "_again"] = summary(runs[name]())
-                results[hook] = timed
+            for route in routes:
+                for hook in ("pre_call", "post_call"):
+                    runs: dict[str, Callable[[], list[float]]] = {
+                        name: lambda hook=hook, callbacks=callbacks, route=route: asyncio.run(  # type: ignore[misc]
+                            _time_hook(callbacks, rounds, hook, route)
+                        )
+                        for name, callbacks in (("no_callback", []), ("hooks_off", [off]), ("hooks_on", [off, on]))
+                    }
+                    timed = {name: summary(run()) for name, run in runs.items()}
+                    for name in ("no_callback", "hooks_off"):  # again, after the others: the same conditions
+                        timed[name + "_again"] = summary(runs[name]())
+                    timed["added_p50_ms"] = round(timed["hooks_on"]["p50_ms"] - timed["hooks_off"]["p50_ms"], 3)
+                    results.setdefault(route, {})[hook] = timed
+            chat = results.get("chat")
+            for hooks in results.values():
+                for hook, timed in hooks.items():
+                    if chat is not None:
+                        timed["added_p50_vs_chat_ms"] = round(timed["added_p50_ms"] - chat[hook]["added_p50_ms"], 3)
     finally:
         client.shutdown()
     return results
@@ -187,30 +271,44 @@ def in_process(rounds: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400, help="timed requests per proxy (default 400)")
+    parser.add_argument("--requests", type=int, default=400, help="timed requests per proxy and route (default 400)")
     parser.add_argument("--warmup", type=int, default=40)
-    parser.add_argument("--rounds", type=int, default=2000, help="pre-call hook rounds per variant")
+    parser.add_argument("--rounds", type=int, default=2000, help="hook rounds per variant and route")
+    parser.add_argument("--routes", nargs="+", choices=ROUTES, default=list(ROUTES))
+    parser.add_argument("--skip-end-to-end", action="store_true", help="only the in-process hook timings")
     parser.add_argument("--json", action="store_true", help="one JSON object instead of the text report")
     args = parser.parse_args(argv)
-    result = {"in_process": in_process(args.rounds), "end_to_end": end_to_end(args.requests, args.warmup)}
+    routes = tuple(args.routes)
+    result: dict[str, Any] = {"in_process": in_process(args.rounds, routes)}
+    if not args.skip_end_to_end:
+        result["end_to_end"] = end_to_end(args.requests, args.warmup, routes)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    e2e = result["end_to_end"]
-    print(f"end to end, {e2e['requests_each']} requests per proxy, in rotation (ms):")
-    for name in ("hooks_off", "preflight", "preflight_postflight"):
-        s = e2e[name]
-        print(f"  {name:22} p50 {s['p50_ms']:8.2f}  p99 {s['p99_ms']:8.2f}  mean {s['mean_ms']:8.2f}")
-    for phase in ("preflight", "postflight"):
-        print(
-            f"  added by {phase}: p50 {e2e[phase + '_added_p50_ms']:+.2f} ms, "
-            f"p99 {e2e[phase + '_added_p99_ms']:+.2f} ms"
-        )
-    print(f"  sink evaluations: {e2e['sink_evaluations']}")
-    for hook, timed in result["in_process"].items():
-        print(f"LiteLLM {hook} hook in process (ms):")
-        for name, s in timed.items():
-            print(f"  {name:18} p50 {s['p50_ms']:8.3f}  p99 {s['p99_ms']:8.3f}  mean {s['mean_ms']:8.3f}")
+    for route, e2e in result.get("end_to_end", {}).items():
+        print(f"end to end, {route}, {e2e['requests_each']} requests per proxy, in rotation (ms):")
+        for name in ("hooks_off", "preflight", "preflight_postflight"):
+            s = e2e[name]
+            print(f"  {name:22} p50 {s['p50_ms']:8.2f}  p99 {s['p99_ms']:8.2f}  mean {s['mean_ms']:8.2f}")
+        for phase in ("preflight", "postflight"):
+            versus = e2e.get(f"{phase}_added_p50_vs_chat_ms")
+            print(
+                f"  added by {phase}: p50 {e2e[phase + '_added_p50_ms']:+.2f} ms, "
+                f"p99 {e2e[phase + '_added_p99_ms']:+.2f} ms"
+                + (f" (p50 vs chat's {versus:+.2f} ms)" if versus is not None else "")
+            )
+        print(f"  sink evaluations: {e2e['sink_evaluations']}")
+    for route, hooks in result["in_process"].items():
+        for hook, timed in hooks.items():
+            print(f"LiteLLM {hook} hook in process, {route} (ms):")
+            for name, s in timed.items():
+                if isinstance(s, dict):
+                    print(f"  {name:18} p50 {s['p50_ms']:8.3f}  p99 {s['p99_ms']:8.3f}  mean {s['mean_ms']:8.3f}")
+            versus = timed.get("added_p50_vs_chat_ms")
+            print(
+                f"  added p50 {timed['added_p50_ms']:+.3f}"
+                + (f" (vs chat's {versus:+.3f})" if versus is not None else "")
+            )
     return 0
 
 
