@@ -34,6 +34,7 @@ from sigil_sdk_litellm.mapping.coerce import as_dict, as_list
 from sigil_sdk_litellm.mapping.metadata import GUARD_DECISIONS_KEY
 from sigil_sdk_litellm.proxy.builders import auth_headers
 from sigil_sdk_litellm.proxy.guard.evaluation import DENY_STATUS, HookGuard, PhasePolicy, StreamRefusal, metadata_key
+from sigil_sdk_litellm.proxy.guard.mcp_tools import CALL_TYPE as MCP_CALL_TYPE
 from sigil_sdk_litellm.proxy.guard.requests import HookDefaults
 from sigil_sdk_litellm.proxy.guard.responses_api import error_frame, is_event
 from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
@@ -44,13 +45,22 @@ T = TypeVar("T")
 __all__ = ["HOOKS_GUARDRAIL_NAME", "SigilGuardrail", "build_guard", "hooks_base_url", "hooks_guardrail"]
 
 HOOKS_GUARDRAIL_NAME = "sigil-hooks"
-_SUPPORTED = [GuardrailEventHooks.pre_call, GuardrailEventHooks.post_call]
+_SUPPORTED = [
+    GuardrailEventHooks.pre_call,
+    GuardrailEventHooks.post_call,
+    GuardrailEventHooks.pre_mcp_call,
+    GuardrailEventHooks.post_mcp_call,
+]
 _END = object()
 _DISABLED = (
     "SIGIL_ENABLED=false, yet config.yaml lists the guardrail sigil_sdk_litellm.proxy.guardrail.SigilGuardrail: "
     "remove it from guardrails: or set SIGIL_ENABLED=true"
 )
-_PHASE_HOOKS = {"preflight": GuardrailEventHooks.pre_call.value, "postflight": GuardrailEventHooks.post_call.value}
+# the LiteLLM event hooks of each phase: model calls, and tool calls through the MCP gateway
+_PHASE_HOOKS = {
+    "preflight": (GuardrailEventHooks.pre_call.value, GuardrailEventHooks.pre_mcp_call.value),
+    "postflight": (GuardrailEventHooks.post_call.value, GuardrailEventHooks.post_mcp_call.value),
+}
 
 
 class SigilGuardrail(CustomGuardrail):  # type: ignore[misc]
@@ -59,7 +69,7 @@ class SigilGuardrail(CustomGuardrail):  # type: ignore[misc]
 
     def __init__(self, *, guard: HookGuard | None = None, **options: Any) -> None:
         options.setdefault("guardrail_name", "sigil")
-        options.setdefault("event_hook", [hook.value for hook in _SUPPORTED])
+        options.setdefault("event_hook", [GuardrailEventHooks.pre_call.value, GuardrailEventHooks.post_call.value])
         super().__init__(supported_event_hooks=list(_SUPPORTED), **options)
         if guard is None:  # built by LiteLLM from config.yaml: the SIGIL_* settings say where and how
             from sigil_sdk_litellm.proxy.settings import ConfigError, SettingProblem
@@ -84,14 +94,40 @@ class SigilGuardrail(CustomGuardrail):  # type: ignore[misc]
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: str
     ) -> dict[str, Any] | None:
-        if self.should_run_guardrail(data=data, event_type=GuardrailEventHooks.pre_call) is not True:
+        event = GuardrailEventHooks.pre_mcp_call if call_type == MCP_CALL_TYPE else GuardrailEventHooks.pre_call
+        if self.should_run_guardrail(data=data, event_type=event) is not True:
             return None
-        return await self._logged(data, GuardrailEventHooks.pre_call, self.guard.pre_call(data, call_type))
+        return await self._logged(data, event, self.guard.pre_call(data, call_type))
 
     async def async_post_call_success_hook(self, data: dict[str, Any], user_api_key_dict: Any, response: Any) -> Any:
         if self.should_run_guardrail(data=data, event_type=GuardrailEventHooks.post_call) is not True:
             return response
         return await self._logged(data, GuardrailEventHooks.post_call, self.guard.post_call(data, response))
+
+    async def async_post_mcp_tool_call_hook(
+        self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any
+    ) -> Any:
+        """Postflight of an MCP tool's result (``post_mcp_call``): its text blocks judged, rewritten in place
+        by a transform. LiteLLM logs and drops what this hook raises, so a deny (or fail-closed) replaces the
+        whole result with the refusal's text instead; LiteLLM marks a rewritten result as a tool error, so the
+        MCP client reads an error naming the rule, never the tool's answer."""
+        data = _mcp_call_data(kwargs)
+        if self.should_run_guardrail(data=data, event_type=GuardrailEventHooks.post_mcp_call) is not True:
+            return None
+        content = getattr(response_obj, "mcp_tool_call_response", None)
+        try:
+            changed = await self._logged(
+                data, GuardrailEventHooks.post_mcp_call, self.guard.post_mcp_result(data, content)
+            )
+        except Exception as exc:
+            detail = getattr(exc, "detail", None)
+            if not isinstance(detail, dict):
+                raise
+            from mcp.types import TextContent  # litellm[proxy]'s; only a refused tool result needs it
+
+            response_obj.mcp_tool_call_response = [TextContent(type="text", text=f"Error: {detail.get('error')}")]
+            return response_obj
+        return response_obj if changed else None
 
     async def async_post_call_streaming_iterator_hook(
         self, user_api_key_dict: Any, response: Any, request_data: dict[str, Any]
@@ -177,6 +213,17 @@ def _stream_judge(guard: HookGuard, first: Any) -> Callable[[dict[str, Any], lis
     return None
 
 
+def _mcp_call_data(kwargs: Any) -> dict[str, Any]:
+    """The request view of a finished MCP tool call (LiteLLM's logging kwargs): the tool's name and
+    arguments, the request metadata the guardrail selection reads."""
+    data = dict(kwargs) if isinstance(kwargs, dict) else {}
+    call = as_dict(data.get("mcp_tool_call_metadata"))
+    data.setdefault("mcp_tool_name", call.get("name"))
+    data.setdefault("mcp_arguments", call.get("arguments"))
+    data.setdefault("metadata", as_dict(as_dict(data.get("litellm_params")).get("metadata")))
+    return data
+
+
 def _decisions(data: dict[str, Any]) -> list[Any]:
     return as_list(as_dict(data.get(metadata_key(data))).get(GUARD_DECISIONS_KEY))
 
@@ -187,7 +234,7 @@ def hooks_guardrail(settings: Settings) -> SigilGuardrail:
     return SigilGuardrail(
         guard=build_guard(settings),
         guardrail_name=HOOKS_GUARDRAIL_NAME,
-        event_hook=[_PHASE_HOOKS[phase] for phase in phases],
+        event_hook=[hook for phase in phases for hook in _PHASE_HOOKS[phase]],
         default_on=True,
     )
 

@@ -29,7 +29,7 @@ from sigil_sdk_litellm.mapping.coerce import as_dict
 from sigil_sdk_litellm.mapping.event import CALL_TYPES
 from sigil_sdk_litellm.mapping.metadata import GUARD_DECISIONS_KEY
 from sigil_sdk_litellm.problem_log import ProblemLog
-from sigil_sdk_litellm.proxy.guard import messages_api, prompts, responses_api
+from sigil_sdk_litellm.proxy.guard import mcp_tools, messages_api, prompts, responses_api
 from sigil_sdk_litellm.proxy.guard.answers import assembled_answer, response_body, rewrite_answer_stream
 from sigil_sdk_litellm.proxy.guard.postflight_client import PostflightAnswer, evaluate_postflight
 from sigil_sdk_litellm.proxy.guard.requests import (
@@ -84,6 +84,7 @@ JUDGED_CALL_TYPES: Mapping[str, str] = {
     },
     "image_generation": "prompt",
     "aimage_generation": "prompt",
+    mcp_tools.CALL_TYPE: "mcp",
 }
 
 
@@ -410,6 +411,44 @@ class HookGuard:
         done = self._apply_stream_texts(data, answer, texts, lambda: messages_api.rewrite_stream(events, texts))
         return [event.encode() for event in events] if done else chunks
 
+    async def post_mcp_result(self, data: Mapping[str, Any], content: Any) -> bool:
+        """Postflight of an MCP tool's result (its content blocks, rewritten in place by a transform):
+        judged with the call's name and arguments as its input. Returns whether the text changed; raises
+        on deny (or unavailable and fail-closed)."""
+        output = mcp_tools.result_output(content)
+        if not output:
+            return False
+        request = self._attempt(
+            "postflight",
+            "cannot map the tool result",
+            lambda: postflight_of(data, self.defaults, mcp_tools.preflight(data, self.defaults), output),
+        )
+        if request is None or isinstance(request, _Failed):
+            return False
+        answer: PostflightAnswer | None = await self._run("postflight", self._evaluate_postflight, request)
+        if answer is not None and (answer.response.is_deny or answer.output is None):
+            self._count("postflight", "deny" if answer.response.is_deny else "allow")
+        if answer is None:
+            return False
+        if answer.response.is_deny:
+            raise _http_error(
+                DENY_STATUS,
+                deny_message(answer.response),
+                "sigil_hook_denied",
+                rule_id=answer.response.rule_id,
+                reason=answer.response.reason,
+                phase="postflight",
+            )
+        if (transformed := answer.output) is None:
+            return False
+        changed = self._attempt(
+            "postflight", "cannot apply the transformed output", lambda: mcp_tools.rewrite_result(content, transformed)
+        )
+        if isinstance(changed, _Failed):
+            return False
+        self._count("postflight", "transform")
+        return changed
+
     def _apply_stream_texts(
         self, data: dict[str, Any], answer: PostflightAnswer, texts: Mapping[int, str], rewrite: Callable[[], set[int]]
     ) -> bool:
@@ -484,6 +523,7 @@ _PREFLIGHT_ROUTES: Mapping[str, Any] = {
     "prompt": prompts,
     "responses": responses_api,
     "anthropic_messages": messages_api,
+    "mcp": mcp_tools,
 }
 
 

@@ -265,7 +265,7 @@ def test_hooks_off_no_callback_class_defines_a_pre_call_hook() -> None:
         guardrail = register_hooks_guardrail(Settings.from_env({"SIGIL_HOOKS_ENABLED": "true"}))
         assert litellm.callbacks == [handler, guardrail], "hooks on: the guardrail joins the recording callback"
         assert isinstance(guardrail, SigilGuardrail) and guardrail.default_on is True
-        assert (guardrail.guardrail_name, guardrail.event_hook) == ("sigil-hooks", ["pre_call"])
+        assert (guardrail.guardrail_name, guardrail.event_hook) == ("sigil-hooks", ["pre_call", "pre_mcp_call"])
         assert capabilities(handler, guardrail).has_pre_call_override is True
     finally:
         litellm.callbacks = saved

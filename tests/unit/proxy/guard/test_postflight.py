@@ -260,7 +260,7 @@ async def test_a_stream_that_is_not_a_model_answer_passes_through_unheld_and_unr
 
 def test_the_env_guardrail_follows_sigil_hooks_phases() -> None:
     only_post = hooks_guardrail(Settings.from_env({"SIGIL_HOOKS_ENABLED": "true", "SIGIL_HOOKS_PHASES": "postflight"}))
-    assert only_post.event_hook == ["post_call"] and only_post.default_on is True
+    assert only_post.event_hook == ["post_call", "post_mcp_call"] and only_post.default_on is True  # models, MCP tools
     assert only_post.should_run_guardrail(dict(DATA), GuardrailEventHooks.pre_call) is False
     assert only_post.should_run_guardrail(dict(DATA), GuardrailEventHooks.post_call) is True
 

@@ -11,7 +11,7 @@ from sigil_mock_sink.hooks import evaluate, parse_rules
 from sigil_sdk.hooks import HookInput, _parse_hook_input_wire, _serialize_request
 from sigil_sdk.models import MessageRole
 
-from sigil_sdk_litellm.proxy.guard import messages_api, prompts, responses_api
+from sigil_sdk_litellm.proxy.guard import mcp_tools, messages_api, prompts, responses_api
 from sigil_sdk_litellm.proxy.guard.postflight_client import parse_answer
 from sigil_sdk_litellm.proxy.guard.requests import HookDefaults, message_texts
 from sigil_sdk_litellm.proxy.guard.route_text import RouteMapped, postflight_of
@@ -290,3 +290,40 @@ def test_prompts_string_list_and_image_messages() -> None:
     out = prompts.apply_transform(image, mapped, judged(mapped))
     assert out["prompt"] == "a [C]" and out["messages"] == [{"role": "user", "content": "a [C]"}]
     assert prompts.preflight({"model": "m", "prompt": [1, 2, 3]}, DEFAULTS) is None
+
+
+# --- MCP tool calls (call_mcp_tool) ------------------------------------------------------------
+
+
+def test_mcp_tool_call_judged_by_name_and_each_string_argument() -> None:
+    data = {
+        "model": "mcp-tool-call",
+        "mcp_tool_name": "lookup",
+        "mcp_tool_description": "Look it up.",
+        "mcp_arguments": {"q": "card 1234-5678", "n": 3, "filters": [{"tag": "x 1234-5678"}, {"tag": " "}]},
+    }
+    mapped = mcp_tools.preflight(data, DEFAULTS)
+    assert texts(mapped) == [
+        ("assistant", ["lookup"]),
+        ("assistant", ["card 1234-5678"]),
+        ("assistant", ["x 1234-5678"]),
+    ]
+    assert mapped is not None and [t.name for t in mapped.request.input.tools] == ["lookup"]
+    out = mcp_tools.apply_transform(data, mapped, judged(mapped))
+    assert out["modified_arguments"] == {"q": "card [C]", "n": 3, "filters": [{"tag": "x [C]"}, {"tag": " "}]}
+    assert data["mcp_arguments"]["q"] == "card 1234-5678", "the request itself is not changed"
+    unchanged = {"mcp_tool_name": "lookup", "mcp_arguments": {"q": "plain"}}
+    mapped = mcp_tools.preflight(unchanged, DEFAULTS)
+    assert mapped is not None and "modified_arguments" not in mcp_tools.apply_transform(unchanged, mapped, HookInput())
+    assert mcp_tools.preflight({"mcp_arguments": {"q": "x"}}, DEFAULTS) is None
+
+
+def test_mcp_tool_result_judged_and_rewritten() -> None:
+    content: list[Any] = [{"type": "text", "text": "found 1234-5678"}, {"type": "image", "data": "AAAA"}]
+    output = mcp_tools.result_output(content)
+    assert [(m.role, message_texts(m)) for m in output] == [(MessageRole.TOOL, ["found 1234-5678"])]
+    answer = parse_answer(evaluate(REDACT, _serialize_request(postflight_of({}, DEFAULTS, None, output))))
+    assert answer.output is not None
+    assert mcp_tools.rewrite_result(content, answer.output) is True
+    assert content == [{"type": "text", "text": "found [C]"}, {"type": "image", "data": "AAAA"}]
+    assert mcp_tools.result_output([{"type": "image"}]) == []
