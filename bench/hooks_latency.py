@@ -16,7 +16,8 @@ both phases; the requests and answers match none, so every evaluation is a full 
 
 Both are taken per model route the guard judges (issue #24): chat completions, the Responses API
 (``input`` + ``instructions``; the output items) and Anthropic's Messages API (``messages`` + ``system``;
-the content blocks), each with what it adds per phase next to chat's (``--routes`` picks some).
+the content blocks), each with what it adds per phase next to chat's (``--routes`` picks some); MCP tool
+calls (``call_mcp_tool``: name and arguments, then the result) in process only.
 
 Usage: ``.venv/bin/python bench/hooks_latency.py [--requests 400] [--routes chat responses messages] [--json]``
 (about three minutes per route).
@@ -62,7 +63,8 @@ MESSAGES = [
     {"role": "user", "content": "What is the capital of France? Answer in one word."},
 ]
 SYSTEM, QUESTION = MESSAGES[0]["content"], MESSAGES[1]["content"]
-ROUTES = ("chat", "responses", "messages")
+ROUTES = ("chat", "responses", "messages", "mcp")
+END_TO_END_ROUTES = ("chat", "responses", "messages")  # MCP tool calls: in process only
 
 
 def call_route(route: str, openai_client: Any, anthropic_client: Any) -> None:
@@ -102,6 +104,22 @@ def hook_case(route: str) -> tuple[str, dict[str, Any], Any]:
             }
         )
         return "aresponses", {"model": "gpt-4o-mini", "input": QUESTION, "instructions": SYSTEM}, answer
+    if route == "mcp":
+        from litellm.types.llms.base import HiddenParams
+        from litellm.types.mcp import MCPPostCallResponseObject
+        from mcp.types import TextContent
+
+        result = [TextContent(type="text", text="echo: Paris.")]
+        answer = MCPPostCallResponseObject(mcp_tool_call_response=result, hidden_params=HiddenParams())
+        arguments = {"text": QUESTION}
+        request = {  # the synthetic request LiteLLM's MCP gateway hands the pre-call hook
+            "model": "mcp-tool-call",
+            "messages": [{"role": "user", "content": f"Tool: echo\nArguments: {arguments}"}],
+            "mcp_tool_name": "echo",
+            "mcp_arguments": arguments,
+            "metadata": {},
+        }
+        return "call_mcp_tool", request, answer
     answer = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
               "content": [{"type": "text", "text": "Paris."}], "stop_reason": "end_turn"}  # fmt: skip
     request = {"model": "claude-sonnet-4-5", "system": SYSTEM, "messages": [{"role": "user", "content": QUESTION}]}
@@ -215,6 +233,9 @@ async def _time_hook(callbacks: list[Any], rounds: int, hook: str, route: str = 
         started = time.perf_counter()
         if hook == "pre_call":
             await proxy_logging.pre_call_hook(user_api_key_dict=user, data=data, call_type=call_type)  # type: ignore[arg-type]
+        elif route == "mcp":  # what LiteLLM's logging does after a tool call: each callback's MCP hook
+            for callback in callbacks:
+                await callback.async_post_mcp_tool_call_hook(data, answer, None, None)
         else:
             await proxy_logging.post_call_success_hook(data=data, response=answer, user_api_key_dict=user)
         if index >= 50:
@@ -281,7 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     routes = tuple(args.routes)
     result: dict[str, Any] = {"in_process": in_process(args.rounds, routes)}
     if not args.skip_end_to_end:
-        result["end_to_end"] = end_to_end(args.requests, args.warmup, routes)
+        result["end_to_end"] = end_to_end(
+            args.requests, args.warmup, tuple(r for r in routes if r in END_TO_END_ROUTES)
+        )
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
