@@ -38,28 +38,30 @@ class Stack:
     sink: SinkProcess
     proxy: ProxyProcess
     metrics_dir: Path
+    tools: McpToolsProcess
 
-    def call(self, tool: str, arguments: dict[str, Any]) -> tuple[bool, str]:
-        """One tool call through the proxy: (is an error, the result's text)."""
+    def call(self, tool: str, arguments: dict[str, Any], *, direct: bool = False) -> tuple[bool, str]:
+        """One tool call through the proxy (``direct``: to the MCP server itself): (is an error, its text)."""
         import httpx2
         from mcp import Client
         from mcp.client.streamable_http import streamable_http_client
 
         async def run() -> tuple[bool, str]:
             headers = {"x-litellm-api-key": f"Bearer {self.proxy.master_key}"}
-            url = f"{self.proxy.base_url}/mcp/"
+            url = self.tools.url if direct else f"{self.proxy.base_url}/mcp/"
             async with (
                 httpx2.AsyncClient(headers=headers, timeout=30) as http,
                 Client(streamable_http_client(url, http_client=http)) as client,
             ):
-                result = await client.call_tool(f"{SERVER}-{tool}", arguments)
+                result = await client.call_tool(tool if direct else f"{SERVER}-{tool}", arguments)
             text = "".join(getattr(block, "text", "") for block in result.content)
             return bool(result.is_error), text
 
         return asyncio.run(run())
 
     def echoed(self) -> str:
-        return self.call("echoed_texts", {})[1]
+        """What the tool was called with (asked of the server itself, not judged by the proxy's rules)."""
+        return self.call("echoed_texts", {}, direct=True)[1]
 
     def hook_metrics(self) -> Counter[tuple[str, str]]:
         registry = CollectorRegistry()
@@ -87,14 +89,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "SIGIL_HOOKS_ENABLED": "true",
             "SIGIL_HOOKS_PHASES": "preflight,postflight",
             "SIGIL_HOOKS_TIMEOUT": "2",
+            "SIGIL_HOOKS_FAIL_OPEN": "true",  # as for models: preflight open, postflight closed here
+            "SIGIL_HOOKS_POSTFLIGHT_FAIL_OPEN": "false",
         }
         with ProxyProcess(config=config_file, env=env) as proxy:
-            yield Stack(sink, proxy, metrics_dir)
+            yield Stack(sink, proxy, metrics_dir, tools)
 
 
 @pytest.fixture(autouse=True)
 def _clean(stack: Stack) -> None:
     stack.sink.request("DELETE", "/api/v1/hook-evaluations")
+    stack.sink.request("DELETE", "/api/v1/hook-faults")
 
 
 def marker() -> str:
@@ -142,3 +147,14 @@ def test_postflight_transform_rewrites_the_result(stack: Stack) -> None:
 def test_postflight_deny_withholds_the_result(stack: Stack) -> None:
     is_error, text = stack.call("echo", {"text": f"DROP TABLE users {marker()}"})
     assert is_error and SQL_DENIED in text
+
+
+def test_sigil_unavailable_preflight_lets_the_call_through_postflight_withholds_the_result(stack: Stack) -> None:
+    before = stack.hook_metrics()
+    text = f"password {marker()}"
+    stack.sink.request("POST", "/api/v1/hook-faults", {"unavailable": True})
+    is_error, said = stack.call("echo", {"text": text})
+    stack.sink.request("DELETE", "/api/v1/hook-faults")
+    assert is_error and "SIGIL_HOOKS_POSTFLIGHT_FAIL_OPEN=false" in said and text not in said
+    assert counted(stack, before) == {("preflight", "fail_open"): 1, ("postflight", "fail_closed"): 1}
+    assert text in stack.echoed(), "preflight failed open: the tool was called"

@@ -140,6 +140,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "SIGIL_HOOKS_ENABLED": "true",
             "SIGIL_HOOKS_PHASES": "preflight,postflight",
             "SIGIL_HOOKS_TIMEOUT": "2",
+            "SIGIL_HOOKS_FAIL_OPEN": "true",  # as chat's guardrail test: preflight open, postflight closed
+            "SIGIL_HOOKS_POSTFLIGHT_FAIL_OPEN": "false",
             "OPENAI_API_BASE": fake.base_url,
             "OPENAI_API_KEY": "fake-key",
             "ANTHROPIC_API_BASE": fake.root_url,
@@ -152,6 +154,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture(autouse=True)
 def _clean(stack: Stack) -> None:
     stack.sink.request("DELETE", "/api/v1/hook-evaluations")
+    stack.sink.request("DELETE", "/api/v1/hook-faults")
     stack.fake.clear_requests()
 
 
@@ -311,6 +314,26 @@ def test_messages_postflight_transform_rewrites_the_answer(
     assert generation["metadata"]["sigil.guard.decisions"] == [
         {"phase": "postflight", "action": "transform", "rule_id": "ssn"}
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Fail modes per phase, as for chat: preflight fail-open, postflight fail-closed (this stack)
+
+
+@pytest.mark.parametrize("streamed", STREAMED, ids=["sync", "stream"])
+def test_sigil_unavailable_preflight_lets_through_postflight_withholds(
+    stack: Stack, streamed: bool, metrics_before: Counter[Any]
+) -> None:
+    stack.sink.request("POST", "/api/v1/hook-faults", {"unavailable": True})
+    with pytest.raises(openai.APIStatusError) as raised:
+        stack.respond(streamed, input="my password is hunter2")
+    assert raised.value.status_code == 503 and "SIGIL_HOOKS_POSTFLIGHT_FAIL_OPEN=false" in str(raised.value.message)
+    with pytest.raises(anthropic.APIStatusError) as refused:
+        stack.message(streamed, messages=[{"role": "user", "content": "my password is hunter2"}])
+    assert refused.value.status_code == 503
+    assert "SIGIL_HOOKS_POSTFLIGHT_FAIL_OPEN=false" in anthropic_message(refused.value)
+    assert len(stack.upstream("/responses")) == len(stack.upstream("/messages")) == 1, "preflight let them through"
+    assert_counted(stack, metrics_before, {("preflight", "fail_open"): 2, ("postflight", "fail_closed"): 2})
 
 
 # ---------------------------------------------------------------------------------------------
