@@ -369,7 +369,7 @@ class Settings(BaseModel):
         "preflight",
         "Hook phases SIGIL_HOOKS_ENABLED evaluates, separated by commas: `preflight` (the request, before the "
         "model is called) and `postflight` (the model's answer, before the client gets it; a streamed answer is "
-        "held back until it ends, then judged). Every model route (docs/hooks.md).",
+        "held back until it ends, then judged). Every model route, and MCP tool calls (docs/hooks.md).",
         accepted=f"accepted: {', '.join(get_args(HookPhase))}, or both separated by a comma",
         worker_only=True,
     )
