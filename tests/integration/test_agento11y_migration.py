@@ -4,7 +4,6 @@ schema each generation came by), and a proxy configured by ``AGENTO11Y_*`` names
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -23,9 +22,8 @@ TENANT = "migration"
 
 
 @pytest.fixture(scope="module")
-def sink() -> Iterator[SinkProcess]:
-    with SinkProcess(auth="tenant") as process:
-        yield process
+def sink(tenant_sink: SinkProcess) -> SinkProcess:
+    return tenant_sink
 
 
 def export_one(env: dict[str, str], conversation: str) -> None:
@@ -61,7 +59,7 @@ def test_each_schema_arrives_and_the_sink_says_which(sink: SinkProcess, schema: 
     assert summary["_via"] == via
 
 
-def test_a_proxy_configured_by_agento11y_names_only_exports(sink: SinkProcess) -> None:
+def test_a_proxy_configured_by_agento11y_names_only_exports(sink: SinkProcess, fake: FakeLLMProcess) -> None:
     conversation = f"agento11y-{uuid.uuid4().hex[:8]}"
     env = {
         "AGENTO11Y_ENDPOINT": sink.grpc_target,

@@ -231,12 +231,6 @@ def test_sync_completion_is_recorded_once(recorded: Recorded) -> None:
 # --- the Responses API and the Anthropic Messages API, through LiteLLM's SDK to the fake upstream --
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeLLMProcess]:
-    with FakeLLMProcess() as process:
-        yield process
-
-
 @same_loop
 async def test_aresponses_sync_and_stream(recorded: Recorded, fake: FakeLLMProcess) -> None:
     upstream = {"api_base": fake.base_url, "api_key": "fake-key"}

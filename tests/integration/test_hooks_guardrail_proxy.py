@@ -86,12 +86,12 @@ def new_conversation() -> str:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, fake: FakeLLMProcess) -> Iterator[Stack]:
     directory = tmp_path_factory.mktemp("guardrail-config")
     metrics_dir = tmp_path_factory.mktemp("guardrail-metrics")
     config = directory / "config.yaml"
     config.write_text(Path(DEFAULT_CONFIG).read_text(encoding="utf-8") + GUARDRAILS, encoding="utf-8")
-    with FakeLLMProcess() as fake, SinkProcess(auth="tenant") as sink:
+    with SinkProcess(auth="tenant") as sink:
         sink.request("POST", "/api/v1/hook-rules", RULES)
         env = {
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),  # SIGIL_METRICS=auto: the hook metrics are on

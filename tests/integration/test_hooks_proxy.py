@@ -112,12 +112,6 @@ def running(fake: FakeLLMProcess, *, sink_auth: str, hooks: dict[str, str] | Non
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeLLMProcess]:
-    with FakeLLMProcess() as process:
-        yield process
-
-
-@pytest.fixture(scope="module")
 def open_stack(fake: FakeLLMProcess) -> Iterator[Stack]:
     """Hooks on, fail-open (the default), bearer auth, HTTP export, a recorder process (the in-process
     placement has a stack of its own below)."""

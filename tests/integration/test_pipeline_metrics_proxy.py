@@ -17,12 +17,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from sigil_mock_sink.testing import SinkProcess
 
 from bench.pipeline_metrics_plot import Sample, parse
 from tests.grafana_dashboard import DASHBOARD_PATH, expressions, load_dashboard, missing_data, queried_metrics
+from tests.integration.conftest import write_proxy_config
 
 pytestmark = pytest.mark.integration
 
@@ -137,18 +136,10 @@ def settle(scraper: Scraper, expected_recorded: int, timeout: float = 60.0) -> S
     raise AssertionError(f"metrics did not settle at {expected_recorded} recorded: {ledgers(scraper.scrape())}")
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeLLMProcess]:
-    with FakeLLMProcess() as process:
-        yield process
-
-
-def proxy_config(directory: Path) -> Path:
+def metrics_config(directory: Path) -> Path:
     """config_metrics.yaml with the test keys' custom_auth (loaded from the config's directory)."""
-    config = directory / "config.yaml"
-    config.write_text(CONFIG.read_text() + "  custom_auth: team_keys_auth.user_api_key_auth\n")
-    shutil.copy(Path(__file__).with_name("team_keys_auth.py"), directory / "team_keys_auth.py")
-    return config
+    text = CONFIG.read_text() + "  custom_auth: team_keys_auth.user_api_key_auth\n"
+    return write_proxy_config(directory, text, "team_keys_auth.py", callback_file=False)
 
 
 def chat(proxy: ProxyProcess, count: int, conversation: str) -> Counter[str]:
@@ -204,7 +195,7 @@ def test_counters_add_up_over_two_workers_through_an_outage(fake: FakeLLMProcess
             "OPENAI_API_KEY": "fake-key",
         }
         proxy = ProxyProcess(
-            config=proxy_config(tmp_path),
+            config=metrics_config(tmp_path),
             env=env,
             num_workers=2,
             # uvicorn kills a worker that does not answer its supervisor within 5 s, as a worker

@@ -43,12 +43,6 @@ FULL = [Combo("http", "tenant"), Combo("grpc", "tenant", "inprocess")]
 SMOKE = [Combo(p, a) for p in ("http", "grpc") for a in ("none", "bearer", "basic")]
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeLLMProcess]:
-    with FakeLLMProcess() as process:
-        yield process
-
-
 def sink_args(auth: str) -> dict[str, str]:
     if auth == "bearer":
         return {"auth": "bearer", "bearer_token": TOKEN}

@@ -11,7 +11,7 @@ import pytest
 from sigil_devstack.proxy import ProxyProcess
 
 from tests.capture_sink import CaptureSink
-from tests.integration.test_bad_env import proxy_config
+from tests.integration.conftest import ProxyConfig
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ def chat(proxy: ProxyProcess, **body: object) -> tuple[int, dict[str, object]]:
         return error.code, json.loads(error.read() or b"{}")
 
 
-def test_disabled_proxy_starts_and_serves(tmp_path: Path) -> None:
+def test_disabled_proxy_starts_and_serves(tmp_path: Path, proxy_config: ProxyConfig) -> None:
     env = {"SIGIL_ENABLED": "false", "SIGIL_AUTH_MODE": "bearer"}  # no token: ignored when disabled
     with CaptureSink() as upstream, ProxyProcess(config=proxy_config(tmp_path, f"{upstream.url}/v1"), env=env) as proxy:
         status, body = chat(proxy)
@@ -43,7 +43,7 @@ def test_disabled_proxy_starts_and_serves(tmp_path: Path) -> None:
     assert "sigil: invalid configuration" not in output
 
 
-def test_enabled_proxy_exports_and_flushes_at_exit(tmp_path: Path) -> None:
+def test_enabled_proxy_exports_and_flushes_at_exit(tmp_path: Path, proxy_config: ProxyConfig) -> None:
     with CaptureSink() as sink:
         env = {
             "SIGIL_PROTOCOL": "http",

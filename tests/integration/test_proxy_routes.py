@@ -66,12 +66,6 @@ class Stack:
         return generation
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeLLMProcess]:
-    with FakeLLMProcess() as process:
-        yield process
-
-
 @pytest.fixture(scope="module", params=["process", "inprocess"])
 def stack(request: pytest.FixtureRequest, fake: FakeLLMProcess) -> Iterator[Stack]:
     env = {

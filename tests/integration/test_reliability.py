@@ -13,7 +13,6 @@ import secrets
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,12 +32,6 @@ TENANT = "reliability"
 TOKEN = "sigil-" + secrets.token_hex(16)
 SECRET_PROMPT = "the launch code is 4-8-15-16-23-42"
 SECRET_REPLY_MARKER = "Hello"  # the fake upstream's canned answers start with it
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeLLMProcess]:
-    with FakeLLMProcess() as process:
-        yield process
 
 
 def proxy_env(sink: SinkProcess, fake: FakeLLMProcess, protocol: str = "grpc", **extra: str) -> dict[str, str]:

@@ -30,12 +30,6 @@ from tests.integration.test_reliability import Load, assert_exactly_once, proxy_
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeLLMProcess]:
-    with FakeLLMProcess() as process:
-        yield process
-
-
 def descendants(root: int) -> dict[int, tuple[int, str]]:
     """pid → (parent pid, command line) of every process below ``root``."""
     table: dict[int, tuple[int, str]] = {}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import statistics
 import time
 from collections.abc import Iterator
@@ -19,6 +18,8 @@ import pytest
 from fake_llm.testing import FakeLLMProcess
 from sigil_devstack.proxy import ProxyProcess
 from sigil_mock_sink.testing import SinkProcess
+
+from tests.integration.conftest import ProxyConfig
 
 pytestmark = pytest.mark.integration
 
@@ -37,29 +38,14 @@ litellm_settings:
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeLLMProcess]:
-    with FakeLLMProcess() as process:
-        yield process
-
-
-@pytest.fixture(scope="module")
-def main_sink() -> Iterator[SinkProcess]:
-    with SinkProcess(auth="tenant") as sink:
-        yield sink
+def main_sink(tenant_sink: SinkProcess) -> SinkProcess:
+    return tenant_sink
 
 
 @pytest.fixture(scope="module")
 def beta_sink() -> Iterator[SinkProcess]:
     with SinkProcess(auth="basic", basic_user="beta", basic_password=BETA_TOKEN) as sink:
         yield sink
-
-
-def proxy_config(directory: Path, api_base: str) -> Path:
-    config = directory / "config.yaml"
-    config.write_text(CONFIG.format(api_base=api_base))
-    shutil.copy(ROOT / "sigil_callback.py", directory / "sigil_callback.py")
-    shutil.copy(Path(__file__).with_name("team_keys_auth.py"), directory / "team_keys_auth.py")
-    return config
 
 
 def endpoint(sink: SinkProcess, protocol: str) -> str:
@@ -112,6 +98,7 @@ def alpha_round(proxy: ProxyProcess, sink: SinkProcess) -> list[float]:
 )
 def test_each_team_lands_in_its_tenant_and_an_outage_of_one_does_not_delay_the_others(
     tmp_path: Path,
+    proxy_config: ProxyConfig,
     fake: FakeLLMProcess,
     main_sink: SinkProcess,
     beta_sink: SinkProcess,
@@ -147,7 +134,8 @@ def test_each_team_lands_in_its_tenant_and_an_outage_of_one_does_not_delay_the_o
     if spool:
         (tmp_path / "spool").mkdir()
         env["SIGIL_SPOOL_DIR"] = str(tmp_path / "spool")
-    with ProxyProcess(config=proxy_config(tmp_path, fake.base_url), env=env) as proxy:
+    config = proxy_config(tmp_path, fake.base_url, text=CONFIG, helpers=("team_keys_auth.py",))
+    with ProxyProcess(config=config, env=env) as proxy:
         beta = [chat(proxy, "sk-team-beta")]
         gamma = chat(proxy, "sk-gamma-bot")
         # a request claiming another team in its own metadata stays with its key's (unmapped) team
