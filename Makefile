@@ -7,8 +7,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # the package's tests, and each tool's, the benchmarks' and the deploy files' beside them (pyproject testpaths)
 TESTS  := tests tools/tests bench/tests deploy/tests
+# two workers (most of the suite waits on proxies, sinks and outages); a module's shared proxy stack is
+# marked xdist_group and stays on one worker, so it starts once
+PARALLEL := -n 2 --dist loadgroup
 
-.PHONY: install run test container-test lint typecheck unit integration library-versions bench clean
+.PHONY: install run check test container-test lint typecheck unit integration library-versions bench clean
 
 install: $(STAMP)
 
@@ -34,8 +37,11 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit tools/tests bench/tests deploy/tests -m "not integration" -q
 
+## the inner loop: lint, types and the unit tests (no proxy, sink or upstream process), in about a minute
+check: $(STAMP) lint typecheck unit
+
 integration: $(STAMP)
-	$(BIN)/python -m pytest tests/integration tools/tests -m integration -q
+	$(BIN)/python -m pytest tests/integration tools/tests -m integration $(PARALLEL) -q
 
 ## the library's tests on the oldest and newest LiteLLM it supports (side venvs cached per machine)
 library-versions: $(STAMP)
@@ -44,7 +50,7 @@ library-versions: $(STAMP)
 ## everything CI runs: lint, types, unit + integration (+ container tests when an engine is available)
 test: $(STAMP) lint typecheck library-versions
 	@$(BIN)/python -m tests.container.engine
-	$(BIN)/python -m pytest $(TESTS) -q -ra
+	$(BIN)/python -m pytest $(TESTS) $(PARALLEL) -q -ra --durations=25
 
 ## the container suite alone: image, containers, compose (podman or docker; docs/containers.md)
 container-test: $(STAMP)

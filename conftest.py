@@ -21,3 +21,12 @@ def _clear_sigil_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             monkeypatch.delenv(name, raising=False)
     _WARNED.clear()  # configuration warnings are logged once per process; each test is a fresh start
     yield
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The container suite on one worker under `make test` (-n 2): its session fixtures build the image
+    and start the engine's service once."""
+    for item in items:
+        if item.get_closest_marker("container") is not None:
+            item.add_marker(pytest.mark.xdist_group("container"))

@@ -19,7 +19,8 @@ from sigil_sdk_litellm import SigilLiteLLMLogger
 from tests.support import capturing_client, wait_until
 
 # LiteLLM's logging worker binds to the first event loop it sees: one loop for the module's async tests.
-pytestmark = pytest.mark.integration
+# one worker runs the module under `make test` (-n 2 --dist loadgroup): its shared stack starts once
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("handler_litellm")]
 same_loop = pytest.mark.asyncio(loop_scope="module")
 
 # what LiteLLM raises for a provider's 429 on /v1/messages: its RateLimitError since 1.100.0 (it maps the

@@ -26,7 +26,8 @@ from sigil_mock_sink.testing import SinkProcess
 
 from tests.support import hook_counts
 
-pytestmark = pytest.mark.integration
+# one worker runs the module under `make test` (-n 2 --dist loadgroup): its shared stack starts once
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("hooks_guardrail_proxy")]
 
 TENANT = "guardrail-tenant"
 RULES = {

@@ -23,7 +23,8 @@ from fake_llm.testing import FakeLLMProcess
 from sigil_devstack.proxy import ProxyProcess
 from sigil_mock_sink.testing import SinkProcess
 
-pytestmark = pytest.mark.integration
+# one worker runs the module under `make test` (-n 2 --dist loadgroup): its shared stack starts once
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("hooks_proxy")]
 
 TENANT = "hooks-tenant"
 TOKEN = "sigil-" + secrets.token_hex(16)

@@ -33,7 +33,8 @@ from sigil_devstack.proxy import ProxyProcess
 
 from tests.scenarios import TOOLS
 
-pytestmark = pytest.mark.integration
+# one worker runs the module under `make test` (-n 2 --dist loadgroup): its shared stack starts once
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("parity")]
 
 ROOT = Path(__file__).resolve().parents[2]
 PARITY = ROOT / "tests" / "parity"

@@ -87,6 +87,11 @@ def full_stack(request: pytest.FixtureRequest, fake: FakeLLMProcess) -> Iterator
         yield request.param, target
 
 
+# the tests on the shared full stacks run on one worker under `make test` (-n 2 --dist loadgroup)
+FULL_STACK_GROUP = pytest.mark.xdist_group("proxy_e2e_full")
+
+
+@FULL_STACK_GROUP
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_scenario(full_stack: tuple[Combo, Target], name: str) -> None:
     _, target = full_stack
@@ -107,6 +112,7 @@ def assert_tenant(combo: Combo, target: Target) -> None:
     assert len(target.sink.generations(conversation_id=conv, tenant=expected)) == 1
 
 
+@FULL_STACK_GROUP
 def test_generations_land_in_the_configured_tenant(full_stack: tuple[Combo, Target]) -> None:
     assert_tenant(*full_stack)
 

@@ -24,7 +24,8 @@ from sigil_mock_sink.testing import SinkProcess
 
 from tests.scenarios import SinkReader, texts, tool_calls, tool_results, usage
 
-pytestmark = pytest.mark.integration
+# one worker runs the module under `make test` (-n 2 --dist loadgroup): its shared stack starts once
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("proxy_routes")]
 
 TOOLS = [
     {

@@ -18,7 +18,8 @@ import pytest
 from fake_llm.testing import FakeLLMProcess
 from sigil_devstack.proxy import ProxyProcess
 
-pytestmark = pytest.mark.integration
+# one worker runs the module under `make test` (-n 2 --dist loadgroup): its shared stack starts once
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("fake_llm")]
 
 TOOLS: list[dict[str, Any]] = [
     {
