@@ -13,7 +13,6 @@ from __future__ import annotations
 import shutil
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import openai
@@ -43,12 +42,6 @@ router_settings:
 general_settings:
   master_key: os.environ/LITELLM_MASTER_KEY
 """
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeLLMProcess]:
-    with FakeLLMProcess() as process:
-        yield process
 
 
 def rejected(sink: SinkProcess) -> list[str]:
