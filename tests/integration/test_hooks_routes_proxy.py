@@ -31,7 +31,8 @@ from sigil_mock_sink.testing import SinkProcess
 from tests.scenarios import SinkReader
 from tests.support import hook_counts
 
-pytestmark = pytest.mark.integration
+# one worker runs the module under `make test` (-n 2 --dist loadgroup): its shared stack starts once
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("hooks_routes_proxy")]
 
 RULES = {
     "rules": [
@@ -121,7 +122,7 @@ def new_conversation() -> str:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, fake: FakeLLMProcess) -> Iterator[Stack]:
     metrics_dir = tmp_path_factory.mktemp("routes-metrics")
     config = yaml.safe_load(Path(DEFAULT_CONFIG).read_text(encoding="utf-8"))
     # LiteLLM's OpenAI image generation does not read OPENAI_API_BASE: the fake upstream is named here
@@ -129,7 +130,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     config["model_list"].append({"model_name": "dall-e-3", "litellm_params": image_model})
     config_file = tmp_path_factory.mktemp("routes-config") / "config.yaml"
     config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
-    with FakeLLMProcess() as fake, SinkProcess(auth="none") as sink:
+    with SinkProcess(auth="none") as sink:
         sink.request("POST", "/api/v1/hook-rules", RULES)
         env = {
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),

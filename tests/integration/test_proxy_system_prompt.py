@@ -9,11 +9,12 @@ import json
 
 import pytest
 
-from tests.integration.test_proxy_routes import Stack, conversation, fake, stack
+from tests.integration.test_proxy_routes import Stack, conversation, stack
 from tests.scenarios import texts, tool_results
 
-pytestmark = pytest.mark.integration
-__all__ = ["fake", "stack"]  # the fixtures, used by name
+# one worker runs the module under `make test` (-n 2 --dist loadgroup): its shared stack starts once
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("proxy_system_prompt")]
+__all__ = ["stack"]  # the fixture, used by name (the fake upstream is tests/integration/conftest.py's)
 
 
 @pytest.mark.parametrize("streamed", [False, True], ids=["sync", "stream"])
