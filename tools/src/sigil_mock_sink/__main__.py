@@ -1,7 +1,8 @@
 """``sigil-mock-sink``: a Sigil ingest endpoint that behaves like the real one, for development and tests.
 
 HTTP (``/api/v1/generations:export``, ``/api/v1/workflow-steps:export``, the read-back API, faults,
-``/healthz``, ``/readyz``, ``/metrics`` and a page at ``/``) and gRPC ingest, in one asyncio process.
+``/healthz``, ``/readyz``, ``/metrics`` and a page at ``/``) and gRPC ingest, with an OTLP traces and
+metrics receiver on both ports (``/v1/traces``, ``/v1/metrics``), in one asyncio process.
 Every flag can also be set by the ``SINK_*`` environment variable named in its help; pass secrets
 (bearer token, basic password) that way so they do not show in process listings. They are never
 printed.
@@ -29,6 +30,7 @@ from .faults import GRPC_CODES, Faults
 from .grpc_service import DEFAULT_MAX_RECEIVE_BYTES, create_server
 from .hooks import HookState, load_rules_file
 from .http_app import create_app
+from .otlp_store import TelemetryStore
 from .store import Store
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -112,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-items",
         type=positive_int,
         default=_env("MAX_ITEMS", "10000"),
-        help="generations (and workflow steps) kept; the oldest are dropped and counted (SINK_MAX_ITEMS)",
+        help="generations (and workflow steps, OTLP spans, metric points) kept; the oldest are dropped and"
+        " counted (SINK_MAX_ITEMS)",
     )
     store.add_argument("--db", default=_env("DB", "") or None, help="SQLite file that keeps history (SINK_DB)")
     faults = p.add_argument_group("faults at start (change them at run time with POST /api/v1/faults)")
@@ -239,7 +242,8 @@ async def serve(args: argparse.Namespace, auth: Authenticator, hook_state: HookS
     fault_state = Faults()
     fault_state.update(initial_faults(args))
     store = Store(max_items=args.max_items, db_path=args.db)
-    sink = Sink(store, auth, fault_state, log_requests=args.log_requests)
+    telemetry = TelemetryStore(max_items=args.max_items)
+    sink = Sink(store, auth, fault_state, log_requests=args.log_requests, telemetry=telemetry)
     runner = web.AppRunner(create_app(sink, hook_state), access_log=None, handle_signals=False)
     await runner.setup()
     grpc_server = None

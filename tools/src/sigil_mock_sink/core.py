@@ -1,4 +1,4 @@
-"""What the HTTP and gRPC sides share: the store, the authenticator, the faults, and how a batch is
+"""What the HTTP and gRPC sides share: the stores, the authenticator, the faults, and how a batch is
 taken in and logged. Both sides run on one asyncio loop, so nothing here needs to be thread-safe
 beyond what the store already is."""
 
@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from .auth import Authenticator
 from .faults import Faults
+from .otlp_store import TelemetryStore
 from .store import Store
 
 
@@ -21,6 +22,8 @@ class Sink:
     faults: Faults = field(default_factory=Faults)
     log_requests: bool = False
     log: TextIO = field(default=sys.stdout, repr=False)
+    # OTLP spans and metric points (otlp.py receives them)
+    telemetry: TelemetryStore = field(default_factory=TelemetryStore)
 
     def tenant(self, headers: Mapping[str, str]) -> str:
         """The request's tenant (headers with lower-case keys), or AuthError."""

@@ -20,6 +20,7 @@ import grpc
 from sigil_sdk.internal.gen.sigil.v1 import generation_ingest_pb2 as pb
 from sigil_sdk.internal.gen.sigil.v1 import generation_ingest_pb2_grpc as pb_grpc
 
+from . import otlp
 from .auth import AuthError
 from .core import Sink
 from .faults import GRPC_CODES
@@ -123,11 +124,13 @@ def create_server(
     max_receive_bytes: int = DEFAULT_MAX_RECEIVE_BYTES,
     credentials: grpc.ServerCredentials | None = None,
 ) -> grpc.aio.Server:
-    """A server with both services of both schemas on ``address``: plaintext, or TLS with ``credentials``."""
+    """A server with both services of both schemas, and OTLP's trace and metrics services, on
+    ``address``: plaintext, or TLS with ``credentials``."""
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", max_receive_bytes)])
     pb_grpc.add_GenerationIngestServiceServicer_to_server(GenerationService(sink), server)
     pb_grpc.add_WorkflowStepIngestServiceServicer_to_server(WorkflowStepService(sink), server)
     server.add_generic_rpc_handlers(_agento11y_handlers(sink))
+    server.add_generic_rpc_handlers(otlp.grpc_handlers(sink))
     bound = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     if bound == 0:
         raise OSError(f"cannot listen on {address} for gRPC")

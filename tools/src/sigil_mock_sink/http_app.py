@@ -7,7 +7,9 @@ proto-JSON whatever the Content-Type (400 with the parse error), then 202 ``appl
 the per-item results in proto-JSON (proto field names, empty fields left out). Error bodies are
 ``text/plain`` and end with a newline, as Go's ``http.Error`` writes them. Faults come before all of
 that. The read-back API is the sink's own (the real query API differs) and needs no credentials.
-Sigil's hooks (``/api/v1/hooks:evaluate`` with rules, hook faults and an evaluation log) are in hooks.py.
+Sigil's hooks (``/api/v1/hooks:evaluate`` with rules, hook faults and an evaluation log) are in hooks.py,
+the OTLP receiver (``/v1/traces``, ``/v1/metrics``) in otlp.py; its spans and metric points read back
+from ``/api/v1/spans`` and ``/api/v1/metric-points``.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from typing import Any
 from aiohttp import web
 from sigil_sdk.internal.gen.sigil.v1 import generation_ingest_pb2 as pb
 
-from . import hooks, metrics, page, protojson
+from . import hooks, metrics, otlp, page, protojson
 from .auth import AuthError
 from .core import Sink
-from .store import GENERATION, WORKFLOW_STEP, Store, Stored
+from .store import GENERATION, WORKFLOW_STEP, Stored
 
 SINK = web.AppKey("sink", Sink)
 
@@ -107,19 +109,29 @@ def _limit(request: web.Request) -> int:
     return int(raw)
 
 
-def _items_response(store: Store, items: list[Stored], summary: bool = False) -> web.Response:
+def _items_response(sink: Sink, items: list[Stored], summary: bool = False) -> web.Response:
+    store = sink.store
     if summary:
-        return json_body({"items": [item.summary() for item in items]})
+        return json_body({"items": [_with_span(sink, item) for item in items]})
     body = b'{"items":[' + b",".join(store.rendered(item) for item in items) + b"]}"
     return web.Response(body=body, content_type="application/json")
 
 
+def _with_span(sink: Sink, item: Stored) -> dict[str, Any]:
+    """The page's summary of a generation, with ``_span``: whether its span arrived over OTLP."""
+    summary = item.summary()
+    g = item.message
+    summary["_span"] = bool(g.span_id) and sink.telemetry.has_span(item.tenant, g.trace_id, g.span_id)
+    return summary
+
+
 async def generations(request: web.Request) -> web.Response:
     """GET: newest first, filtered by ``tenant``, ``conversation_id``, ``agent_name``, ``model``, ``limit``
-    (``view=summary`` for the page's list). DELETE: forget everything stored."""
+    (``view=summary`` for the page's list). DELETE: forget everything stored (OTLP signals too)."""
     sink = request.app[SINK]
     if request.method == "DELETE":
         sink.store.clear()
+        sink.telemetry.clear()
         return json_body({"cleared": True})
     q = request.query
     items = sink.store.query(
@@ -130,7 +142,7 @@ async def generations(request: web.Request) -> web.Response:
         model=q.get("model", ""),
         limit=_limit(request),
     )
-    return _items_response(sink.store, items, summary=q.get("view") == "summary")
+    return _items_response(sink, items, summary=q.get("view") == "summary")
 
 
 async def generation(request: web.Request) -> web.Response:
@@ -142,11 +154,34 @@ async def generation(request: web.Request) -> web.Response:
 
 async def workflow_steps(request: web.Request) -> web.Response:
     q = request.query
-    store = request.app[SINK].store
-    items = store.query(
+    sink = request.app[SINK]
+    items = sink.store.query(
         WORKFLOW_STEP, tenant=q.get("tenant", ""), conversation_id=q.get("conversation_id", ""), limit=_limit(request)
     )
-    return _items_response(store, items)
+    return _items_response(sink, items)
+
+
+async def spans(request: web.Request) -> web.Response:
+    """OTLP spans, newest first, filtered by ``tenant``, ``trace_id``, ``span_id`` (lower-case hex),
+    ``name``, ``limit``."""
+    q = request.query
+    found = request.app[SINK].telemetry.spans(
+        tenant=q.get("tenant", ""),
+        trace_id=q.get("trace_id", "").lower(),
+        span_id=q.get("span_id", "").lower(),
+        name=q.get("name", ""),
+        limit=_limit(request),
+    )
+    return json_body({"items": found})
+
+
+async def metric_points(request: web.Request) -> web.Response:
+    """OTLP metric data points, newest first, filtered by ``tenant``, ``name`` (the metric's), ``limit``."""
+    q = request.query
+    found = request.app[SINK].telemetry.metric_points(
+        tenant=q.get("tenant", ""), name=q.get("name", ""), limit=_limit(request)
+    )
+    return json_body({"items": found})
 
 
 async def conversations(request: web.Request) -> web.Response:
@@ -170,7 +205,8 @@ async def faults(request: web.Request) -> web.Response:
 
 
 async def stats(request: web.Request) -> web.Response:
-    return json_body(metrics.as_json(request.app[SINK].store))
+    sink = request.app[SINK]
+    return json_body(metrics.as_json(sink.store, sink.telemetry))
 
 
 async def health(request: web.Request) -> web.Response:
@@ -178,7 +214,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def prometheus(request: web.Request) -> web.Response:
-    text = metrics.render(request.app[SINK].store)
+    text = metrics.render(request.app[SINK].store, request.app[SINK].telemetry)
     return web.Response(text=text, content_type="text/plain", charset="utf-8", headers={"Cache-Control": "no-store"})
 
 
@@ -198,6 +234,9 @@ def create_app(sink: Sink, hook_state: hooks.HookState | None = None) -> web.App
     app.router.add_get("/api/v1/generations/{id}", generation)
     app.router.add_get("/api/v1/workflow-steps", workflow_steps)
     app.router.add_get("/api/v1/conversations", conversations)
+    otlp.register_http(app, SINK)
+    app.router.add_get("/api/v1/spans", spans)
+    app.router.add_get("/api/v1/metric-points", metric_points)
     app.router.add_route("GET", "/api/v1/faults", faults)
     app.router.add_route("POST", "/api/v1/faults", faults)
     app.router.add_route("DELETE", "/api/v1/faults", faults)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .otlp_store import SIGNALS, TelemetryStore
 from .store import KINDS, Store
 
 
@@ -15,7 +16,7 @@ def _family(name: str, kind: str, help_text: str, samples: list[str]) -> list[st
     return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", *samples]
 
 
-def render(store: Store) -> str:
+def render(store: Store, telemetry: TelemetryStore) -> str:
     """Every counter as Prometheus text exposition."""
     s = store.stats
     lines = [
@@ -61,11 +62,29 @@ def render(store: Store) -> str:
             "Items currently stored, by kind.",
             [f'sigil_sink_stored{{kind="{k}"}} {store.count(k)}' for k in KINDS],
         ),
+        *_family(
+            "sigil_sink_otlp_received_total",
+            "counter",
+            "OTLP spans and metric data points received, by signal.",
+            [f'sigil_sink_otlp_received_total{{signal="{g}"}} {telemetry.received[g]}' for g in SIGNALS],
+        ),
+        *_family(
+            "sigil_sink_otlp_evicted_total",
+            "counter",
+            "OTLP spans and metric data points dropped from the bounded store (oldest first), by signal.",
+            [f'sigil_sink_otlp_evicted_total{{signal="{g}"}} {telemetry.evicted[g]}' for g in SIGNALS],
+        ),
+        *_family(
+            "sigil_sink_otlp_stored",
+            "gauge",
+            "OTLP spans and metric data points currently stored, by signal.",
+            [f'sigil_sink_otlp_stored{{signal="{g}"}} {telemetry.count(g)}' for g in SIGNALS],
+        ),
     ]
     return "\n".join(lines) + "\n"
 
 
-def as_json(store: Store) -> dict[str, Any]:
+def as_json(store: Store, telemetry: TelemetryStore) -> dict[str, Any]:
     """The same counters as one JSON object."""
     s = store.stats
     rejected: dict[str, dict[str, int]] = {k: {} for k in KINDS}
@@ -78,4 +97,8 @@ def as_json(store: Store) -> dict[str, Any]:
         "evicted": {k: s.evicted[k] for k in KINDS},
         "stored": {k: store.count(k) for k in KINDS},
         "requests": {f"{t} {o}": v for (t, o), v in sorted(s.requests.items())},
+        "otlp": {
+            g: {"received": telemetry.received[g], "evicted": telemetry.evicted[g], "stored": telemetry.count(g)}
+            for g in SIGNALS
+        },
     }

@@ -28,6 +28,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -106,6 +107,16 @@ class SinkProcess:
     def http_url(self) -> str:
         """Base URL of the HTTP side, e.g. ``http://127.0.0.1:PORT`` (the SDK's HTTP endpoint; https with TLS)."""
         return f"{'https' if self.tls else 'http'}://{HOST}:{self.http_port}"
+
+    @property
+    def otlp_http_endpoint(self) -> str:
+        """``OTEL_EXPORTER_OTLP_ENDPOINT`` for ``http/protobuf`` (the exporters add ``/v1/traces``, ``/v1/metrics``)."""
+        return self.http_url
+
+    @property
+    def otlp_grpc_endpoint(self) -> str:
+        """``OTEL_EXPORTER_OTLP_ENDPOINT`` for ``grpc`` (``http://`` is plaintext, ``https://`` TLS)."""
+        return f"{'https' if self.tls else 'http'}://{self.grpc_target}"
 
     @property
     def grpc_target(self) -> str:
@@ -227,8 +238,28 @@ class SinkProcess:
             items = self.generations(**filters)
         return items
 
+    def spans(self, **filters: Any) -> list[dict[str, Any]]:
+        """OTLP spans received, newest first, flat: hex ``trace_id`` / ``span_id`` / ``parent_span_id``,
+        ``name``, ``kind``, ``attributes`` (plain values), ``events``, ``status``, ``resource``, ``scope``,
+        ``_tenant``, ``_via``. Filters: ``tenant``, ``trace_id``, ``span_id``, ``name``, ``limit``."""
+        return list(self.request("GET", f"/api/v1/spans?{_query(filters)}")["items"])
+
+    def metric_points(self, **filters: Any) -> list[dict[str, Any]]:
+        """OTLP metric data points received, newest first: the metric's ``name``, ``type``, ``unit``,
+        ``temporality`` beside the point's ``attributes`` and values (``count``, ``sum``,
+        ``bucket_counts``, … or ``value``). Filters: ``tenant``, ``name``, ``limit``."""
+        return list(self.request("GET", f"/api/v1/metric-points?{_query(filters)}")["items"])
+
+    def wait_for_spans(self, count: int, timeout: float = 30.0, **filters: Any) -> list[dict[str, Any]]:
+        """Poll :meth:`spans` until at least ``count`` match or ``timeout`` passes; what matched last."""
+        return _poll(lambda: self.spans(**filters), count, timeout)
+
+    def wait_for_metric_points(self, count: int, timeout: float = 30.0, **filters: Any) -> list[dict[str, Any]]:
+        """Poll :meth:`metric_points` until at least ``count`` match or ``timeout`` passes."""
+        return _poll(lambda: self.metric_points(**filters), count, timeout)
+
     def clear(self) -> None:
-        """Forget every stored generation and workflow step (counters and faults stay)."""
+        """Forget every stored generation, workflow step, span and metric point (counters and faults stay)."""
         self.request("DELETE", "/api/v1/generations")
 
     # -- faults and counters -------------------------------------------------------------------------
@@ -254,6 +285,15 @@ class SinkProcess:
         """The counters as JSON: ``received``, ``accepted``, ``evicted``, ``stored`` by kind, ``rejected``
         by kind then reason, ``requests`` by ``"<transport> <outcome>"``."""
         return dict(self.request("GET", "/api/v1/stats"))
+
+
+def _poll(read: Callable[[], list[dict[str, Any]]], count: int, timeout: float) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    items = read()
+    while len(items) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+        items = read()
+    return items
 
 
 def _query(filters: dict[str, Any]) -> str:

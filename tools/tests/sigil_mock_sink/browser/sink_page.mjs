@@ -1,6 +1,7 @@
 // Usage: node sink_page.mjs <sink page URL> <screenshot path> <generation id to open> <tenant> <id with markup>
 // Loads the mock sink's page in Debian's chromium (never a downloaded browser), checks the list, that
-// it refreshes by itself when a generation arrives, the detail view, and that recorded markup stays text;
+// it refreshes by itself when a generation arrives, the detail view with the generation's trace, and that
+// recorded markup stays text;
 // writes a screenshot; prints
 // one JSON line with what it saw (the pytest wrapper asserts on it).
 import { mkdtempSync, rmSync } from "node:fs";
@@ -49,7 +50,10 @@ try {
   await page.click(`#rows tr[data-id="${openId}"]`);
   await page.waitForSelector("#detail h2");
   await page.waitForFunction((id) => document.querySelector("#detail h2").textContent.includes(id), openId);
+  await page.waitForSelector("#trace");  // the generation's trace, from the OTLP receiver
   const detail = await page.textContent("#detail");
+  const traceRows = await page.$$eval("#trace tbody tr", (trs) =>
+    trs.map((tr) => [tr.classList.contains("own"), Number(tr.dataset.depth), ...[...tr.cells].map((td) => td.textContent.trim())]));
   const selected = await page.$$eval("#rows tr.selected", (trs) => trs.map((tr) => tr.dataset.id));
   await page.screenshot({ path: screenshot, fullPage: true });
 
@@ -58,7 +62,8 @@ try {
   const markupDetail = await page.textContent("#detail");
   const injected = await page.$$eval("#detail script", (nodes) => nodes.length);
   console.log(JSON.stringify({
-    rows, summary, arrivedStatus: arrived.status, refreshedRows, detail, selected, markupDetail, injected, dialogs, errors,
+    rows, summary, arrivedStatus: arrived.status, refreshedRows, detail, traceRows, selected, markupDetail, injected,
+    dialogs, errors,
   }));
 } finally {
   await context.close();
