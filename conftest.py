@@ -15,9 +15,9 @@ from sigil_sdk_litellm.proxy.settings.loading import _WARNED
 
 @pytest.fixture(autouse=True)
 def _clear_sigil_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No test sees the developer's SIGIL_* (or AGENTO11Y_*) variables: each sets what it needs."""
+    """No test sees the developer's SIGIL_*, AGENTO11Y_* or OTEL_* variables: each sets what it needs."""
     for name in list(os.environ):
-        if name.startswith(("SIGIL_", "AGENTO11Y_")):
+        if name.startswith(("SIGIL_", "AGENTO11Y_", "OTEL_")):
             monkeypatch.delenv(name, raising=False)
     _WARNED.clear()  # configuration warnings are logged once per process; each test is a fresh start
     yield

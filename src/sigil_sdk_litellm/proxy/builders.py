@@ -22,6 +22,7 @@ from sigil_sdk_litellm.proxy.export.transport import GrpcTransport, HttpTranspor
 from sigil_sdk_litellm.proxy.handoff.recorder_settings import HANDOVER_VARIABLE, read_handover_file
 from sigil_sdk_litellm.proxy.log_output import PACKAGE_LOGGERS, ensure_log_output
 from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
+from sigil_sdk_litellm.proxy.telemetry import otlp
 from sigil_sdk_litellm.proxy.tenants.router import TenantRouter, split_bound
 from sigil_sdk_litellm.recording import DEFAULT_TENANT, SdkRecorder
 
@@ -134,6 +135,7 @@ def build_client(
         debug=settings.debug,
         use_experimental_otel=False,
         logger=logging.getLogger("sigil_sdk"),
+        **otlp.instruments(settings),  # OTEL_*: this process's tracer and meter, or none
     )
     return Client(config)
 

@@ -26,7 +26,7 @@ _NOTES = [
     "environment wins over `_FILE`, which wins over the directory. Values are trimmed, and an empty "
     "value counts as unset.",
     "",
-    "Every variable can also be named the way the successor SDK (agento11y) names it: `AGENTO11Y_` "
+    "Every `SIGIL_*` variable can also be named the way the successor SDK (agento11y) names it: `AGENTO11Y_` "
     "instead of `SIGIL_` (e.g. `AGENTO11Y_ENDPOINT`, `AGENTO11Y_AUTH_TOKEN_FILE`). When both names of a "
     "setting are set, the `SIGIL_*` one is used and the proxy warns at start naming the pair.",
     "",

@@ -67,6 +67,21 @@ class RecorderSettings:
     shutdown_grace: float
     metrics: str
     debug: bool
+    otel_exporter_otlp_endpoint: str
+    otel_exporter_otlp_traces_endpoint: str
+    otel_exporter_otlp_metrics_endpoint: str
+    otel_exporter_otlp_protocol: str
+    otel_exporter_otlp_traces_protocol: str
+    otel_exporter_otlp_metrics_protocol: str
+    otel_exporter_otlp_headers: dict[str, Secret]
+    otel_exporter_otlp_certificate: Path | None
+    otel_service_name: str
+    otel_resource_attributes: dict[str, str]
+    otel_traces_exporter: str
+    otel_metrics_exporter: str
+    otel_traces_sampler: str
+    otel_traces_sampler_arg: float
+    otel_metric_export_interval: int
 
     if not TYPE_CHECKING:  # at run time, say why a field is missing; mypy knows the fields already
 
@@ -82,7 +97,8 @@ class RecorderSettings:
         return dataclasses.replace(self, **update)
 
 
-_PATH_FIELDS = ("tls_ca_file", "spool_dir")
+_PATH_FIELDS = ("tls_ca_file", "spool_dir", "otel_exporter_otlp_certificate")
+_HEADER_FIELDS = ("headers", "otel_exporter_otlp_headers")
 _TENANT_FIELDS = ("tenant_id", "auth_mode", "endpoint")
 
 
@@ -91,7 +107,7 @@ def handover(settings: Settings) -> str:
     values: dict[str, Any] = {}
     for name in settings.handed_over():
         value = getattr(settings, name)
-        if name == "headers":
+        if name in _HEADER_FIELDS:
             value = {header: secret.get_secret_value() for header, secret in value.items()}
         elif name == "auth_token":
             value = _reveal(value)
@@ -106,7 +122,8 @@ def handover(settings: Settings) -> str:
 def taken_over(text: str) -> RecorderSettings:
     """The settings of a :func:`handover` text."""
     values: dict[str, Any] = json.loads(text)
-    values["headers"] = {name: Secret(value) for name, value in values["headers"].items()}
+    for field in _HEADER_FIELDS:
+        values[field] = {name: Secret(value) for name, value in values[field].items()}
     values["auth_token"] = _hidden(values["auth_token"])
     routes = values["tenant_map"]
     if routes is not None:

@@ -69,6 +69,8 @@ def read_environment(environ: Mapping[str, str], variables: Iterable[str]) -> Re
         """``variable``, or its AGENTO11Y_* alias when only the alias (or the alias's _FILE) is set.
 
         The SIGIL_* name wins when both are set (noted in ``shadowed``, warned about at start)."""
+        if not variable.startswith(PREFIX):  # OTEL_*: the OpenTelemetry names have no alias
+            return variable
         alias = alias_of(variable)
         own = get(variable) is not None or get(variable + FILE_SUFFIX) is not None
         other = get(alias) is not None or get(alias + FILE_SUFFIX) is not None
@@ -124,7 +126,7 @@ def read_environment(environ: Mapping[str, str], variables: Iterable[str]) -> Re
             return text
         if secrets_dir is not None:
             candidate = secrets_dir / variable
-            if not candidate.exists() and (secrets_dir / alias_of(variable)).exists():
+            if not candidate.exists() and variable.startswith(PREFIX) and (secrets_dir / alias_of(variable)).exists():
                 candidate = secrets_dir / alias_of(variable)
             found, problem = _probe(candidate.is_file)
             text = None

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr, SecretStr, ValidationError
+from pydantic import BeforeValidator, ConfigDict, PrivateAttr, SecretStr, ValidationError
 
 from sigil_sdk_litellm.proxy.settings import consistency, values
 from sigil_sdk_litellm.proxy.settings.environment import (
@@ -29,6 +29,7 @@ from sigil_sdk_litellm.proxy.settings.environment import (
 )
 from sigil_sdk_litellm.proxy.settings.errors import ConfigError, SettingProblem, problems_from
 from sigil_sdk_litellm.proxy.settings.fields import BOOL_ACCEPTED, accepted_one_of, field_meta, setting
+from sigil_sdk_litellm.proxy.settings.otel import OtelFields
 from sigil_sdk_litellm.proxy.tenants.tenant_map import ACCEPTED as TENANT_MAP_ACCEPTED
 from sigil_sdk_litellm.proxy.tenants.tenant_map import MAX_TENANTS, TenantMap
 
@@ -54,8 +55,9 @@ MetricsChoice = Literal["auto", "true", "false"]
 HookPhase = Literal["preflight", "postflight"]
 
 
-class Settings(BaseModel):
-    """Every ``SIGIL_*`` variable of the LiteLLM proxy distribution.
+class Settings(OtelFields):
+    """Every ``SIGIL_*`` variable of the LiteLLM proxy distribution, and the ``OTEL_*`` ones of its
+    OpenTelemetry export (:class:`~.otel.OtelFields`).
 
     ``Settings.from_env()`` (or ``Settings()``) reads ``os.environ``; ``Settings.from_env(mapping)``
     reads a mapping instead. Both raise :class:`ConfigError`, never pydantic's ``ValidationError``
@@ -461,13 +463,16 @@ class Settings(BaseModel):
 
     @classmethod
     def variables(cls) -> dict[str, str]:
-        """Environment variable → field name, in the order of the documentation."""
-        return {field_meta(info)["env"]: name for name, info in cls.model_fields.items()}
+        """Environment variable → field name, in the order of the documentation (``SIGIL_*`` first)."""
+        fields = sorted(cls.model_fields.items(), key=lambda item: not field_meta(item[1])["env"].startswith("SIGIL_"))
+        return {field_meta(info)["env"]: name for name, info in fields}
 
     @classmethod
     def handed_over(cls) -> tuple[str, ...]:
-        """The fields a recorder process reads: all but those declared ``worker_only``."""
-        return tuple(name for name, info in cls.model_fields.items() if not field_meta(info)["worker_only"])
+        """The fields a recorder process reads: all but those declared ``worker_only``, in :meth:`variables`'
+        order (the ``OTEL_*`` base's fields last, as ``RecorderSettings`` declares them)."""
+        fields = cls.model_fields
+        return tuple(name for name in cls.variables().values() if not field_meta(fields[name])["worker_only"])
 
     def notices(self) -> list[str]:
         """Harmless but probably unintended combinations, worth a warning at start."""

@@ -197,14 +197,20 @@ def test_directories_that_cannot_be_looked_into(monkeypatch: pytest.MonkeyPatch,
 
 
 def as_agento11y(env: dict[str, str]) -> dict[str, str]:
-    return {"AGENTO11Y_" + name.removeprefix("SIGIL_"): value for name, value in env.items()}
+    """The SIGIL_* names as the successor SDK spells them (the OpenTelemetry names stay)."""
+    return {
+        ("AGENTO11Y_" + name.removeprefix("SIGIL_") if name.startswith("SIGIL_") else name): value
+        for name, value in env.items()
+    }
 
 
-def test_every_variable_has_an_agento11y_alias(tmp_path: Path) -> None:
+def test_every_sigil_variable_has_an_agento11y_alias(tmp_path: Path) -> None:
     env = dict(EVERY_VARIABLE, SIGIL_SECRETS_DIR=str(tmp_path))
     assert load(as_agento11y(env)) == load(env)
     assert load(as_agento11y(env)).notices() == load(env).notices()
     assert unknown_variables(as_agento11y(env)) == []
+    # the OpenTelemetry names have none
+    assert load({"AGENTO11Y_OTEL_SERVICE_NAME": "gw"}).otel_service_name == ""
 
 
 def test_the_sigil_name_wins_and_the_pair_is_named() -> None:

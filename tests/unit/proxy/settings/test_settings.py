@@ -121,6 +121,22 @@ EVERY_VARIABLE = {
     "SIGIL_HOOKS_POSTFLIGHT_FAIL_OPEN": "true",
     "SIGIL_HOOKS_POSTFLIGHT_MAX_CONCURRENCY": "4",
     "SIGIL_TENANT_MAP": '{"team_alias:search": {"tenant_id": "search"}}',
+    # OpenTelemetry (the specification's names)
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "https://otlp.example.com/otlp",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://tempo:4318/v1/traces",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://mimir:4317",
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "GRPC",
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+    "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "grpc",
+    "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Basic%20{HEADER_SECRET}",
+    "OTEL_EXPORTER_OTLP_CERTIFICATE": str(EXAMPLE_CA),
+    "OTEL_SERVICE_NAME": "gateway",
+    "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=prod",
+    "OTEL_TRACES_EXPORTER": "otlp",
+    "OTEL_METRICS_EXPORTER": "none",
+    "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+    "OTEL_TRACES_SAMPLER_ARG": "0.5",
+    "OTEL_METRIC_EXPORT_INTERVAL": "15000",
 }
 
 
@@ -174,6 +190,23 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         settings.hooks_postflight_max_concurrency,
     ) == (1.5, True, 4)
     assert settings.tenant_map is not None and [t.tenant_id for t in settings.tenant_map.tenants] == ["search"]
+    assert settings.otel_exporter_otlp_endpoint == "https://otlp.example.com/otlp"
+    assert settings.otel_exporter_otlp_traces_endpoint == "http://tempo:4318/v1/traces"
+    assert settings.otel_exporter_otlp_metrics_endpoint == "http://mimir:4317"
+    assert settings.otel_exporter_otlp_protocol == "grpc"
+    assert settings.otel_exporter_otlp_traces_protocol == "http/protobuf"
+    assert settings.otel_exporter_otlp_metrics_protocol == "grpc"
+    assert {k: v.get_secret_value() for k, v in settings.otel_exporter_otlp_headers.items()} == {
+        "Authorization": f"Basic {HEADER_SECRET}"
+    }
+    assert settings.otel_exporter_otlp_certificate == EXAMPLE_CA
+    assert (settings.otel_service_name, settings.otel_resource_attributes) == (
+        "gateway",
+        {"deployment.environment": "prod"},
+    )
+    assert (settings.otel_traces_exporter, settings.otel_metrics_exporter) == ("otlp", "none")
+    assert (settings.otel_traces_sampler, settings.otel_traces_sampler_arg) == ("parentbased_traceidratio", 0.5)
+    assert settings.otel_metric_export_interval == 15000
 
 
 def test_values_are_trimmed_case_folded_and_empty_means_unset() -> None:
@@ -478,7 +511,7 @@ def test_errors_never_show_secrets_even_next_to_other_errors() -> None:
 def test_every_field_is_documented() -> None:
     for name, info in Settings.model_fields.items():
         extra: Any = info.json_schema_extra
-        assert extra["env"].startswith("SIGIL_"), name
+        assert extra["env"].startswith(("SIGIL_", "OTEL_")), name
         assert info.description and len(info.description) > 20, name
         assert extra["accepted"].startswith("accepted"), name
     assert next(iter(Settings.variables())) == "SIGIL_ENABLED"
