@@ -3,13 +3,15 @@
 Starts three processes and keeps them running until Ctrl-C (or SIGTERM):
 
 1. a fake OpenAI-compatible upstream (``fake-llm``), so no API key is needed;
-2. the mock Sigil ingest sink (``sigil-mock-sink``: HTTP ingest and its page, gRPC ingest);
+2. the mock Sigil ingest sink (``sigil-mock-sink``: HTTP ingest and its page, gRPC ingest, and the
+   OTLP receiver that takes the proxy's spans and ``gen_ai`` metrics);
 3. the real LiteLLM proxy (``litellm --config config/config.yaml``) with ``sigil_callback``
    exporting to the sink, using ``LITELLM_MASTER_KEY`` or a freshly generated strong key.
 
 Ports come from flags or environment variables (``PROXY_PORT``, ``SINK_HTTP_PORT``,
 ``SINK_GRPC_PORT``, ``FAKE_LLM_PORT``). Any ``SIGIL_*`` variable you set wins over the defaults
-below, e.g. ``SIGIL_PROTOCOL=grpc make run``.
+below, e.g. ``SIGIL_PROTOCOL=grpc make run``; an ``OTEL_EXPORTER_OTLP_*ENDPOINT`` of yours replaces
+the OTLP defaults (the sink's HTTP port) as a whole.
 """
 
 from __future__ import annotations
@@ -90,10 +92,25 @@ def proxy_environment(args: argparse.Namespace) -> dict[str, str]:
         "ANTHROPIC_API_KEY": "fake-key",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     }
+    # the spans and gen_ai metrics go to the sink's OTLP receiver too, unless you named an OTLP endpoint
+    if not any(os.environ.get(name, "").strip() for name in OTLP_ENDPOINTS):
+        defaults |= {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{HOST}:{args.sink_http_port}",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_EXPORTER_OTLP_HEADERS": f"X-Scope-OrgID={TENANT}",
+            "OTEL_METRIC_EXPORT_INTERVAL": "5000",  # see the metrics within seconds, not a minute
+        }
     env = dict(os.environ)
     for key, value in defaults.items():
         env.setdefault(key, value)
     return env
+
+
+OTLP_ENDPOINTS = (
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ import anthropic
 import openai
 import pytest
 from sigil_devstack.children import free_port
+from sigil_mock_sink.testing import SinkProcess
 
 from tests.scenarios import SinkReader, new_conversation
 
@@ -42,7 +43,7 @@ def test_make_run_stack_serves_records_and_stops_on_ctrl_c() -> None:
         "--fake-llm-port",
         str(ports["fake"]),
     ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGIL_") and k != "LITELLM_MASTER_KEY"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGIL_", "OTEL_")) and k != "LITELLM_MASTER_KEY"}
     stack = subprocess.Popen(
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True
     )
@@ -73,6 +74,10 @@ def test_make_run_stack_serves_records_and_stops_on_ctrl_c() -> None:
         assert reply.choices[0].message.content == "echo: hello from make run"
         [g] = SinkReader(f"http://127.0.0.1:{ports['http']}").wait_for(1, conversation_id=conv)
         assert g["agent_name"] == "litellm-proxy"
+        # its span reached the sink's OTLP receiver (the page shows it with the generation)
+        running = SinkProcess(http_port=ports["http"], grpc_port=0)  # a client of the devstack's sink, not started
+        spans = running.wait_for_spans(1, trace_id=g["trace_id"], span_id=g["span_id"])
+        assert [s["attributes"]["sigil.generation.id"] for s in spans] == [g["id"]]
         # the Anthropic model is served by the fake too, and a failed request leaves the model in service
         claude_conv = new_conversation()
         claude = anthropic.Anthropic(
