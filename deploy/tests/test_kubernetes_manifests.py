@@ -42,10 +42,18 @@ PROXY = "litellm-sigil"  # Deployment, Service, HPA and PDB
 PROXY_CONTAINER = "litellm"
 SINK = "sigil-mock-sink"
 SECRET = "litellm-sigil-secrets"
-SECRET_VARIABLES = ("LITELLM_MASTER_KEY", "SIGIL_AUTH_TOKEN", "OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+SECRET_VARIABLES = (
+    "LITELLM_MASTER_KEY",
+    "SIGIL_AUTH_TOKEN",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+)
 SPOOL_DIR = "/var/lib/sigil-spool"  # SIGIL_SPOOL_DIR in base/litellm-sigil.env
 REQUIRED_SECRETS = ("LITELLM_MASTER_KEY",)  # in every build; SIGIL_AUTH_TOKEN depends on the auth mode
 PROVIDER_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")  # optional: a config with other providers needs others
+# optional: read only when an OTLP endpoint is set
+OPTIONAL_SECRETS = (*PROVIDER_KEYS, "OTEL_EXPORTER_OTLP_HEADERS")
 HEALTH_SOURCE = Path("proxy") / "health_endpoints" / "_health_endpoints.py"
 LIVENESS_PATH = "/health/liveliness"
 READINESS_PATH = "/health/readiness"
@@ -112,7 +120,8 @@ def resolve_port(c: dict[str, Any], port: int | str) -> int:
 def effective_env(docs: list[dict[str, Any]], c: dict[str, Any]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
     """The container's environment as the kubelet builds it: envFrom ConfigMaps, then env.
 
-    Secret references become placeholders; they are returned separately (name → secretKeyRef).
+    Secret references become placeholders (of the Secret's example shape); they are returned separately
+    (name → secretKeyRef).
     """
     env: dict[str, str] = {}
     secret_refs: dict[str, dict[str, Any]] = {}
@@ -126,7 +135,8 @@ def effective_env(docs: list[dict[str, Any]], c: dict[str, Any]) -> tuple[dict[s
         else:
             ref = entry["valueFrom"]["secretKeyRef"]
             secret_refs[name] = ref
-            env[name] = f"placeholder-for-{ref['key']}"
+            placeholder = f"placeholder-for-{ref['key']}"
+            env[name] = f"X-Placeholder={placeholder}" if name == "OTEL_EXPORTER_OTLP_HEADERS" else placeholder
     return env, secret_refs
 
 
@@ -307,7 +317,7 @@ def test_builds_reference_the_secret_and_hold_none(path: str) -> None:
         assert secret_refs[name] == {"name": SECRET, "key": name}, f"{path}: {name} must come from the Secret"
     for name, ref in secret_refs.items():
         assert ref["name"] == SECRET and ref["key"] == name, f"{path}: {name} → {ref}"
-        assert ref.get("optional", False) == (name in PROVIDER_KEYS), f"{path}: only {PROVIDER_KEYS} are optional"
+        assert ref.get("optional", False) == (name in OPTIONAL_SECRETS), f"{path}: only {OPTIONAL_SECRETS} are optional"
 
 
 def test_the_example_secret_matches_what_the_deployment_reads() -> None:
@@ -450,6 +460,9 @@ def test_staging_exports_to_the_mock_sink(tmp_path: Path) -> None:
     assert resolve_port(sink_container, service_port["targetPort"]) == int(args[args.index("--grpc-port") + 1])
     assert args[args.index("--auth") + 1] == "none"
     assert service["spec"]["selector"].items() <= sink["spec"]["template"]["metadata"]["labels"].items()
+    # the spans and gen_ai metrics go to the sink's OTLP receiver on the same plaintext gRPC port
+    assert settings.otel_exporter_otlp_protocol == "grpc"
+    assert settings.otel_exporter_otlp_endpoint == f"http://{settings.endpoint}"
 
 
 def test_the_mock_sink_accepts_its_arguments() -> None:
