@@ -5,9 +5,10 @@ Kept free of LiteLLM imports so it also runs in the out-of-process recorder, whi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
+from opentelemetry import context as otel_context
 from sigil_sdk import Client, GenerationMode
 
 from sigil_sdk_litellm.limits import TRUNCATED_KEY, fit_generation
@@ -19,7 +20,10 @@ from sigil_sdk_litellm.mapping import (
     map_embedding,
     map_generation,
 )
+from sigil_sdk_litellm.mapping.trace_context import parent_context
 from sigil_sdk_litellm.problem_log import ProblemLog
+
+_Started = TypeVar("_Started")
 
 # The tenant of an event recorded without a router, and the router's fallback.
 DEFAULT_TENANT = "default"
@@ -50,6 +54,20 @@ class CallFailed(Exception):
         super().__init__(message)
         if status_code is not None:
             self.status_code = status_code
+
+
+def _started_under(traceparent: str, start: Callable[[], _Started]) -> _Started:
+    """``start()`` with the request's span current: sigil-sdk starts its span under the current context,
+    so the generation's span is the request's child and the generation carries its trace (without a
+    tracer provider, OpenTelemetry's no-op span is the request's own, so the trace id still is)."""
+    parent = parent_context(traceparent) if traceparent else None
+    if parent is None:
+        return start()
+    token = otel_context.attach(parent)
+    try:
+        return start()
+    finally:
+        otel_context.detach(token)
 
 
 def _status_code(value: Any) -> int | None:
@@ -130,7 +148,7 @@ class SdkRecorder:
         start = (
             client.start_streaming_generation if record.start.mode is GenerationMode.STREAM else client.start_generation
         )
-        recorder = start(record.start)
+        recorder = _started_under(record.traceparent, lambda: start(record.start))
         if record.first_token_at is not None:
             recorder.set_first_token_at(record.first_token_at)
         self._finish(recorder, record.generation, kwargs, record.call_error if failed else None, "generation")
@@ -138,7 +156,7 @@ class SdkRecorder:
     def _record_embedding(self, kwargs: dict[str, Any], response_obj: Any, *, failed: bool, redacted: bool) -> None:
         _, client = self.route(kwargs)
         record = map_embedding(kwargs, response_obj, self.options, failed=failed, redacted=redacted)
-        recorder = client.start_embedding(record.start)
+        recorder = _started_under(record.traceparent, lambda: client.start_embedding(record.start))
         self._finish(recorder, record.result, kwargs, record.call_error if failed else None, "embedding")
 
     def _finish(self, recorder: Any, result: Any, kwargs: dict[str, Any], call_error: str | None, what: str) -> None:

@@ -126,6 +126,23 @@ def test_a_chat_has_a_span_with_the_generations_trace_and_span_ids(stack: Stack)
     assert attributes["gen_ai.usage.output_tokens"] == answer.usage.completion_tokens
 
 
+def test_a_clients_traceparent_is_the_trace_of_the_generation_and_its_span(stack: Stack) -> None:
+    """A client's W3C traceparent: the generation's span is its child, the generation names that trace
+    (in the recorder process too: the hand-off carries the context)."""
+    trace_id, parent = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    conversation = _conversation()
+    stack.proxy.openai_client().chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "traced"}],
+        extra_body={"metadata": {"conversation_id": conversation}},
+        extra_headers={"traceparent": f"00-{trace_id}-{parent}-01"},
+    )
+    [generation] = stack.sink.wait_for_count(1, conversation_id=conversation)
+    assert generation["trace_id"] == trace_id and generation["span_id"] != parent
+    span = _span_of(stack.sink, generation)
+    assert span["parent_span_id"] == parent
+
+
 def test_a_stream_has_its_span_and_a_time_to_first_token(stack: Stack) -> None:
     conversation = _conversation()
     chunks = stack.proxy.openai_client().chat.completions.create(

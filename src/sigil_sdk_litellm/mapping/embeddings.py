@@ -19,6 +19,7 @@ from sigil_sdk_litellm.mapping.event import (
 )
 from sigil_sdk_litellm.mapping.identity import resolve_agent, resolve_model
 from sigil_sdk_litellm.mapping.metadata import build_metadata, build_tags
+from sigil_sdk_litellm.mapping.trace_context import request_traceparent
 
 
 @dataclass(slots=True)
@@ -28,6 +29,7 @@ class EmbeddingRecord:
     start: EmbeddingStart
     result: EmbeddingResult
     call_error: str = ""
+    traceparent: str = ""  # the request's span, the parent of the embedding's (mapping.trace_context)
 
 
 def _embedding_inputs(raw: Any) -> list[str]:
@@ -87,4 +89,9 @@ def map_embedding(
         response_model=as_str(response.get("model")),
         dimensions=dimensions,
     )
-    return EmbeddingRecord(start=start, result=result, call_error=error_text(kwargs, slo) if failed else "")
+    return EmbeddingRecord(
+        start=start,
+        result=result,
+        call_error=error_text(kwargs, slo) if failed else "",
+        traceparent=request_traceparent(kwargs),
+    )

@@ -39,6 +39,7 @@ from sigil_sdk_litellm.mapping.identity import (
 from sigil_sdk_litellm.mapping.metadata import build_metadata, build_tags
 from sigil_sdk_litellm.mapping.parameters import map_thinking_enabled, map_tool_choice, map_tools
 from sigil_sdk_litellm.mapping.route_content import RouteContent
+from sigil_sdk_litellm.mapping.trace_context import request_traceparent
 from sigil_sdk_litellm.mapping.usage import map_usage, response_object_usage
 
 RouteMapper = Callable[[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], bool], RouteContent]
@@ -58,6 +59,7 @@ class GenerationRecord:
     generation: Generation
     first_token_at: datetime | None = None
     call_error: str = ""
+    traceparent: str = ""  # the request's span, the parent of the generation's (mapping.trace_context)
 
 
 def map_generation(
@@ -157,4 +159,5 @@ def map_generation(
         generation=generation,
         first_token_at=first_token_at,
         call_error=error_text(kwargs, slo) if failed else "",
+        traceparent=request_traceparent(kwargs),
     )

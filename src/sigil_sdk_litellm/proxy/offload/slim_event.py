@@ -30,6 +30,7 @@ from sigil_sdk_litellm.mapping.read_fields import (
     REQUEST_METADATA_KEYS,
     SLO_KEYS,
 )
+from sigil_sdk_litellm.mapping.trace_context import TRACEPARENT_KEY, request_traceparent
 from sigil_sdk_litellm.mapping.usage import response_object_usage
 
 
@@ -87,9 +88,9 @@ def slim_event(
 
     ``map_generation(slim_event(kw), None, ...)`` equals ``map_generation(kw, response, ...)`` (tested),
     so an event can be mapped in another process. What is never read is never copied: request
-    headers, API keys and key hashes, tracebacks, LiteLLM's model map. With ``redacted``, message
-    content is left out here already (map the slim event with ``redacted=True`` too). The agent keys
-    must be the recorder's ``agent_name_metadata_keys``.
+    headers (the request's trace only, as one ``traceparent``), API keys and key hashes, tracebacks,
+    LiteLLM's model map. With ``redacted``, message content is left out here already (map the slim
+    event with ``redacted=True`` too). The agent keys must be the recorder's ``agent_name_metadata_keys``.
     """
     metadata_keys = tuple(dict.fromkeys((*REQUEST_METADATA_KEYS, *agent_name_metadata_keys)))
     slo = as_dict(kwargs.get("standard_logging_object"))
@@ -119,6 +120,8 @@ def slim_event(
         if isinstance(moment, datetime):
             event[key] = moment.timestamp()
     event["standard_logging_object"] = slim_slo
+    if traceparent := request_traceparent(kwargs):  # the request's span (a live object) as W3C text
+        event[TRACEPARENT_KEY] = traceparent
     event["litellm_params"] = {
         "metadata": _request_metadata(litellm_params.get("metadata"), metadata_keys),
         "litellm_metadata": _request_metadata(litellm_params.get("litellm_metadata"), metadata_keys),

@@ -6,6 +6,7 @@ import pickle
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
 from sigil_sdk_litellm.mapping.embeddings import map_embedding
 from sigil_sdk_litellm.mapping.event import MappingOptions
@@ -62,6 +63,21 @@ def proxy_kwargs(**slo_overrides: Any) -> dict[str, Any]:
     )
 
 
+CLIENT_TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+def traced_kwargs(*, request_span: bool) -> dict[str, Any]:
+    """A proxy event with a client's ``traceparent`` header and, with LiteLLM's ``otel`` callback on, its
+    request span (a live span object) in the request metadata."""
+    kwargs = proxy_kwargs()
+    headers = {"traceparent": CLIENT_TRACEPARENT, "authorization": f"Bearer {SECRET}"}
+    kwargs["litellm_params"]["proxy_server_request"] = {"headers": headers}
+    if request_span:
+        span = TracerProvider().get_tracer("litellm").start_span("Received Proxy Server Request")
+        kwargs["litellm_params"]["metadata"]["litellm_parent_otel_span"] = span
+    return kwargs
+
+
 CASES: dict[str, tuple[dict[str, Any], Any, bool]] = {
     "sdk chat": (callback_kwargs(), None, False),
     "proxy chat": (proxy_kwargs(), None, False),
@@ -82,6 +98,8 @@ CASES: dict[str, tuple[dict[str, Any], Any, bool]] = {
         None,
         False,
     ),
+    "a client's traceparent": (traced_kwargs(request_span=False), None, False),
+    "LiteLLM's request span": (traced_kwargs(request_span=True), None, False),
 }
 
 
@@ -102,6 +120,7 @@ def assert_slim_event_maps_the_same(kwargs: dict[str, Any], response: Any, *, fa
     assert via_slim.start == direct.start
     assert via_slim.first_token_at == direct.first_token_at
     assert via_slim.call_error == direct.call_error
+    assert via_slim.traceparent == direct.traceparent
 
 
 def test_embedding_slim_event_keeps_inputs_unless_redacted() -> None:
@@ -112,6 +131,19 @@ def test_embedding_slim_event_keeps_inputs_unless_redacted() -> None:
     via_slim = map_embedding(slim_event(kwargs), None, options)
     assert via_slim.result == direct.result and via_slim.start == direct.start
     assert "input" not in slim_event(kwargs, redacted=True)
+
+
+def test_the_requests_trace_travels_as_one_traceparent() -> None:
+    """The span object cannot cross a process; its context does, and no other header travels."""
+    for request_span in (False, True):
+        kwargs = traced_kwargs(request_span=request_span)
+        span = kwargs["litellm_params"]["metadata"].get("litellm_parent_otel_span")
+        slim = slim_event(kwargs, redacted=True)
+        assert slim["traceparent"] == map_generation(kwargs, None, MappingOptions()).traceparent
+        expected = f"{span.get_span_context().trace_id:032x}" if span else CLIENT_TRACEPARENT.split("-")[1]
+        assert slim["traceparent"].split("-")[1] == expected
+        data = pickle.dumps(slim)
+        assert SECRET.encode() not in data and b"proxy_server_request" not in data
 
 
 def test_secrets_headers_and_unread_data_never_travel() -> None:
@@ -254,7 +286,14 @@ def keys_read_but_dropped(kwargs: dict[str, Any], response: Any, *, failed: bool
 
 
 # where the slim event carries a key elsewhere (the route reads both places, the slim one first)
-MOVED = {(("litellm_params",), "system"): (("optional_params",), "system")}
+MOVED = {
+    (("litellm_params",), "system"): (("optional_params",), "system"),
+    # the request's trace, whichever way the event names it, travels as one traceparent
+    (("litellm_params", "metadata"), "litellm_parent_otel_span"): ((), "traceparent"),
+    (("litellm_params",), "proxy_server_request"): ((), "traceparent"),
+    (("litellm_params", "proxy_server_request"), "headers"): ((), "traceparent"),
+    (("litellm_params", "proxy_server_request", "headers"), "traceparent"): ((), "traceparent"),
+}
 
 
 def _has(holder: dict[str, Any], key: str) -> bool:
