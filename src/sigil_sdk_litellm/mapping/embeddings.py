@@ -39,6 +39,18 @@ def _embedding_inputs(raw: Any) -> list[str]:
     return [item for item in as_list(raw) if isinstance(item, str)]
 
 
+def vector_length(vector: Any) -> int:
+    """The dimensions of one returned embedding: a list of floats, or (``encoding_format=base64``, what
+    the official OpenAI client asks for by default) base64 of little-endian float32s, counted from the
+    text's length without decoding it."""
+    if isinstance(vector, list):
+        return len(vector)
+    if isinstance(vector, str):
+        text = vector.strip()
+        return (len(text) // 4 * 3 - text[-2:].count("=")) // 4
+    return 0
+
+
 def embedding_input_count(raw: Any) -> int:
     """A string is one input ("" none), a list of token ids one, any other list one per item."""
     if isinstance(raw, str):
@@ -69,9 +81,9 @@ def map_embedding(
     agent_name, agent_version = resolve_agent(sources, options)
     raw_input = kwargs.get("input")
     data = as_list(response.get("data"))
-    first_vector = as_list(as_dict(data[0]).get("embedding")) if data else []
     # the request's dimensions, else the length of the returned vector
-    dimensions = as_opt_int(params.get("dimensions")) or len(first_vector) or None
+    returned = vector_length(as_dict(data[0]).get("embedding")) if data else 0
+    dimensions = as_opt_int(params.get("dimensions")) or returned or None
     start = EmbeddingStart(
         model=model,
         agent_name=agent_name,
