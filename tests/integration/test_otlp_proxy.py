@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import pytest
 from fake_llm.testing import FakeLLMProcess
 from sigil_devstack.children import free_port
@@ -46,6 +47,8 @@ def base_env(sink: SinkProcess, fake: FakeLLMProcess, placement: str) -> dict[st
         "SIGIL_FLUSH_INTERVAL": "0.2",
         "OPENAI_API_BASE": fake.base_url,
         "OPENAI_API_KEY": "fake-key",
+        "ANTHROPIC_API_BASE": fake.root_url,
+        "ANTHROPIC_API_KEY": "fake-key",
     }
 
 
@@ -169,8 +172,45 @@ def test_an_embedding_leaves_a_span_though_sigil_ingest_has_none(stack: Stack) -
     _assert_resource_and_scope(stack, span)
     assert span["attributes"]["gen_ai.operation.name"] == "embeddings"
     assert span["attributes"]["gen_ai.embeddings.input_count"] == 2
-    # (gen_ai.embeddings.dimension.count is missing through the proxy: LiteLLM's logged response has no
-    # vectors; deliverable 3 of issue 25, not done here)
+    # the client asked for base64 vectors (its default): the dimensions are counted from that text
+    assert span["attributes"]["gen_ai.embeddings.dimension.count"] == len(vectors.data[0].embedding) > 0
+
+
+def test_a_responses_call_has_its_span(stack: Stack) -> None:
+    conversation = _conversation()
+    reply = stack.proxy.openai_client().responses.create(
+        model="gpt-4o-mini",
+        instructions="Be brief.",
+        input="hello responses",
+        extra_body={"metadata": {"conversation_id": conversation}},
+    )
+    [generation] = stack.sink.wait_for_count(1, conversation_id=conversation)
+    assert generation["metadata"]["litellm.call_type"] == "aresponses"
+    span = _span_of(stack.sink, generation)
+    _assert_resource_and_scope(stack, span)
+    assert span["attributes"]["gen_ai.request.model"] == "gpt-4o-mini"
+    assert span["attributes"]["gen_ai.usage.input_tokens"] == reply.usage.input_tokens
+    assert span["attributes"]["gen_ai.usage.output_tokens"] == reply.usage.output_tokens
+
+
+def test_a_messages_call_has_its_span(stack: Stack) -> None:
+    conversation = _conversation()
+    client = anthropic.Anthropic(
+        base_url=stack.proxy.base_url,
+        api_key=stack.proxy.master_key,
+        max_retries=0,
+        default_headers={"x-litellm-session-id": conversation},
+    )
+    reply = client.messages.create(
+        model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "hello messages"}]
+    )
+    [generation] = stack.sink.wait_for_count(1, conversation_id=conversation)
+    assert generation["metadata"]["litellm.call_type"] == "anthropic_messages"
+    span = _span_of(stack.sink, generation)
+    _assert_resource_and_scope(stack, span)
+    assert span["attributes"]["gen_ai.request.model"] == "claude-sonnet-4-5"
+    assert span["attributes"]["gen_ai.provider.name"] == "anthropic"
+    assert span["attributes"]["gen_ai.usage.output_tokens"] == reply.usage.output_tokens
 
 
 def test_the_gen_ai_histograms_arrive_with_their_attributes(stack: Stack) -> None:
