@@ -38,7 +38,7 @@ from sigil_sdk_litellm.proxy.placement import proxy_workers, resolve_recorder, u
 from sigil_sdk_litellm.proxy.settings import ConfigError, SettingProblem, Settings
 from sigil_sdk_litellm.proxy.settings.loading import load_settings
 from sigil_sdk_litellm.proxy.startup_failure import exit_at_startup
-from sigil_sdk_litellm.proxy.telemetry import otlp
+from sigil_sdk_litellm.proxy.telemetry.lifecycle import shutdown_within
 from sigil_sdk_litellm.proxy.tenants.router import TenantRouter
 from sigil_sdk_litellm.recording import DEFAULT_TENANT
 
@@ -164,8 +164,6 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         f" (auto: {usable_cpus():g} CPUs usable, {proxy_workers()} workers)" if chosen == "auto" else "",
         settings.spool_dir or "off",
     )
-    if (providers := otlp.active_providers()) is not None:  # OTEL_*: flushed after the generations
-        _flush_at_exit(providers)
     if settings.tenant_map is not None:  # ids and selectors only: never a token
         logger.info("sigil: per-team tenants: %r", settings.tenant_map)
     if settings.hooks_enabled:  # Sigil hooks at the gateway (docs/hooks.md); off: nothing is registered
@@ -306,8 +304,9 @@ def _flush_at_exit(client: _Closable) -> None:
 
 
 def _shutdown(client: _Closable) -> None:
-    """Export what is still queued, then close the client (a no-op once done)."""
+    """Export what is still queued, then close the client (a no-op once done); OpenTelemetry's spans and
+    metrics (``OTEL_*``) within the same ``SIGIL_SHUTDOWN_GRACE``."""
     try:
-        client.shutdown()
+        shutdown_within(client.shutdown)
     except Exception as exc:  # noqa: BLE001 - the process is stopping; say what was lost, do not raise
         logger.warning("sigil: flushing generations at exit failed: %s", exc)

@@ -31,6 +31,7 @@ from typing import BinaryIO
 
 from sigil_sdk_litellm.proxy.handoff.frames import decode_frame, read_frames
 from sigil_sdk_litellm.proxy.metrics import active_metrics, forget_process
+from sigil_sdk_litellm.proxy.telemetry.lifecycle import shutdown_within
 from sigil_sdk_litellm.recording import SdkRecorder
 
 
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         serve(recorder, sys.stdin.buffer)
     finally:
-        recorder.shutdown()
+        shutdown_within(recorder.shutdown, args.grace)  # OTEL_*: within the same grace
         forget_process(os.getpid())  # its buffer is empty now: out of the pod's live gauges
     return 0
 
@@ -91,7 +92,7 @@ def deliver_spool(recorder: SdkRecorder, spool: Path, *, grace: float, batch: in
     sender.start()
     while sys.stdin.buffer.read(65536):  # nothing is sent: EOF means the worker is gone or closing
         pass
-    sender.close(grace)
+    shutdown_within(lambda: sender.close(grace), grace)  # OTEL_*: within the same grace
     forget_process(os.getpid())  # what is left stays on disk, but no live process holds it
     return 0
 

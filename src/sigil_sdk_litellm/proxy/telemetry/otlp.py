@@ -10,10 +10,10 @@ whichever process records; unset, nothing of the OpenTelemetry SDK is imported.
 
 Exports run on the SDK's background threads behind bounded queues (``BatchSpanProcessor``, 2048 spans,
 and ``PeriodicExportingMetricReader``): a slow or unreachable receiver costs no request; the SDK drops
-spans when the queue is full and logs it. :meth:`Providers.shutdown` flushes both within
-``SIGIL_SHUTDOWN_GRACE``. The exporters get every value we validated explicitly; what we do not set
-(``OTEL_EXPORTER_OTLP_TIMEOUT``, ``_COMPRESSION``, ``OTEL_BSP_*``, client certificates) they read
-from the environment as usual.
+spans when the queue is full and logs it. At a stop both are flushed together with the generations,
+within one ``SIGIL_SHUTDOWN_GRACE`` (:mod:`.lifecycle`). The exporters get every value we validated
+explicitly; what we do not set (``OTEL_EXPORTER_OTLP_TIMEOUT``, ``_COMPRESSION``, ``OTEL_BSP_*``, client
+certificates) they read from the environment as usual.
 """
 
 from __future__ import annotations
@@ -21,9 +21,12 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from sigil_sdk_litellm.proxy.telemetry import lifecycle
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Meter
@@ -36,7 +39,14 @@ if TYPE_CHECKING:
 
     AnySettings = Settings | RecorderSettings
 
-__all__ = ["DEFAULT_SERVICE_NAME", "SDK_SCOPE", "Providers", "active_providers", "instruments", "signal_endpoint"]
+__all__ = [
+    "DEFAULT_SERVICE_NAME",
+    "SDK_SCOPE",
+    "Providers",
+    "active_providers",
+    "instruments",
+    "signal_endpoint",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -80,30 +90,47 @@ class Providers:
 
     def __post_init__(self) -> None:
         self._done = threading.Event()
+        self._early: threading.Thread | None = None
 
-    def shutdown(self) -> None:
-        """Export what is queued and stop, within ``grace`` seconds (once; later calls return at once).
+    def begin_flush(self) -> None:
+        """Start exporting what is queued now, on a background thread, while the generations drain: in
+        process every span has ended before the stop, so a Sigil outage that takes the whole grace
+        costs no span."""
+        if self._early is None and not self._done.is_set():
+            self._early = threading.Thread(target=self._flush, args=(self.grace,), name="sigil-otel-flush", daemon=True)
+            self._early.start()
+
+    def shutdown(self, deadline: float | None = None) -> None:
+        """Export what is queued and stop, by ``deadline`` (``time.monotonic()``; default: ``grace`` from
+        now), once; later calls return at once.
 
         Runs on a daemon thread so that an unreachable receiver (whose exporter retries until its own
-        timeout) cannot hold the process beyond the grace."""
+        timeout) cannot hold the process beyond the deadline."""
         if self._done.is_set():
             return
         self._done.set()
+        budget = self.grace if deadline is None else max(0.0, deadline - time.monotonic())
 
         def stop() -> None:
-            millis = int(self.grace * 1000)
+            self._flush(budget)
             for provider in (self.tracer_provider, self.meter_provider):
-                if provider is None:
-                    continue
-                try:
-                    provider.force_flush(millis)
-                    provider.shutdown()
-                except Exception as exc:  # noqa: BLE001 - the process is stopping; say it, do not raise
-                    logger.warning("sigil: flushing OpenTelemetry at exit failed: %s", exc)
+                if provider is not None:
+                    try:
+                        provider.shutdown()
+                    except Exception as exc:  # noqa: BLE001 - the process is stopping; say it, do not raise
+                        logger.warning("sigil: stopping OpenTelemetry at exit failed: %s", exc)
 
         thread = threading.Thread(target=stop, name="sigil-otel-shutdown", daemon=True)
         thread.start()
-        thread.join(self.grace)
+        thread.join(budget)
+
+    def _flush(self, seconds: float) -> None:
+        for provider in (self.tracer_provider, self.meter_provider):
+            if provider is not None:
+                try:
+                    provider.force_flush(int(seconds * 1000))
+                except Exception as exc:  # noqa: BLE001 - the process is stopping; say it, do not raise
+                    logger.warning("sigil: flushing OpenTelemetry at exit failed: %s", exc)
 
 
 _lock = threading.Lock()
@@ -160,12 +187,14 @@ def _build(settings: AnySettings) -> Providers | None:
         attributes["service.name"] = settings.otel_service_name
     attributes.setdefault("service.name", DEFAULT_SERVICE_NAME)
     resource = Resource.create(attributes)
+    meter_provider = _meter_provider(settings, metrics, resource) if metrics else None
     providers = Providers(
-        _tracer_provider(settings, traces, resource) if traces else None,
-        _meter_provider(settings, metrics, resource) if metrics else None,
+        _tracer_provider(settings, traces, resource, meter_provider) if traces else None,
+        meter_provider,
         grace=settings.shutdown_grace,
     )
-    atexit.register(providers.shutdown)  # the proxy also chains it to its shutdown event (bootstrap)
+    lifecycle.register(providers)  # stopped with the generations (lifecycle.shutdown_within)
+    atexit.register(providers.shutdown)  # at the latest
     logger.info(
         "sigil: OpenTelemetry: traces %s, metrics %s",
         f"to {_shown(traces)} over {protocol(settings, 'traces')}" if traces else "off",
@@ -194,7 +223,9 @@ def _exporter_arguments(settings: AnySettings, signal: str, endpoint: str) -> di
     return arguments
 
 
-def _tracer_provider(settings: AnySettings, endpoint: str, resource: Any) -> TracerProvider:
+def _tracer_provider(
+    settings: AnySettings, endpoint: str, resource: Any, meter_provider: MeterProvider | None
+) -> TracerProvider:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
@@ -204,9 +235,10 @@ def _tracer_provider(settings: AnySettings, endpoint: str, resource: Any) -> Tra
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # type: ignore[assignment]
 
     provider = TracerProvider(resource=resource, sampler=_sampler(settings))
-    provider.add_span_processor(
-        BatchSpanProcessor(OTLPSpanExporter(**_exporter_arguments(settings, "traces", endpoint)))
-    )
+    # with OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED=true the processor counts the spans its full queue
+    # drops (otel.sdk.processor.span.processed, error.type=queue_full) on our meter, so they are exported
+    exporter = OTLPSpanExporter(**_exporter_arguments(settings, "traces", endpoint))
+    provider.add_span_processor(BatchSpanProcessor(exporter, meter_provider=meter_provider))
     return provider
 
 
