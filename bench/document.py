@@ -58,7 +58,9 @@ evidence of what the telemetry costs the proxy.
 `bench/paired.py`: the two proxies of a pair saturated in the same seconds, each by its own load
 generator (16 connections), so the machine's speed changes move both alike; the ratio is the second's
 req/s ÷ the first's, per round, rounds alternating which generator starts first. Targets: the spool
-≥ 0.95 of no callback (issue #17), the pipeline metrics ≥ 0.98 of ours without them (issue #15).
+≥ 0.95 of no callback (issue #17), the pipeline metrics ≥ 0.98 of ours without them (issue #15). The OTLP
+export (issue #25) is measured on its own (`python -m bench.paired --pair ours otlp --pair ours ours#2`);
+its figures are in the README (Traces and metrics over OpenTelemetry).
 
 {paired_md}
 

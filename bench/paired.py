@@ -222,7 +222,12 @@ def main(default_pairs: list[list[str]] | None = None, argv: list[str] | None = 
         for name in names:
             (Path(tmpdir) / name).mkdir()
         proxies = {
-            name: make_proxy(name.split("#")[0], sink.grpc_target, spool=Path(tmpdir) / name / "spool")
+            name: make_proxy(
+                name.split("#")[0],
+                sink.grpc_target,
+                spool=Path(tmpdir) / name / "spool",
+                otlp=sink.otlp_http_endpoint,
+            )
             for name in names
         }
         try:

@@ -24,6 +24,7 @@ CONFIGS: dict[str, tuple[Path, str]] = {
     "inprocess": (BENCH / "config_ours.yaml", "ours, SIGIL_RECORDER=inprocess"),
     "process": (BENCH / "config_ours.yaml", "ours, SIGIL_RECORDER=process (a recorder process per worker)"),
     "metrics": (BENCH / "config_ours.yaml", "ours with the pipeline metrics (PROMETHEUS_MULTIPROC_DIR)"),
+    "otlp": (BENCH / "config_ours.yaml", "ours with spans and gen_ai metrics over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT)"),
     "peer": (BENCH / "config_peer.yaml", f"PyPI sigil-sdk-litellm {PEER_VERSION}"),
 }
 
@@ -61,10 +62,12 @@ def make_proxy(
     extra_env: dict[str, str] | None = None,
     *,
     spool: Path | None = None,
+    otlp: str | None = None,
     workers: int = 1,
     cpus: int | None = None,
 ) -> BenchProxy:
-    """The proxy of configuration ``name``; "spool" needs ``spool``, a directory of its own."""
+    """The proxy of configuration ``name``; "spool" needs ``spool``, a directory of its own; "otlp" the
+    sink's OTLP/HTTP endpoint ``otlp``."""
     config, _ = CONFIGS[name]
     env = {
         "PYTHONUNBUFFERED": "1",
@@ -86,6 +89,10 @@ def make_proxy(
         multiproc = spool.parent / "prometheus-multiproc"
         multiproc.mkdir(parents=True, exist_ok=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc)
+    if name == "otlp":
+        # the OpenTelemetry defaults otherwise: http/protobuf, 5 s batches, metrics every 60 s
+        assert otlp is not None, "the otlp configuration needs the sink's OTLP endpoint"
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp
     litellm = str(ensure_peer_venv().parent / "litellm") if name == "peer" else None
     return BenchProxy(config=config, env=env, litellm=litellm, startup_timeout=240.0, num_workers=workers, cpus=cpus)
 
