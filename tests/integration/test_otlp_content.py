@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 
 import openai
 import pytest
@@ -19,12 +18,6 @@ from sigil_devstack.proxy import ProxyProcess
 from sigil_mock_sink.testing import SinkProcess
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeLLMProcess]:
-    with FakeLLMProcess() as process:
-        yield process
 
 
 @pytest.mark.parametrize(

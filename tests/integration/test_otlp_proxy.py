@@ -21,7 +21,8 @@ from sigil_devstack.children import free_port
 from sigil_devstack.proxy import ProxyProcess
 from sigil_mock_sink.testing import SinkProcess
 
-pytestmark = pytest.mark.integration
+# one stack per placement, started once: the module stays on one pytest worker
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("otlp_proxy")]
 
 TENANT = "otlp-tenant"
 SERVICE = "gateway-under-test"
@@ -67,12 +68,6 @@ def otel_env(sink: SinkProcess, protocol: str, headers_file: Path | None = None)
         headers_file.write_text(f"X-Scope-OrgID={TENANT}\n")
         env["OTEL_EXPORTER_OTLP_HEADERS_FILE"] = str(headers_file)
     return env
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeLLMProcess]:
-    with FakeLLMProcess() as process:
-        yield process
 
 
 @pytest.fixture(scope="module", params=[("inprocess", "grpc"), ("process", "http/protobuf")], ids=lambda p: p[0])

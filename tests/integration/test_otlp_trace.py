@@ -4,7 +4,6 @@ request's trace without any OpenTelemetry set up (through the disk spool), in bo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,12 +28,6 @@ general_settings:
   master_key: os.environ/LITELLM_MASTER_KEY
 """
 REQUEST_SPAN = "Received Proxy Server Request"  # LiteLLM's span of the whole proxy request
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeLLMProcess]:
-    with FakeLLMProcess() as process:
-        yield process
 
 
 def _env(sink: SinkProcess, fake: FakeLLMProcess, placement: str) -> dict[str, str]:
