@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from google.protobuf import json_format
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sigil_mock_sink import ingest
 from sigil_sdk.internal.gen.sigil.v1 import generation_ingest_pb2 as pb
@@ -209,6 +209,31 @@ kwargs_strategy = st.fixed_dictionaries(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(kwargs=kwargs_strategy, failed=st.booleans(), capture=st.booleans())
+# found by hypothesis: numbers past int64 failed the proto encoding of the whole generation
+@example(
+    kwargs={
+        "standard_logging_object": {
+            "call_type": "acompletion",
+            "messages": [],
+            "response": None,
+            "model_parameters": {"max_tokens": 2**63, "max_output_tokens": 2**64},
+        }
+    },
+    failed=False,
+    capture=True,
+)
+@example(
+    kwargs={
+        "standard_logging_object": {
+            "call_type": "acompletion",
+            "messages": [],
+            "response": None,
+            "model_parameters": {"max_tokens": 2**63},
+        }
+    },
+    failed=True,
+    capture=False,
+)
 def test_any_payload_is_recorded_or_skipped_cleanly_and_exports_valid_proto_json(
     kwargs: dict[str, Any], failed: bool, capture: bool
 ) -> None:

@@ -87,25 +87,37 @@ def as_str(value: Any) -> str:
     return ""
 
 
+# Sigil's proto carries counts as int64: a larger number cannot be encoded and would fail the export
+INT64_MAX = 2**63 - 1
+
+
 def as_int(value: Any) -> int:
-    """A non-negative int, or 0 for anything that is not a finite number."""
+    """A non-negative int, or 0 for anything that is not a finite number up to ``INT64_MAX``."""
     if isinstance(value, bool) or value is None:
         return 0
+    number: int
     if isinstance(value, int):
-        return max(value, 0)
-    if isinstance(value, float):
-        return int(value) if math.isfinite(value) and value > 0 else 0
-    if isinstance(value, str):
+        number = value
+    elif isinstance(value, float):
+        number = int(value) if math.isfinite(value) else 0
+    elif isinstance(value, str):
         try:
-            return max(int(float(value)), 0)
+            parsed = float(value)
         except ValueError:
             return 0
-    return 0
+        number = int(parsed) if math.isfinite(parsed) else 0
+    else:
+        return 0
+    return number if 0 <= number <= INT64_MAX else 0
 
 
 def as_opt_int(value: Any) -> int | None:
+    """A non-negative int up to ``INT64_MAX``, or None for anything else."""
     number = as_opt_float(value)
-    return int(number) if number is not None and number >= 0 else None
+    if number is None or number < 0:
+        return None
+    whole = int(value) if isinstance(value, int) and not isinstance(value, bool) else int(number)
+    return whole if whole <= INT64_MAX else None
 
 
 def as_opt_float(value: Any) -> float | None:
