@@ -8,12 +8,14 @@ the config names (``team_keys_auth.py`` for ``custom_auth``).
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fake_llm.testing import FakeLLMProcess
+from sigil_devstack import proxy as devstack_proxy
 from sigil_mock_sink.testing import SinkProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +42,18 @@ def write_proxy_config(directory: Path, text: str, *helpers: str, callback_file:
     for name in helpers:
         shutil.copy(HERE / name, directory / name)
     return config
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _proxy_zygote() -> Iterator[None]:
+    """Proxies fork from one zygote per pytest worker, which pays LiteLLM's import once (zygote.py)."""
+    os.environ.setdefault(devstack_proxy.LAUNCH_ENV, "fork")
+    yield
+    devstack_proxy.stop_zygote()
+    counts = os.environ.get("DEVSTACK_PROXY_LAUNCH_COUNTS")
+    if counts:
+        with open(counts, "a") as out:
+            out.write(f"{dict(devstack_proxy.LAUNCHES)}\n")
 
 
 @pytest.fixture

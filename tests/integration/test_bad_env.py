@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sigil_devstack.proxy import ProxyProcess
+from sigil_devstack.proxy import LAUNCH_ENV, ProxyProcess
 
 from tests.integration.conftest import ProxyConfig
 from tests.unit.proxy.test_bad_env import CASES, TOKEN
@@ -20,8 +20,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.mark.parametrize(("env", "expected"), [c[1:] for c in CASES[:1]], ids=[c[0] for c in CASES[:1]])
 def test_a_bad_setting_stops_the_proxy_with_one_line(
-    tmp_path: Path, proxy_config: ProxyConfig, env: dict[str, str], expected: str
+    tmp_path: Path, proxy_config: ProxyConfig, env: dict[str, str], expected: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv(LAUNCH_ENV, raising=False)  # the real ``litellm`` executable, not a fork
     proxy = ProxyProcess(config=proxy_config(tmp_path), env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", **env})
     try:
         proxy.start(wait=False)

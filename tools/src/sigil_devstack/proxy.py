@@ -12,11 +12,13 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from .children import free_port
+from .zygote import ForkedProcess, ZygoteClient
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CONFIG = REPO_ROOT / "config" / "config.yaml"
@@ -25,6 +27,29 @@ DEFAULT_CONFIG = REPO_ROOT / "config" / "config.yaml"
 def new_master_key() -> str:
     """A master key strong enough for LiteLLM ≥1.10x (it refuses weak ones)."""
     return "sk-" + secrets.token_hex(32)
+
+
+# the test suite's opt-in: fork proxies from a zygote that imported LiteLLM once (see zygote.py)
+LAUNCH_ENV = "DEVSTACK_PROXY_LAUNCH"
+LAUNCHES: Counter[str] = Counter()
+_zygote: ZygoteClient | None = None
+
+
+def _zygote_for(env: dict[str, str]) -> ZygoteClient | None:
+    """This process's zygote when the suite asked for one and ``env`` can fork from it."""
+    global _zygote
+    if os.environ.get(LAUNCH_ENV) != "fork":
+        return None
+    if _zygote is None:
+        _zygote = ZygoteClient({**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    return _zygote if _zygote.can_fork(env) else None
+
+
+def stop_zygote() -> None:
+    global _zygote
+    if _zygote is not None:
+        _zygote.close()
+        _zygote = None
 
 
 def litellm_executable() -> str:
@@ -71,7 +96,7 @@ class ProxyProcess:
         self.env = base
         self._log = tempfile.NamedTemporaryFile(prefix="litellm-proxy-", suffix=".log", delete=False)  # noqa: SIM115
         self.log_path = Path(self._log.name)
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: subprocess.Popen[bytes] | ForkedProcess | None = None
         self.returncode: int | None = None
         self._text: str | None = None
         self.keep_log = keep_log
@@ -89,6 +114,14 @@ class ProxyProcess:
         return cmd + self.extra_args
 
     def start(self, wait: bool = True) -> ProxyProcess:
+        # uvicorn spawns extra workers with multiprocessing "spawn": they would import LiteLLM anyway
+        zygote = _zygote_for(self.env) if self.num_workers == 1 else None
+        LAUNCHES["fork" if zygote else "exec"] += 1
+        if zygote is not None:
+            self.process = zygote.spawn(self.command(), self.env, str(self.config.parent), str(self.log_path))
+            if wait:
+                self.wait_ready()
+            return self
         self.process = subprocess.Popen(
             self.command(),
             env=self.env,
