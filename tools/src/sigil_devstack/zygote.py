@@ -117,7 +117,6 @@ def _serve() -> list[str] | None:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     out = sys.stdout
-    stdin = sys.stdin.buffer
     pending = b""
     while True:
         ready, _, _ = select.select([0, wake_r], [], [])
@@ -143,7 +142,6 @@ def _serve() -> list[str] | None:
             request = json.loads(line)
             pid = os.fork()
             if pid == 0:
-                del stdin
                 return _become_child(request, [wake_r, wake_w])
             out.write(json.dumps({"pid": pid}) + "\n")
             out.flush()
