@@ -208,3 +208,71 @@ def hook_counts(registry: CollectorRegistry, tenant: str = "default") -> Counter
                 continue
             assert sample.labels["tenant"] == tenant, sample
     return +out
+
+
+def mcp_tool_call_kwargs(*, failed: bool = False, **metadata: Any) -> dict[str, Any]:
+    """A ``call_mcp_tool`` event as LiteLLM 1.108.5's MCP gateway logs it (captured from the real proxy
+    calling the dev stack's ``echo`` tool over ``/mcp``, trimmed); ``metadata`` adds to the proxy's."""
+    call = {
+        "name": "echo",
+        "arguments": {"text": "hi there"},
+        "mcp_server_name": "devstack",
+        "mcp_server_logo_url": None,
+        "namespaced_tool_name": "devstack/echo",
+        "mcp_session_id": "2813f02949d9487e8d8068bbf3891b6d",
+        "mcp_auth_mode": None,
+        "mcp_server_resource": "http://127.0.0.1:59711",
+        "mcp_server_cost_info": None,
+    }
+    requester = {"agent_id": "agent-x", "headers": {"x-litellm-agent-id": "agent-x"}}
+    proxy_metadata = {
+        "user_api_key_hash": "0123abcd",
+        "user_api_key_user_id": "user-7",
+        "user_api_key_team_id": "team-ml",
+        "user_api_key_team_alias": "ml",
+        "user_api_key_request_route": "/mcp/",
+        "user_agent": "python-httpx2/2.17.0",
+        "requester_metadata": requester,
+        "mcp_tool_call_metadata": call,
+        **metadata,
+    }
+    response = {
+        "meta": None,
+        "content": [{"type": "text", "text": "echo: hi there", "annotations": None, "meta": None}],
+        "structured_content": {"result": "echo: hi there"},
+        "is_error": False,
+        "result_type": "complete",
+    }
+    slo = standard_logging_object(
+        id="b545aa44",
+        litellm_call_id="b545aa44",
+        trace_id="46936f91",
+        call_type="call_mcp_tool",
+        stream=None,
+        custom_llm_provider=None,
+        model="MCP: devstack-echo",
+        startTime=1_796_613_719.08789,
+        endTime=1_796_613_719.213857,
+        completionStartTime=1_796_613_719.213857,
+        prompt_tokens=0,
+        completion_tokens=0,
+        total_tokens=0,
+        response_cost=0.0,
+        request_tags=["User-Agent: python-httpx2"],
+        user_agent="python-httpx2/2.17.0",
+        metadata=proxy_metadata,
+        messages=[{"role": "user", "content": "default-message-value"}],
+        response=response,
+        model_parameters={},
+    )
+    kwargs = callback_kwargs(
+        slo,
+        model="MCP: devstack-echo",
+        call_type="call_mcp_tool",
+        litellm_call_id="b545aa44",
+        litellm_params={"metadata": dict(requester), "litellm_call_id": "b545aa44"},
+    )
+    if failed:
+        slo.update(status="failure", response={}, error_str="Error executing tool echo")
+        kwargs["exception"] = RuntimeError("Error executing tool echo")
+    return kwargs

@@ -19,6 +19,7 @@ from sigil_sdk_litellm.mapping import (
     classify_call,
     map_embedding,
     map_generation,
+    map_tool_execution,
 )
 from sigil_sdk_litellm.mapping.trace_context import parent_context
 from sigil_sdk_litellm.problem_log import ProblemLog
@@ -118,6 +119,8 @@ class SdkRecorder:
                 self._record_generation(kwargs, response_obj, failed=failed, redacted=redacted)
             elif kind == "embedding":
                 self._record_embedding(kwargs, response_obj, failed=failed, redacted=redacted)
+            elif kind == "tool_execution":
+                self._record_tool_execution(kwargs, response_obj, failed=failed, redacted=redacted)
         except Exception as exc:  # noqa: BLE001 - the one catch-all: telemetry never breaks the host
             self.problems.report(
                 f"handler:{type(exc).__name__}",
@@ -158,6 +161,27 @@ class SdkRecorder:
         record = map_embedding(kwargs, response_obj, self.options, failed=failed, redacted=redacted)
         recorder = _started_under(record.traceparent, lambda: client.start_embedding(record.start))
         self._finish(recorder, record.result, kwargs, record.call_error if failed else None, "embedding")
+
+    def _record_tool_execution(
+        self, kwargs: dict[str, Any], response_obj: Any, *, failed: bool, redacted: bool
+    ) -> None:
+        _, client = self.route(kwargs)
+        record = map_tool_execution(kwargs, response_obj, self.options, failed=failed, redacted=redacted)
+        recorder = _started_under(record.traceparent, lambda: client.start_tool_execution(record.start))
+        span = getattr(recorder, "span", None)  # none on the SDK's no-op recorder (a tool without a name)
+        if span is not None:
+            span.set_attributes(record.attributes)
+        error = self._call_error(kwargs, record.call_error) if record.call_error else None
+        try:
+            recorder.set_result(record.end)
+            if error is not None:
+                recorder.set_exec_error(error)
+        finally:
+            recorder.end()
+        refused = recorder.err()
+        # the SDK reports the tool's own failure back as its error: only another one is a refusal
+        if refused is not None and refused is not error:
+            self.problems.report(f"sdk:{type(refused).__name__}", f"tool execution not recorded in full: {refused}")
 
     def _finish(self, recorder: Any, result: Any, kwargs: dict[str, Any], call_error: str | None, what: str) -> None:
         """Set the result (and the call error of a failure), end the recording, report an SDK refusal."""

@@ -2,7 +2,8 @@
 
 One module per job; each imports the modules below it, never this package, so there is no cycle:
 
-- :mod:`.generation` / :mod:`.embeddings`: one event → one recording (the entry points, here)
+- :mod:`.generation` / :mod:`.embeddings` / :mod:`.tool_execution`: one event → one recording (the entry
+  points, here; an MCP tool call is a tool execution)
 - :mod:`.responses` / :mod:`.anthropic_messages`: the API families with their own request and
   response shapes, returning a :class:`~.route_content.RouteContent` (:data:`.generation.ROUTES`)
 - :mod:`.chat` (chat messages, reused by the routes), :mod:`.parameters` (tools, tool choice,
@@ -23,6 +24,7 @@ from sigil_sdk_litellm.mapping.event import (
     classify_call,
 )
 from sigil_sdk_litellm.mapping.generation import ROUTES, GenerationRecord, RouteMapper, map_generation
+from sigil_sdk_litellm.mapping.tool_execution import ToolExecutionRecord, map_tool_execution
 
 __all__ = [
     "DEFAULT_AGENT_NAME_METADATA_KEYS",
@@ -31,9 +33,11 @@ __all__ = [
     "GenerationRecord",
     "MappingOptions",
     "RouteMapper",
+    "ToolExecutionRecord",
     "call_type_of",
     "carries_nothing",
     "classify_call",
     "map_embedding",
     "map_generation",
+    "map_tool_execution",
 ]

@@ -15,11 +15,12 @@ from typing import Any, Literal
 from sigil_sdk_litellm.mapping.coerce import as_datetime, as_dict, as_str
 
 # The API family of every LiteLLM call type recorded, the one table of them: what is recorded (a generation
-# or an embedding), which route module maps it (mapping.generation.ROUTES), what the recorder hand-off
-# copies for it (proxy.offload.slim_event.ROUTE_EXTRAS), which requests the hooks judge
-# (proxy.guard.evaluation.JUDGED_CALL_TYPES: all but embeddings).
+# or an embedding, an MCP tool call a tool execution), which route module maps it (mapping.generation.ROUTES),
+# what the recorder hand-off copies for it (proxy.offload.slim_event.ROUTE_EXTRAS), which requests the hooks
+# judge (proxy.guard.evaluation.JUDGED_CALL_TYPES: all but embeddings).
 # A call type not listed (images, audio, files, batches, rerank, passthrough, …) is not recorded.
-ApiFamily = Literal["chat", "text_completion", "responses", "anthropic_messages", "embedding"]
+ApiFamily = Literal["chat", "text_completion", "responses", "anthropic_messages", "embedding", "mcp"]
+RecordKind = Literal["generation", "embedding", "tool_execution"]
 CALL_TYPES: Mapping[str, ApiFamily] = {
     "completion": "chat",
     "acompletion": "chat",
@@ -31,8 +32,13 @@ CALL_TYPES: Mapping[str, ApiFamily] = {
     "aanthropic_messages": "anthropic_messages",
     "embedding": "embedding",
     "aembedding": "embedding",
+    # a tool called through LiteLLM's MCP gateway (`/mcp`, or `/mcp`-backed tool use): a tool execution
+    "call_mcp_tool": "mcp",
 }
+# what each family is recorded as (the others: a generation)
+_RECORD_KINDS: Mapping[ApiFamily, RecordKind] = {"embedding": "embedding", "mcp": "tool_execution"}
 
+MCP_CALL_KEY = "mcp_tool_call_metadata"  # an MCP tool call's own record, in standard_logging_object.metadata
 UNKNOWN = "unknown"  # a model, provider or tool without a name
 
 # Request metadata keys naming the agent, first found wins. ``agent_id`` is where LiteLLM's proxy puts
@@ -55,14 +61,14 @@ class MappingOptions:
     agent_name_metadata_keys: tuple[str, ...] = DEFAULT_AGENT_NAME_METADATA_KEYS
 
 
-def classify_call(call_type: Any) -> Literal["generation", "embedding"] | None:
+def classify_call(call_type: Any) -> RecordKind | None:
     """What one call type is recorded as; a payload without a call type (older LiteLLM) is a chat."""
     if not call_type:
         return "generation"
     family = CALL_TYPES.get(as_str(call_type))
     if family is None:
         return None
-    return "embedding" if family == "embedding" else "generation"
+    return _RECORD_KINDS.get(family, "generation")
 
 
 def carries_nothing(kwargs: Mapping[str, Any], response_obj: Any) -> bool:

@@ -8,6 +8,7 @@ the mapping reads of real events and fails on one the slim event lacks.
 
 from __future__ import annotations
 
+from sigil_sdk_litellm.mapping.event import MCP_CALL_KEY
 from sigil_sdk_litellm.mapping.identity import ATTEMPT_METADATA_KEY
 from sigil_sdk_litellm.mapping.metadata import GUARD_DECISIONS_KEY
 
@@ -33,7 +34,10 @@ PROXY_METADATA_KEYS = (
     "user_api_key_user_id",
     "user_api_key_end_user_id",
     "user_agent",
+    MCP_CALL_KEY,  # an MCP tool call's tool, server, arguments and session (mapping.tool_execution)
 )
+# an MCP tool call's record (standard_logging_object.metadata.mcp_tool_call_metadata)
+MCP_CALL_KEYS = ("name", "namespaced_tool_name", "arguments", "mcp_server_name", "mcp_session_id")
 # standard_logging_object
 SLO_KEYS = (
     "id",

@@ -84,7 +84,6 @@ JUDGED_CALL_TYPES: Mapping[str, str] = {
     },
     "image_generation": "prompt",
     "aimage_generation": "prompt",
-    mcp_tools.CALL_TYPE: "mcp",
 }
 
 

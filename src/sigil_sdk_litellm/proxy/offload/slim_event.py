@@ -16,6 +16,7 @@ from sigil_sdk_litellm.mapping.chat import SYSTEM_ROLES
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str
 from sigil_sdk_litellm.mapping.event import (
     DEFAULT_AGENT_NAME_METADATA_KEYS,
+    MCP_CALL_KEY,
     ApiFamily,
     api_family,
     call_type_of,
@@ -25,6 +26,7 @@ from sigil_sdk_litellm.mapping.read_fields import (
     CONTENT_PARAMETERS,
     ERROR_INFORMATION_KEYS,
     KWARGS_KEYS,
+    MCP_CALL_KEYS,
     MODEL_PARAMETER_KEYS,
     PROXY_METADATA_KEYS,
     REQUEST_METADATA_KEYS,
@@ -98,6 +100,8 @@ def slim_event(
     slim_slo = _pick(slo, SLO_KEYS)
     proxy = as_dict(slo.get("metadata"))
     slim_slo["metadata"] = _pick(proxy, PROXY_METADATA_KEYS)
+    if MCP_CALL_KEY in slim_slo["metadata"]:
+        slim_slo["metadata"][MCP_CALL_KEY] = _pick(proxy[MCP_CALL_KEY], MCP_CALL_KEYS)
     requester = _pick(proxy.get("requester_metadata"), metadata_keys)
     if requester:
         slim_slo["metadata"]["requester_metadata"] = requester
@@ -157,7 +161,9 @@ def slim_event(
         if any(key in parameters for key in CONTENT_PARAMETERS):  # a copy: LiteLLM's payload stays as is
             slim_slo["model_parameters"] = {k: v for k, v in parameters.items() if k not in CONTENT_PARAMETERS}
         response = as_dict(slim_slo.get("response"))
-        slim_slo["response"] = _pick(response, ("id", "model", "usage", "status", "incomplete_details", "stop_reason"))
+        kept = ("id", "model", "usage", "status", "incomplete_details", "stop_reason", "is_error")
+        slim_slo["response"] = _pick(response, kept)
+        as_dict(as_dict(slim_slo["metadata"]).get(MCP_CALL_KEY)).pop("arguments", None)
         if "choices" in response:  # a Responses object has none, and its route tells the shapes apart by it
             slim_slo["response"]["choices"] = [
                 _pick(choice, ("finish_reason",)) for choice in as_list(response.get("choices"))

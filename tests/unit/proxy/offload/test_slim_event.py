@@ -11,10 +11,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from sigil_sdk_litellm.mapping.embeddings import map_embedding
 from sigil_sdk_litellm.mapping.event import MappingOptions
 from sigil_sdk_litellm.mapping.generation import map_generation
+from sigil_sdk_litellm.mapping.tool_execution import map_tool_execution
 from sigil_sdk_litellm.problem_log import ProblemLog
 from sigil_sdk_litellm.proxy.offload.callback import OffloadingSigilLogger
 from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
-from tests.support import callback_kwargs, chat_response, failure_slo, standard_logging_object
+from tests.support import callback_kwargs, chat_response, failure_slo, mcp_tool_call_kwargs, standard_logging_object
 from tests.unit.mapping.test_routes import (
     TOOL,
     anthropic_chat_response,
@@ -218,6 +219,22 @@ def test_redacted_slim_event_of_a_route_has_no_content(make: Any) -> None:
     assert pickle.dumps(kwargs) == before  # LiteLLM's own payload is left as it was
 
 
+MCP_CASES = ("MCP tool call", "MCP tool call failure")
+
+
+@pytest.mark.parametrize("failed", [False, True])
+@pytest.mark.parametrize("redacted", [False, True])
+def test_mcp_tool_call_slim_event_maps_the_same(failed: bool, redacted: bool) -> None:
+    kwargs = mcp_tool_call_kwargs(failed=failed)
+    options = MappingOptions(agent_name="default", conversation_id="default-conv")
+    direct = map_tool_execution(kwargs, None, options, failed=failed, redacted=redacted)
+    slim = pickle.loads(pickle.dumps(slim_event(kwargs, None, redacted=redacted)))
+    assert map_tool_execution(slim, None, options, failed=failed, redacted=redacted) == direct
+    if redacted:  # no arguments or result travel
+        assert "hi there" not in repr(slim)
+    assert "mcp_server_resource" not in repr(slim), "what the mapping never reads is never copied"
+
+
 # --- every key the mapping reads travels (mapping.read_fields is the one declaration) ---
 
 
@@ -269,11 +286,12 @@ def keys_read_but_dropped(kwargs: dict[str, Any], response: Any, *, failed: bool
     reads: set[tuple[tuple[str, ...], str]] = set()
     options = MappingOptions(agent_name="default", conversation_id="default-conv")
     embedding = "embedding" in str(kwargs.get("call_type"))
-    mapper = map_embedding if embedding else map_generation
     if embedding:
         map_embedding(ReadLog(kwargs, (), reads), response, options)
+    elif kwargs.get("call_type") == "call_mcp_tool":
+        map_tool_execution(ReadLog(kwargs, (), reads), response, options, failed=failed)
     else:
-        mapper(ReadLog(kwargs, (), reads), response, options, failed=failed)
+        map_generation(ReadLog(kwargs, (), reads), response, options, failed=failed)
     slim = slim_event(kwargs, response)
     dropped = []
     for path, key in sorted(reads):
@@ -308,10 +326,13 @@ EMBEDDING = callback_kwargs(
 )
 
 
-@pytest.mark.parametrize("name", [*CASES, *ROUTE_CASES, "embedding"])
+@pytest.mark.parametrize("name", [*CASES, *ROUTE_CASES, "embedding", *MCP_CASES])
 def test_every_key_the_mapping_reads_is_in_the_slim_event(name: str) -> None:
     if name == "embedding":
         kwargs, response, failed = EMBEDDING, None, False
+    elif name in MCP_CASES:
+        failed = name == "MCP tool call failure"
+        kwargs, response = mcp_tool_call_kwargs(failed=failed), None
     elif name in CASES:
         kwargs, response, failed = CASES[name]
     else:
