@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
-from sigil_devstack.mcp_tools import McpToolsProcess
+from sigil_devstack.mcp_tools import SERVER, McpToolsProcess, config_with_server
 from sigil_devstack.proxy import DEFAULT_CONFIG, ProxyProcess
 from sigil_mock_sink.testing import SinkProcess
 
@@ -30,7 +29,6 @@ from tests.integration.test_hooks_routes_proxy import DENIED, RULES, SQL_DENIED
 from tests.support import hook_counts
 
 pytestmark = pytest.mark.integration
-SERVER = "devstack"
 
 
 @dataclass
@@ -76,10 +74,7 @@ class Stack:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     metrics_dir = tmp_path_factory.mktemp("mcp-metrics")
     with McpToolsProcess() as tools, SinkProcess(auth="none") as sink:
-        config = yaml.safe_load(Path(DEFAULT_CONFIG).read_text(encoding="utf-8"))
-        config["mcp_servers"] = {SERVER: {"url": tools.url, "transport": "http"}}
-        config_file = tmp_path_factory.mktemp("mcp-config") / "config.yaml"
-        config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
+        config_file = config_with_server(DEFAULT_CONFIG, tools.url, tmp_path_factory.mktemp("mcp-config"))
         sink.request("POST", "/api/v1/hook-rules", RULES)
         env = {
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),

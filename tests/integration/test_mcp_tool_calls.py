@@ -19,13 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from sigil_devstack.mcp_tools import McpToolsProcess
+from sigil_devstack.mcp_tools import SERVER, McpToolsProcess, config_with_server
 from sigil_devstack.proxy import DEFAULT_CONFIG, ProxyProcess
 from sigil_mock_sink.testing import SinkProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("mcp_tool_calls")]
-SERVER = "devstack"
 AGENT = "mcp-agent"
 
 
@@ -82,10 +80,7 @@ STACKS = {
 def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("mcp-calls")
     with McpToolsProcess() as tools, SinkProcess(auth="none") as sink:
-        config = yaml.safe_load(Path(DEFAULT_CONFIG).read_text(encoding="utf-8"))
-        config["mcp_servers"] = {SERVER: {"url": tools.url, "transport": "http"}}
-        config_file = tmp / "config.yaml"
-        config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
+        config_file = config_with_server(DEFAULT_CONFIG, tools.url, tmp)
         env = {
             "SIGIL_ENDPOINT": sink.http_url,
             "SIGIL_PROTOCOL": "http",

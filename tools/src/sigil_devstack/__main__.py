@@ -1,15 +1,17 @@
 """``make run``: the proxy with Sigil telemetry on an embedded default, on loopback.
 
-Starts three processes and keeps them running until Ctrl-C (or SIGTERM):
+Starts four processes and keeps them running until Ctrl-C (or SIGTERM):
 
 1. a fake OpenAI-compatible upstream (``fake-llm``), so no API key is needed;
-2. the mock Sigil ingest sink (``sigil-mock-sink``: HTTP ingest and its page, gRPC ingest, and the
+2. a small MCP server (``sigil_devstack.mcp_tools``: ``echo``, ``slow``, ``fail``);
+3. the mock Sigil ingest sink (``sigil-mock-sink``: HTTP ingest and its page, gRPC ingest, and the
    OTLP receiver that takes the proxy's spans and ``gen_ai`` metrics);
-3. the real LiteLLM proxy (``litellm --config config/config.yaml``) with ``sigil_callback``
-   exporting to the sink, using ``LITELLM_MASTER_KEY`` or a freshly generated strong key.
+4. the real LiteLLM proxy (``litellm --config config/config.yaml``, run from a copy whose
+   ``mcp_servers`` names the MCP server as ``devstack``) with ``sigil_callback`` exporting to the sink,
+   using ``LITELLM_MASTER_KEY`` or a freshly generated strong key.
 
 Ports come from flags or environment variables (``PROXY_PORT``, ``SINK_HTTP_PORT``,
-``SINK_GRPC_PORT``, ``FAKE_LLM_PORT``). Any ``SIGIL_*`` variable you set wins over the defaults
+``SINK_GRPC_PORT``, ``FAKE_LLM_PORT``, ``MCP_TOOLS_PORT``). Any ``SIGIL_*`` variable you set wins over the defaults
 below, e.g. ``SIGIL_PROTOCOL=grpc make run``; an ``OTEL_EXPORTER_OTLP_*ENDPOINT`` of yours replaces
 the OTLP defaults (the sink's HTTP port) as a whole.
 """
@@ -21,6 +23,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -29,6 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .children import stop_process
+from .mcp_tools import SERVER, McpToolsProcess, config_with_server
 from .proxy import DEFAULT_CONFIG, ProxyProcess, new_master_key
 
 HOST = "127.0.0.1"
@@ -71,6 +75,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sink-http-port", type=int, default=_env_int("SINK_HTTP_PORT", 8080))
     parser.add_argument("--sink-grpc-port", type=int, default=_env_int("SINK_GRPC_PORT", 4317))
     parser.add_argument("--fake-llm-port", type=int, default=_env_int("FAKE_LLM_PORT", 8090))
+    parser.add_argument("--mcp-tools-port", type=int, default=_env_int("MCP_TOOLS_PORT", 8765))
     parser.add_argument("--config", type=Path, default=Path(os.environ.get("LITELLM_CONFIG", DEFAULT_CONFIG)))
     return parser.parse_args(argv)
 
@@ -132,15 +137,18 @@ def main(argv: list[str] | None = None) -> int:
     fake: subprocess.Popen[bytes] | None = None
     sink: subprocess.Popen[bytes] | None = None
     proxy: ProxyProcess | None = None
+    tools = McpToolsProcess(HOST, args.mcp_tools_port)
+    config_dir = tempfile.TemporaryDirectory(prefix="sigil-devstack-")
     try:
         fake = _start([python, "-m", "fake_llm", "--host", HOST, "--port", str(args.fake_llm_port)], base_env)
+        tools.__enter__()  # waits until it listens
         sink_cmd = [python, "-m", "sigil_mock_sink", "--host", HOST, "--http-port", str(args.sink_http_port)]
         sink_cmd += ["--grpc-port", str(args.sink_grpc_port), "--auth", "tenant"]
         sink = _start(sink_cmd, base_env)
         _wait_http(f"http://{HOST}:{args.fake_llm_port}/health", fake, "fake-llm")
         _wait_http(f"http://{HOST}:{args.sink_http_port}/readyz", sink, "sigil-mock-sink")
         proxy = ProxyProcess(
-            config=args.config,
+            config=config_with_server(args.config, tools.url, Path(config_dir.name)),
             env=proxy_environment(args),
             port=args.proxy_port,
             master_key=master_key,
@@ -158,20 +166,22 @@ def main(argv: list[str] | None = None) -> int:
                     f"  master key      {master_key}   ({key_note})",
                     f"  Sigil sink      http://{HOST}:{args.sink_http_port}/   (telemetry page; tenant {TENANT!r})",
                     f"  fake upstream   http://{HOST}:{args.fake_llm_port}/v1",
+                    f"  MCP tools       {tools.url}   (at the proxy: {proxy.base_url}/mcp/, tools {SERVER}-echo, …)",
                     "",
                     "  try:",
                     f"    curl -s {proxy.base_url}/v1/chat/completions -H 'Authorization: Bearer {master_key}' \\",
                     "      -H 'Content-Type: application/json' \\",
                     '      -d \'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello!"}]}\'',
                     "",
-                    "  Ctrl-C stops all three.",
+                    "  Ctrl-C stops all four.",
                     "",
                 ]
             ),
             flush=True,
         )
         while not stop.wait(0.5):
-            for name, process in (("fake-llm", fake), ("sigil-mock-sink", sink), ("proxy", proxy.process)):
+            children = (("fake-llm", fake), ("mcp-tools", tools.process), ("sigil-mock-sink", sink))
+            for name, process in (*children, ("proxy", proxy.process)):
                 if process is not None and process.poll() is not None:
                     print(f"devstack: {name} exited with {process.returncode}; stopping", flush=True)
                     if name == "proxy":
@@ -183,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         if proxy is not None:
             proxy.stop()
         stop_process(sink, 15)
+        stop_process(tools.process, 15)
         stop_process(fake, 15)
+        config_dir.cleanup()
         print("devstack: stopped", flush=True)
 
 

@@ -3,7 +3,8 @@
 Streamable HTTP at ``/mcp`` (stateless), built with the ``mcp`` package (which ``litellm[proxy]``
 brings): ``echo`` gives its text back (``echoed_texts`` lists what it was called with), ``slow`` sleeps
 (at most 10 s) then says so, ``fail`` always raises, so the client reads a tool error.
-:class:`McpToolsProcess` runs it as a child process on loopback.
+:class:`McpToolsProcess` runs it as a child process on loopback; :func:`config_with_server` names it in a
+copy of a LiteLLM config (``mcp_servers``), as ``make run`` and the tests do.
 """
 
 from __future__ import annotations
@@ -14,12 +15,28 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+import yaml
 
 from .children import free_port, stop_process
 
 NAME = "devstack-tools"
+SERVER = "devstack"  # its name in LiteLLM's mcp_servers: the proxy offers its tools as devstack-<tool>
+
+
+def config_with_server(config: Path, url: str, directory: Path, server: str = SERVER) -> Path:
+    """A copy of the LiteLLM ``config`` in ``directory`` whose ``mcp_servers`` also names the server at
+    ``url`` (streamable HTTP) as ``server``; the original file is left as it is."""
+    data = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
+    servers = data.get("mcp_servers") or {}
+    servers[server] = {"url": url, "transport": "http"}
+    data["mcp_servers"] = servers
+    copy = Path(directory) / "config.yaml"
+    copy.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return copy
 
 
 def build_server() -> Any:
@@ -65,7 +82,10 @@ class McpToolsProcess:
 
     def __enter__(self) -> McpToolsProcess:
         command = [sys.executable, "-m", "sigil_devstack.mcp_tools", "--host", self.host, "--port", str(self.port)]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # its own session: a Ctrl-C of `make run` reaches the launcher only, which stops it in order
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
