@@ -144,10 +144,11 @@ def test_a_failed_tool_call_is_an_error_span() -> None:
     "options",
     [
         {"capture_inputs": False, "capture_outputs": False},
+        {"capture_inputs": False, "capture_outputs": False, "mode": ContentCaptureMode.FULL},
         {"mode": ContentCaptureMode.METADATA_ONLY},
         {"mode": ContentCaptureMode.FULL_WITH_METADATA_SPANS},
     ],
-    ids=["capture off", "metadata_only", "full_with_metadata_spans"],
+    ids=["capture off", "capture off, mode full", "metadata_only", "full_with_metadata_spans"],
 )
 def test_no_argument_or_result_text_in_the_span_unless_captured(options: dict[str, Any]) -> None:
     span = recorded(mcp_tool_call_kwargs(), **options)
