@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from sigil_sdk_litellm.mapping.event import MappingOptions
 from sigil_sdk_litellm.proxy.builders import build_recorder, build_tenant_router
 from sigil_sdk_litellm.proxy.settings import Settings
 from sigil_sdk_litellm.proxy.tenants.router import TenantRouter, selector_of, split_bound, trusted_identity
 from sigil_sdk_litellm.proxy.tenants.tenant_map import build_tenant_map
+from sigil_sdk_litellm.recording import SdkRecorder
 from tests.capture_sink import CaptureSink
-from tests.support import chat_response
+from tests.support import chat_response, mcp_tool_call_kwargs
+from tests.unit.mapping.test_tool_execution import tracing_client
 from tests.unit.proxy.tenants.test_tenant_map import TOKEN, event, settings
 
 ROUTES = {"team_id:t-1": "one", "team_alias:search": "search", "key_alias:bot": "bot"}
@@ -184,3 +187,16 @@ def test_with_the_disk_spool_each_tenant_spools_and_delivers_on_its_own(tmp_path
     assert tenants == {"call-0": "one", "call-1": "platform", "call-2": "one"}
     assert spools.default.problems.count("spool:skipped:tenants") == 0  # the tenants' directory is no stray file
     assert not list(tmp_path.glob("*.spool.sqlite3")) and not list(tmp_path.glob("tenants/one/*.spool.sqlite3"))
+
+
+def test_an_mcp_tool_call_is_recorded_by_its_teams_tenant() -> None:
+    """A tool execution is routed as a generation is: the key's team chooses the tenant's client."""
+    (default, default_spans), (team, team_spans) = tracing_client(), tracing_client()
+    tenant_map = build_tenant_map({"team_id:team-ml": {"tenant_id": "ml"}}, base=Path("."))
+    recorder = SdkRecorder(default, MappingOptions(), router=TenantRouter(default, {"ml": team}, tenant_map))
+    recorder.record(mcp_tool_call_kwargs(), None, failed=False, redacted=False)
+    other = mcp_tool_call_kwargs(user_api_key_team_id="team-other")
+    recorder.record(other, None, failed=False, redacted=False)
+    assert [s.attributes["litellm.team_id"] for s in team_spans.get_finished_spans()] == ["team-ml"]
+    assert [s.attributes["litellm.team_id"] for s in default_spans.get_finished_spans()] == ["team-other"]
+    assert recorder.problems.counts == {}
