@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -28,8 +29,25 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def call_tool(proxy_url: str, key: str) -> tuple[bool, str]:
+    """``devstack-echo`` through the proxy's ``/mcp`` with the official ``mcp`` client: (is an error, text)."""
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def run() -> tuple[bool, str]:
+        async with (
+            httpx2.AsyncClient(headers={"x-litellm-api-key": f"Bearer {key}"}, timeout=30) as http,
+            Client(streamable_http_client(f"{proxy_url}/mcp/", http_client=http)) as client,
+        ):
+            result = await client.call_tool("devstack-echo", {"text": "from make run"})
+        return bool(result.is_error), "".join(getattr(block, "text", "") for block in result.content)
+
+    return asyncio.run(run())
+
+
 def test_make_run_stack_serves_records_and_stops_on_ctrl_c() -> None:
-    ports = {name: free_port() for name in ("proxy", "http", "grpc", "fake")}
+    ports = {name: free_port() for name in ("proxy", "http", "grpc", "fake", "mcp")}
     cmd = [
         sys.executable,
         "-m",
@@ -42,6 +60,8 @@ def test_make_run_stack_serves_records_and_stops_on_ctrl_c() -> None:
         str(ports["grpc"]),
         "--fake-llm-port",
         str(ports["fake"]),
+        "--mcp-tools-port",
+        str(ports["mcp"]),
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGIL_", "OTEL_")) and k != "LITELLM_MASTER_KEY"}
     stack = subprocess.Popen(
@@ -56,10 +76,10 @@ def test_make_run_stack_serves_records_and_stops_on_ctrl_c() -> None:
             if not line:
                 break
             output.append(line)
-            if "Ctrl-C stops all three" in line:
+            if "Ctrl-C stops all four" in line:
                 break
         text = "".join(output)
-        assert "Ctrl-C stops all three" in text, text[-3000:]
+        assert "Ctrl-C stops all four" in text, text[-3000:]
         key = re.search(r"master key\s+(sk-[0-9a-f]{64})", text)
         assert key, text
         assert f"http://127.0.0.1:{ports['http']}/" in text
@@ -95,6 +115,10 @@ def test_make_run_stack_serves_records_and_stops_on_ctrl_c() -> None:
         with pytest.raises(openai.NotFoundError):
             client.responses.create(model="gpt-4o-mini", input="[fake:error-404]")
         assert client.responses.create(model="gpt-4o-mini", input="still here").output_text == "echo: still here"
+        # the MCP server's tools at the proxy's /mcp; a call is an execute_tool span at the sink
+        assert call_tool(f"http://127.0.0.1:{ports['proxy']}", key.group(1)) == (False, "echo: from make run")
+        [tool] = running.wait_for_spans(1, name="execute_tool echo")
+        assert tool["attributes"]["litellm.mcp.server.name"] == "devstack"
         with urllib.request.urlopen(f"http://127.0.0.1:{ports['http']}/", timeout=5) as page:
             assert page.status == 200
 
