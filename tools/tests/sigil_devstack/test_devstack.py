@@ -1,4 +1,5 @@
-"""``make run``'s launcher: three processes up, a request's generation on the sink page, Ctrl-C stops all."""
+"""``make run``'s launcher: four processes up, a request's generation and an MCP tool call's span on the
+sink, Ctrl-C stops all."""
 
 from __future__ import annotations
 
