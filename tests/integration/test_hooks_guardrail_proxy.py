@@ -19,12 +19,10 @@ from typing import Any
 import openai
 import pytest
 from fake_llm.testing import FakeLLMProcess
-from prometheus_client import CollectorRegistry
-from prometheus_client.multiprocess import MultiProcessCollector
 from sigil_devstack.proxy import DEFAULT_CONFIG, ProxyProcess
 from sigil_mock_sink.testing import SinkProcess
 
-from tests.support import hook_counts
+from tests.integration.hook_stacks import clear_hook_state, evaluated_phases, summed_hook_metrics
 
 # one worker runs the module under `make test` (-n 2 --dist loadgroup): its shared stack starts once
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("hooks_guardrail_proxy")]
@@ -73,13 +71,10 @@ class Stack:
         return response.choices[0].message.content
 
     def hook_metrics(self) -> Counter[tuple[str, str]]:
-        """The proxy's hook metrics as its metrics process would sum them (all the default tenant's)."""
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=str(self.metrics_dir))
-        return hook_counts(registry)
+        return summed_hook_metrics(self.metrics_dir)
 
     def phases(self) -> list[str]:
-        return [item["request"]["phase"] for item in self.sink.request("GET", "/api/v1/hook-evaluations")["items"]]
+        return evaluated_phases(self.sink)
 
 
 def new_conversation() -> str:
@@ -113,8 +108,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, fake: FakeLLMProcess) -> Ite
 
 @pytest.fixture(autouse=True)
 def _clean(stack: Stack) -> None:
-    stack.sink.request("DELETE", "/api/v1/hook-evaluations")
-    stack.sink.request("DELETE", "/api/v1/hook-faults")
+    clear_hook_state(stack.sink)
 
 
 @pytest.fixture

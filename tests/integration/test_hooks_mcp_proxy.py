@@ -19,14 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry
-from prometheus_client.multiprocess import MultiProcessCollector
 from sigil_devstack.mcp_tools import SERVER, McpToolsProcess, config_with_server
 from sigil_devstack.proxy import DEFAULT_CONFIG, ProxyProcess
 from sigil_mock_sink.testing import SinkProcess
 
+from tests.integration.hook_stacks import clear_hook_state, evaluated_phases, summed_hook_metrics
 from tests.integration.test_hooks_routes_proxy import DENIED, RULES, SQL_DENIED
-from tests.support import hook_counts
 
 pytestmark = pytest.mark.integration
 
@@ -62,12 +60,10 @@ class Stack:
         return self.call("echoed_texts", {}, direct=True)[1]
 
     def hook_metrics(self) -> Counter[tuple[str, str]]:
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=str(self.metrics_dir))
-        return hook_counts(registry)
+        return summed_hook_metrics(self.metrics_dir)
 
     def phases(self) -> list[str]:
-        return [item["request"]["phase"] for item in self.sink.request("GET", "/api/v1/hook-evaluations")["items"]]
+        return evaluated_phases(self.sink)
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +89,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(autouse=True)
 def _clean(stack: Stack) -> None:
-    stack.sink.request("DELETE", "/api/v1/hook-evaluations")
-    stack.sink.request("DELETE", "/api/v1/hook-faults")
+    clear_hook_state(stack.sink)
 
 
 def marker() -> str:

@@ -23,13 +23,11 @@ import openai
 import pytest
 import yaml
 from fake_llm.testing import FakeLLMProcess
-from prometheus_client import CollectorRegistry
-from prometheus_client.multiprocess import MultiProcessCollector
 from sigil_devstack.proxy import DEFAULT_CONFIG, ProxyProcess
 from sigil_mock_sink.testing import SinkProcess
 
+from tests.integration.hook_stacks import clear_hook_state, evaluated_phases, summed_hook_metrics
 from tests.scenarios import SinkReader
-from tests.support import hook_counts
 
 # one worker runs the module under `make test` (-n 2 --dist loadgroup): its shared stack starts once
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("hooks_routes_proxy")]
@@ -109,12 +107,10 @@ class Stack:
         return [request.get("body") or {} for request in self.fake.requests(path)]
 
     def hook_metrics(self) -> Counter[tuple[str, str]]:
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=str(self.metrics_dir))
-        return hook_counts(registry)
+        return summed_hook_metrics(self.metrics_dir)
 
     def phases(self) -> list[str]:
-        return [item["request"]["phase"] for item in self.sink.request("GET", "/api/v1/hook-evaluations")["items"]]
+        return evaluated_phases(self.sink)
 
 
 def new_conversation() -> str:
@@ -154,8 +150,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, fake: FakeLLMProcess) -> Ite
 
 @pytest.fixture(autouse=True)
 def _clean(stack: Stack) -> None:
-    stack.sink.request("DELETE", "/api/v1/hook-evaluations")
-    stack.sink.request("DELETE", "/api/v1/hook-faults")
+    clear_hook_state(stack.sink)
     stack.fake.clear_requests()
 
 
