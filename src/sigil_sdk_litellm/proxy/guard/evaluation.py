@@ -317,14 +317,7 @@ class HookGuard:
             "cannot apply the transformed output",
             lambda: apply_output_transform(response, output, [position for position, _ in answer_output(body)]),
         )
-        if isinstance(placed, _Failed):
-            return response
-        changed, unplaced = placed
-        self._count("postflight", "transform")
-        if unplaced:
-            self._unplaced(unplaced)
-        if changed:
-            record_decision(data, "postflight", "transform", _transforming_rule(answer.response))
+        self._placed(data, answer, placed)
         return response
 
     async def post_call_stream(self, data: dict[str, Any], chunks: list[Any]) -> AsyncIterator[Any]:
@@ -350,6 +343,17 @@ class HookGuard:
         for chunk in chunks:
             yield chunk
 
+    def _placed(self, data: dict[str, Any], answer: PostflightAnswer, placed: Any) -> None:
+        """Count a postflight transform applied to a response (``placed``: changed, unplaced; or failed)."""
+        if isinstance(placed, _Failed):
+            return
+        changed, unplaced = placed
+        self._count("postflight", "transform")
+        if unplaced:
+            self._unplaced(unplaced)
+        if changed:
+            record_decision(data, "postflight", "transform", _transforming_rule(answer.response))
+
     def _route_postflight(self, data: dict[str, Any], body: Mapping[str, Any], route: Any) -> Any:
         mapped: RouteMapped | None = route.preflight(data, self.defaults)
         return postflight_of(data, self.defaults, mapped, [message for _, message in route.answer_output(body)])
@@ -368,14 +372,7 @@ class HookGuard:
             "cannot apply the transformed output",
             lambda: route.apply_output_transform(response, output, positions),
         )
-        if isinstance(placed, _Failed):
-            return response
-        changed, unplaced = placed
-        self._count("postflight", "transform")
-        if unplaced:
-            self._unplaced(unplaced)
-        if changed:
-            record_decision(data, "postflight", "transform", _transforming_rule(answer.response))
+        self._placed(data, answer, placed)
         return response
 
     async def post_call_events(self, data: dict[str, Any], events: list[Any]) -> list[Any]:
