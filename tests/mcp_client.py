@@ -7,10 +7,15 @@ from typing import Any
 
 
 def call_tool(
-    proxy_url: str, key: str, tool: str, arguments: dict[str, Any], headers: dict[str, str] | None = None
+    proxy_url: str,
+    key: str,
+    tool: str,
+    arguments: dict[str, Any],
+    headers: dict[str, str] | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> tuple[bool, str]:
-    """Call ``tool`` (the proxy's name, ``<server>-<tool>``) with ``key`` as the LiteLLM API key and any
-    further ``headers``: (is an error, the text of its content blocks)."""
+    """Call ``tool`` (the proxy's name, ``<server>-<tool>``) with ``key`` as the LiteLLM API key, any
+    further ``headers`` and the request's ``_meta``: (is an error, the text of its content blocks)."""
     import httpx2  # the HTTP client the mcp package (as litellm[proxy] 1.108.5 installs it) builds on
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
@@ -21,7 +26,7 @@ def call_tool(
             httpx2.AsyncClient(headers=sent, timeout=30) as http,
             Client(streamable_http_client(f"{proxy_url.rstrip('/')}/mcp/", http_client=http)) as client,
         ):
-            result = await client.call_tool(tool, arguments)
+            result = await client.call_tool(tool, arguments, meta=meta)  # type: ignore[arg-type]
         return bool(result.is_error), "".join(getattr(block, "text", "") for block in result.content)
 
     return asyncio.run(run())
