@@ -17,6 +17,7 @@ from sigil_sdk import ToolExecutionEnd, ToolExecutionStart
 from sigil_sdk_litellm.mapping.coerce import as_bool, as_dict, as_str, json_value
 from sigil_sdk_litellm.mapping.event import (
     MCP_CALL_KEY,
+    MCP_MODEL_PREFIX,
     MappingOptions,
     error_text,
     event_times,
@@ -40,7 +41,6 @@ ATTR_SESSION_ID = "mcp.session.id"  # OpenTelemetry's MCP semantic conventions
 ATTR_METHOD = "mcp.method.name"
 TOOL_ERROR = "the tool returned an error"
 _RESULT_KEYS = ("content", "structured_content", "structuredContent", "is_error", "isError")
-_MODEL_PREFIX = "MCP: "  # LiteLLM logs the model of a tool call as "MCP: <server>-<tool>"
 
 
 @dataclass(slots=True)
@@ -83,7 +83,7 @@ def tool_name_of(slo: Mapping[str, Any], call: Mapping[str, Any]) -> str:
     for value in (call.get("name"), call.get("namespaced_tool_name")):
         if name := as_str(value).strip():
             return name
-    return as_str(slo.get("model")).removeprefix(_MODEL_PREFIX).strip()
+    return as_str(slo.get("model")).removeprefix(MCP_MODEL_PREFIX).strip()
 
 
 def map_tool_execution(
