@@ -189,3 +189,6 @@ def test_responses_mcp_tool_use_is_recorded_in_the_generations_trace(stack: Stac
     assert generation["trace_id"] == trace_id
     [part] = generation["output"][0]["parts"]
     assert part["tool_call"]["name"] == f"{SERVER}-echo"
+    # the model's call id links the two; LiteLLM's call id is the request's, the generation's id
+    assert attributes["gen_ai.tool.call.id"] == part["tool_call"]["id"]
+    assert attributes["litellm.call_id"] == generation["id"]

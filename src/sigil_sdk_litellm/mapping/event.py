@@ -39,6 +39,8 @@ CALL_TYPES: Mapping[str, ApiFamily] = {
 _RECORD_KINDS: Mapping[ApiFamily, RecordKind] = {"embedding": "embedding", "mcp": "tool_execution"}
 
 MCP_CALL_KEY = "mcp_tool_call_metadata"  # an MCP tool call's own record, in standard_logging_object.metadata
+# the model's id of a tool call LiteLLM ran for it (the Responses API's server-side MCP tools), in the request metadata
+MODEL_TOOL_CALL_ID_KEY = "tool_call_id"
 # LiteLLM logs the model of an MCP tool call as "MCP: <server>-<tool>", of a tool listing "MCP: list_tools"
 MCP_MODEL_PREFIX = "MCP: "
 _MCP_LISTING_MODEL = "MCP: list_tools"

@@ -18,9 +18,11 @@ from sigil_sdk_litellm.mapping.coerce import as_bool, as_dict, as_str, json_valu
 from sigil_sdk_litellm.mapping.event import (
     MCP_CALL_KEY,
     MCP_MODEL_PREFIX,
+    MODEL_TOOL_CALL_ID_KEY,
     MappingOptions,
     error_text,
     event_times,
+    first_metadata_value,
     request_metadata_sources,
     response_dict,
 )
@@ -108,7 +110,8 @@ def map_tool_execution(
 
     start = ToolExecutionStart(
         tool_name=tool_name_of(slo, call),
-        tool_call_id=generation_id_of(kwargs, slo),
+        # the model's id when LiteLLM ran the tool for a model (it links the generation's tool call), else the call's
+        tool_call_id=first_metadata_value(sources, MODEL_TOOL_CALL_ID_KEY) or generation_id_of(kwargs, slo),
         tool_type=TOOL_TYPE,
         conversation_id=resolve_conversation_id(kwargs, slo, sources, options.conversation_id),
         agent_name=agent_name,

@@ -53,6 +53,14 @@ def test_tool_server_arguments_result_and_identity() -> None:
     assert attributes["litellm.call_type"] == "call_mcp_tool"
 
 
+def test_a_tool_run_for_a_model_has_the_models_tool_call_id() -> None:
+    """The Responses API's server-side MCP tools: the model's call id links the generation's tool call
+    to the tool execution; LiteLLM's call id (the request's) stays in litellm.call_id."""
+    record = map_tool_execution(mcp_tool_call_kwargs(model_tool_call_id="call_7b779416a1964e97"), None, OPTIONS)
+    assert record.start.tool_call_id == "call_7b779416a1964e97"
+    assert record.attributes["litellm.call_id"] == "b545aa44"
+
+
 def test_conversation_from_the_request_metadata() -> None:
     kwargs = mcp_tool_call_kwargs()
     kwargs["litellm_params"]["metadata"]["conversation_id"] = "conv-42"
