@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import inspect
 import secrets
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -123,12 +122,11 @@ def test_generations_land_in_the_configured_tenant(full_stack: tuple[Combo, Targ
 def test_without_its_mcp_server_the_proxy_still_serves_and_mcp_answers(full_stack: tuple[Combo, Target]) -> None:
     """config.yaml names the MCP server ``devstack`` at ``mcp-tools:8765``, which only compose and the
     Kubernetes component run; here that name resolves to nothing. The proxy started and serves models
-    (the scenarios), and a call of the absent server's tool through ``/mcp`` is a tool error, not a hang."""
+    (the scenarios), and a call of the absent server's tool through ``/mcp`` is a tool error (within the
+    client's 30 s timeout)."""
     _, target = full_stack
-    started = time.monotonic()
     is_error, text = call_tool(target.proxy_url, target.master_key, "devstack-echo", {"text": "anyone there?"})
     assert is_error and "not found" in text, text
-    assert time.monotonic() - started < 20
     scenario_sync_chat(target)
 
 
