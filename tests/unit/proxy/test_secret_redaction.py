@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from sigil_sdk import redaction as sdk_redaction
 
 from sigil_sdk_litellm.mapping import MappingOptions, map_generation
@@ -100,6 +102,60 @@ def test_a_generation_mapped_from_the_redacted_event_holds_no_secret(tier: str) 
     # who it is about is no secret: identity is kept (an e-mail address as the user id stays the user id)
     assert generation.user_id == "carol@example.com"
     assert kwargs == before, "LiteLLM's payload is shared with other callbacks: never changed"
+
+
+def test_the_sdks_patterns_are_searched_at_once_with_re2() -> None:
+    """The fast path is on: RE2 took every pattern of the SDK (if a release moves them, this says so)."""
+    for tier in TIERS:
+        assert SecretRedactor(tier).prefilter is not None
+
+
+# pieces the texts below are made of: every sample, its halves, what sits at a pattern's edges (Unicode
+# spaces, a non-ASCII letter before a word boundary, a private key's lines on their own, `KEY =` forms)
+_PIECES = [
+    *(s.text for s in SAMPLES),
+    *(s.text[: len(s.text) // 2] for s in SAMPLES),
+    *(s.text[len(s.text) // 2 :] for s in SAMPLES),
+    "-----BEGIN EC PRIVATE KEY-----",
+    "-----END EC PRIVATE KEY-----",
+    "API_KEY",
+    "password",
+    " = ",
+    ":",
+    "\u00a0",
+    "\u2003",
+    "\x1f",
+    "\x0b",
+    "\n",
+    " ",
+    "é",
+    "\u212a",
+    "Bearer",
+    "@",
+    "example.org",
+    "x",
+    '"',
+    "mysql://",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@example("full", ["API_KEY\u00a0=\u2003hunter2"])  # Unicode spaces: RE2's own \s would miss these
+@example("lightweight", [f"Bearer\u00a0{'x' * 24}"])
+@example("lightweight", ["-----BEGIN RSA PRIVATE KEY-----", "abc", "-----END RSA PRIVATE KEY-----"])
+@example("lightweight", [f"é{SAMPLES[3].text}", f"{SAMPLES[2].text}é"])  # non-ASCII letters at a \b
+@given(
+    st.sampled_from(TIERS),
+    st.lists(st.lists(st.sampled_from(_PIECES), max_size=6).map("".join), min_size=1, max_size=5),
+)
+def test_the_prefilter_never_changes_what_the_sdk_makes_of_a_text(tier: str, texts: list[str]) -> None:
+    redactor = SecretRedactor(tier)  # type: ignore[arg-type]
+    expected = {}
+    for text in texts:
+        made = sdk_redacts(Sample("any", text, text, tier), tier)
+        if made != text:
+            expected[text] = made
+    assert redactor.redact_texts(texts) == expected
 
 
 def test_an_event_without_secrets_is_returned_as_it_is() -> None:
