@@ -11,13 +11,15 @@ by round (so the machine's noise falls on all three) and the median round report
 - ``inprocess_us``: the worker's whole callback recording in process (off: the library handler on
   LiteLLM's kwargs; a tier: slim copy, redaction, then the same mapping and SDK recording).
 
-One event carries no secret (the common case: every text is scanned, nothing replaced). Prints a table and
-one JSON line per size.
+By default the events carry no secret (the common case: every text is scanned, nothing replaced); with
+``--secret`` the last user message holds a (fake) GitHub token and an e-mail address, so that text also goes
+through the SDK's sanitizer and the event is copied where it changed. Prints a table and one JSON line per size.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import sys
@@ -65,6 +67,13 @@ class _Counting(SecretRedactor):
         return super().redact_texts(texts)
 
 
+def _with_secret(kwargs: dict[str, Any]) -> dict[str, Any]:
+    event = copy.deepcopy(kwargs)
+    last = event["standard_logging_object"]["messages"][-1]
+    last["content"] = f"{last['content']} token ghp_{'x7' * 18} from ops@example.com"
+    return event
+
+
 def _client() -> Client:
     export = GenerationExportConfig(
         protocol="none",
@@ -76,14 +85,14 @@ def _client() -> Client:
     return Client(ClientConfig(generation_export=export))
 
 
-def _per_event_us(step: Callable[[], None], events: int) -> float:
+def _per_event_us(step: Callable[[], object], events: int) -> float:
     cpu0 = time.process_time()
     for _ in range(events):
         step()
     return (time.process_time() - cpu0) / events * 1e6
 
 
-def _steps(tier: str, kwargs: dict[str, Any], response: Any) -> dict[str, Callable[[], None]]:
+def _steps(tier: str, kwargs: dict[str, Any], response: Any) -> dict[str, Callable[[], object]]:
     redactor = None if tier == "off" else SecretRedactor(tier)  # type: ignore[arg-type]
     slim = slim_event(kwargs, response)
     handoff = OffloadingSigilLogger(link=_KeptFrames(), redactor=redactor)
@@ -93,7 +102,7 @@ def _steps(tier: str, kwargs: dict[str, Any], response: Any) -> dict[str, Callab
     else:
         inprocess = SecretRedactingLogger(client=client, options=MappingOptions(), redactor=redactor)
     return {
-        "redact_us": (lambda: None) if redactor is None else (lambda: redactor(slim) and None),
+        "redact_us": (lambda: None) if redactor is None else (lambda: redactor(slim)),
         "handoff_us": lambda: handoff.handle_event(kwargs, response, failed=False),
         "inprocess_us": lambda: inprocess.handle_event(kwargs, response, failed=False),
     }
@@ -125,8 +134,11 @@ def main() -> None:
     parser.add_argument("--messages", type=int, nargs="+", default=[2, 12, 42])
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--secret", action="store_true", help="a secret in the last user message of each chat")
     args = parser.parse_args()
     captured = capture_events(args.messages)
+    if args.secret:
+        captured = {n: (_with_secret(kwargs), response) for n, (kwargs, response) in captured.items()}
     rows = [measure(n, captured[n], args.events, args.rounds) for n in args.messages]
     print("µs per event (CPU, median of rounds)   " + " | ".join(f"{t:>24}" for t in TIERS))
     print("messages texts chars  figure          " + " | ".join(f"{'µs':>24}" for _ in TIERS))

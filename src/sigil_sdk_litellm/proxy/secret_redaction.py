@@ -195,13 +195,23 @@ def _replaced(value: Any, redacted: dict[str, str]) -> Any:
     if isinstance(value, str):
         return redacted.get(value, value)
     if isinstance(value, dict):
-        items = {key: _replaced(item, redacted) for key, item in value.items()}
-        return items if any(items[key] is not item for key, item in value.items()) else value
+        changed: dict[Any, Any] | None = None
+        for key, item in value.items():
+            new = _replaced(item, redacted)
+            if new is not item:
+                changed = dict(value) if changed is None else changed
+                changed[key] = new
+        return value if changed is None else changed
     if isinstance(value, list | tuple):
-        copied = [_replaced(item, redacted) for item in value]
-        if all(new is old for new, old in zip(copied, value, strict=True)):
+        items: list[Any] | None = None
+        for i, item in enumerate(value):
+            new = _replaced(item, redacted)
+            if new is not item:
+                items = list(value) if items is None else items
+                items[i] = new
+        if items is None:
             return value
-        return copied if isinstance(value, list) else tuple(copied)
+        return items if isinstance(value, list) else tuple(items)
     return value
 
 
