@@ -124,6 +124,7 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         logger.warning("sigil: SIGIL_ENABLED=false: the proxy runs without Sigil telemetry")
         return SigilDisabledLogger()
     handler: CustomLogger
+    redactor = build_secret_redactor(settings.redact_secrets)  # the hand-off's; in process: build_handler's
     chosen = settings.recorder
     settings = settings.model_copy(update={"recorder": resolve_recorder(chosen)})
     if settings.spool_dir is not None and settings.tenant_map is not None:
@@ -143,7 +144,7 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
             link=spools.default,
             router=spools,
             agent_name_metadata_keys=settings.agent_name_metadata_keys,
-            redactor=build_secret_redactor(settings.redact_secrets),
+            redactor=redactor,
         )
     elif settings.spool_dir is not None:
         spool = build_spool_link(settings)
@@ -153,7 +154,7 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         handler = OffloadingSigilLogger(
             link=spool,
             agent_name_metadata_keys=settings.agent_name_metadata_keys,
-            redactor=build_secret_redactor(settings.redact_secrets),
+            redactor=redactor,
         )
     elif settings.recorder == "process":
         link = build_recorder_link(settings)
@@ -163,7 +164,7 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         handler = OffloadingSigilLogger(
             link=link,
             agent_name_metadata_keys=settings.agent_name_metadata_keys,
-            redactor=build_secret_redactor(settings.redact_secrets),
+            redactor=redactor,
         )
     elif (router := build_tenant_router(settings)) is not None:
         _flush_at_exit(router)
