@@ -67,6 +67,13 @@ def auth_headers(settings: AnySettings) -> dict[str, str]:
     return dict(resolved.generation_export.headers or {})
 
 
+def sigil_auth_headers(settings: AnySettings) -> dict[str, str]:
+    """The headers of the auth mode alone (``X-Scope-OrgID``, ``Authorization``), resolved by the SDK as
+    for its own exporter: a mapped tenant's OTLP credentials."""
+    export = GenerationExportConfig(headers={}, auth=export_auth(settings))
+    return dict(resolve_config(ClientConfig(generation_export=export), env={}).generation_export.headers or {})
+
+
 def given_headers(settings: AnySettings) -> dict[str, str]:
     """SIGIL_HEADERS, revealed."""
     return {name: value.get_secret_value() for name, value in settings.headers.items()}
@@ -135,7 +142,7 @@ def build_client(
         debug=settings.debug,
         use_experimental_otel=False,
         logger=logging.getLogger("sigil_sdk"),
-        **otlp.instruments(settings),  # OTEL_*: this process's tracer and meter, or none
+        **otlp.instruments(settings, label),  # OTEL_*: this tenant's tracer and meter in this process, or none
     )
     return Client(config)
 
@@ -151,7 +158,8 @@ def tenant_settings(settings: Settings, tenant_id: str) -> Settings: ...
 def tenant_settings(settings: RecorderSettings, tenant_id: str) -> RecorderSettings: ...
 def tenant_settings(settings: AnySettings, tenant_id: str) -> AnySettings:
     """The settings of one tenant's client (``"default"``: the SIGIL_AUTH_* one) under SIGIL_TENANT_MAP:
-    its credentials and endpoint, an equal share of the bounds, and its own spool directory."""
+    its credentials and endpoint, an equal share of the bounds, its own spool directory, and with
+    ``OTEL_*`` its spans' and metrics' credentials and endpoint (:func:`otlp.tenant_fields`)."""
     tenant_map = settings.tenant_map
     if tenant_map is None:
         return settings
@@ -181,7 +189,9 @@ def tenant_settings(settings: AnySettings, tenant_id: str) -> AnySettings:
         auth_token=tenant.token,
         endpoint=tenant.endpoint or settings.endpoint,
     )
-    return settings.model_copy(update=update)
+    own = settings.model_copy(update=update)
+    otel = otlp.tenant_fields(own, sigil_auth_headers(own), tenant.otlp_endpoint)
+    return own.model_copy(update=otel) if otel else own
 
 
 def build_tenant_router(settings: AnySettings, *, drain_timeout: float | None = None) -> TenantRouter[Client] | None:
@@ -212,7 +222,7 @@ def build_recorder(
     label = tenant or DEFAULT_TENANT
     own = tenant_settings(settings, label)
     delivery = build_delivery(own, drain_timeout=drain_timeout, tenant=label)
-    client = build_client(own, drain_timeout=drain_timeout, delivery=delivery)
+    client = build_client(own, drain_timeout=drain_timeout, delivery=delivery, label=label)
     return SdkRecorder(client, options, delivery=delivery)
 
 

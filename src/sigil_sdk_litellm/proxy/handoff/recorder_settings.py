@@ -99,7 +99,7 @@ class RecorderSettings:
 
 _PATH_FIELDS = ("tls_ca_file", "spool_dir", "otel_exporter_otlp_certificate")
 _HEADER_FIELDS = ("headers", "otel_exporter_otlp_headers")
-_TENANT_FIELDS = ("tenant_id", "auth_mode", "endpoint")
+_TENANT_FIELDS = ("tenant_id", "auth_mode", "endpoint", "otlp_endpoint")
 
 
 def handover(settings: Settings) -> str:

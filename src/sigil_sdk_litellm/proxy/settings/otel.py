@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from pydantic import BaseModel, BeforeValidator, SecretStr
 
@@ -36,27 +36,6 @@ Sampler = Literal[
 
 _KEY = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _URL_ACCEPTED = "accepted: an http:// or https:// URL with a host, e.g. http://alloy:4318"
-
-
-def otlp_url(value: Any) -> Any:
-    """An OTLP endpoint: ``http://`` (plaintext) or ``https://`` URL with a host; no credentials in it."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if not text:
-        return ""
-    if "@" in text:
-        raise invalid("credentials in the URL are not supported: use OTEL_EXPORTER_OTLP_HEADERS", hide_value=True)
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
-        raise invalid("the port is not a number from 1 to 65535") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or re.search(r"\s", text):
-        raise invalid()
-    if parts.query or parts.fragment:
-        raise invalid("a query or fragment is not supported")
-    return text
 
 
 def _pairs(text: str, *, what: str, secret: bool) -> dict[str, str]:
@@ -93,7 +72,7 @@ def _optional_one_of(choices: Any) -> Any:
 class OtelFields(BaseModel):
     """The ``OTEL_*`` fields of ``Settings`` (a base, so that one model still declares every variable)."""
 
-    otel_exporter_otlp_endpoint: Annotated[str, BeforeValidator(otlp_url)] = setting(
+    otel_exporter_otlp_endpoint: Annotated[str, BeforeValidator(values.otlp_url)] = setting(
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         "",
         "OTLP endpoint of sigil-sdk's spans (a span per generation, embedding and tool call) and `gen_ai.client.*` "
@@ -102,13 +81,13 @@ class OtelFields(BaseModel):
         "(and no variant below): no OpenTelemetry is set up and nothing is added to a request.",
         accepted=_URL_ACCEPTED,
     )
-    otel_exporter_otlp_traces_endpoint: Annotated[str, BeforeValidator(otlp_url)] = setting(
+    otel_exporter_otlp_traces_endpoint: Annotated[str, BeforeValidator(values.otlp_url)] = setting(
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
         "",
         "OTLP endpoint of the spans alone, used as given (no path appended); turns traces on by itself.",
         accepted=_URL_ACCEPTED,
     )
-    otel_exporter_otlp_metrics_endpoint: Annotated[str, BeforeValidator(otlp_url)] = setting(
+    otel_exporter_otlp_metrics_endpoint: Annotated[str, BeforeValidator(values.otlp_url)] = setting(
         "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
         "",
         "OTLP endpoint of the metrics alone, used as given (no path appended); turns metrics on by itself.",

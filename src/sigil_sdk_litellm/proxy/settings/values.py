@@ -29,6 +29,7 @@ __all__ = [
     "hooks_endpoint",
     "one_line",
     "one_of",
+    "otlp_url",
     "some_of",
     "spool_dir",
     "tag_pairs",
@@ -53,6 +54,28 @@ def one_of(choices: Any) -> Callable[[Any], Any]:
         return value
 
     return parse
+
+
+def otlp_url(value: Any) -> Any:
+    """An OTLP endpoint (``OTEL_EXPORTER_OTLP_*ENDPOINT``, a tenant's ``otlp_endpoint``): an ``http://``
+    (plaintext) or ``https://`` URL with a host; no credentials in it."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text:
+        return ""
+    if "@" in text:
+        raise invalid("credentials in the URL are not supported: use OTEL_EXPORTER_OTLP_HEADERS", hide_value=True)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise invalid("the port is not a number from 1 to 65535") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or re.search(r"\s", text):
+        raise invalid()
+    if parts.query or parts.fragment:
+        raise invalid("a query or fragment is not supported")
+    return text
 
 
 def check_endpoint(value: str) -> str:
@@ -137,7 +160,7 @@ def tenant_map(value: Any) -> Any:
         if not value.strip():
             return None
         try:
-            return parse_tenant_map(value, check_endpoint)
+            return parse_tenant_map(value, check_endpoint, otlp_url)
         except TenantMapError as exc:
             raise invalid(str(exc)) from None
     return value

@@ -5,8 +5,12 @@ span per generation, embedding and tool call, and its ``gen_ai.client.*`` histog
 The providers are this process's own and are never made global: LiteLLM's ``otel`` callback sets the
 global tracer provider with its own exporter, and the OpenTelemetry API lets that be set only once,
 so each keeps its destination. (A span's parent comes from the context, not from the provider, so
-ours still nest under LiteLLM's.) They are built once per process, the first time a client is, in
-whichever process records; unset, nothing of the OpenTelemetry SDK is imported.
+ours still nest under LiteLLM's.) They are built once per process and tenant, the first time its client
+is, in whichever process records; unset, nothing of the OpenTelemetry SDK is imported.
+
+Under ``SIGIL_TENANT_MAP`` each tenant's client has providers of its own whose exporters carry that
+tenant's credentials (:func:`tenant_fields`), so a team's spans and metrics land in its tenant as its
+generations do; the resource is the same for all.
 
 Exports run on the SDK's background threads behind bounded queues (``BatchSpanProcessor``, 2048 spans,
 and ``PeriodicExportingMetricReader``): a slow or unreachable receiver costs no request; the SDK drops
@@ -18,7 +22,6 @@ certificates) they read from the environment as usual.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import threading
 import time
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sigil_sdk_litellm.proxy.telemetry import lifecycle
+from sigil_sdk_litellm.recording import DEFAULT_TENANT
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Meter
@@ -46,6 +50,7 @@ __all__ = [
     "active_providers",
     "instruments",
     "signal_endpoint",
+    "tenant_fields",
 ]
 
 logger = logging.getLogger(__name__)
@@ -53,6 +58,9 @@ logger = logging.getLogger(__name__)
 # LiteLLM's otel callback's default service name: both sets of spans under one service
 DEFAULT_SERVICE_NAME = "litellm"
 _PATHS = {"traces": "/v1/traces", "metrics": "/v1/metrics"}
+_SIGNALS = ("traces", "metrics")
+# the headers that say whose telemetry it is: OTEL_EXPORTER_OTLP_HEADERS' are the default tenant's only
+_TENANT_HEADERS = ("authorization", "x-scope-orgid")
 
 
 def signal_endpoint(settings: AnySettings, signal: str) -> str:
@@ -134,29 +142,56 @@ class Providers:
 
 
 _lock = threading.Lock()
-_providers: Providers | None = None
-_built = False
+_providers: dict[str, Providers | None] = {}  # tenant → its providers (None: no signal on)
 
 
-def active_providers() -> Providers | None:
-    """The providers this process built, if any."""
-    return _providers
-
-
-def instruments(settings: AnySettings) -> dict[str, Any]:
-    """``{"tracer": …, "meter": …}`` for ``ClientConfig`` (only the signals that are on; ``{}`` when none
-    is, and then nothing is imported). The providers are built on the first call in this process."""
-    global _providers, _built
+def active_providers() -> dict[str, Providers]:
+    """The providers this process built, by tenant."""
     with _lock:
-        if not _built:
-            _built = True
-            _providers = _build(settings)
+        return {tenant: providers for tenant, providers in _providers.items() if providers is not None}
+
+
+def instruments(settings: AnySettings, tenant: str = DEFAULT_TENANT) -> dict[str, Any]:
+    """``{"tracer": …, "meter": …}`` for ``ClientConfig`` of ``tenant``'s client (only the signals that are
+    on; ``{}`` when none is, and then nothing is imported). ``settings`` are that tenant's (with its
+    :func:`tenant_fields`); its providers are built on the first call for it in this process."""
+    with _lock:
+        if tenant not in _providers:
+            _providers[tenant] = _build(settings, tenant)
+        providers = _providers[tenant]
     found: dict[str, Any] = {}
-    if _providers is not None and _providers.tracer_provider is not None:
-        found["tracer"] = _tracer(_providers.tracer_provider)
-    if _providers is not None and _providers.meter_provider is not None:
-        found["meter"] = _meter(_providers.meter_provider)
+    if providers is not None and providers.tracer_provider is not None:
+        found["tracer"] = _tracer(providers.tracer_provider)
+    if providers is not None and providers.meter_provider is not None:
+        found["meter"] = _meter(providers.meter_provider)
     return found
+
+
+def tenant_fields(settings: AnySettings, auth_headers: dict[str, str], otlp_endpoint: str = "") -> dict[str, Any]:
+    """The ``OTEL_*`` fields of a mapped tenant's settings (a ``model_copy`` update): the signals that are
+    on here, sent with ``auth_headers`` (the tenant's Sigil credentials, as sigil-sdk writes them) in
+    place of the ``Authorization`` / ``X-Scope-OrgID`` of ``OTEL_EXPORTER_OTLP_HEADERS`` (the default
+    tenant's), to ``otlp_endpoint`` when the tenant names one (a base URL, like
+    ``OTEL_EXPORTER_OTLP_ENDPOINT``). Empty when no signal is on: nothing to build."""
+    from sigil_sdk_litellm.proxy.secret import Secret
+
+    on = [signal for signal in _SIGNALS if signal_endpoint(settings, signal)]
+    if not on:
+        return {}
+    headers: dict[str, Any] = {
+        name: value
+        for name, value in settings.otel_exporter_otlp_headers.items()
+        if name.lower() not in _TENANT_HEADERS
+    }
+    headers.update({name: Secret(value) for name, value in auth_headers.items()})
+    update: dict[str, Any] = {"otel_exporter_otlp_headers": headers}
+    if otlp_endpoint:
+        update["otel_exporter_otlp_endpoint"] = otlp_endpoint
+        for signal in _SIGNALS:  # the tenant's base URL for the signals on, the others stay off
+            update[f"otel_exporter_otlp_{signal}_endpoint"] = ""
+            if signal not in on:
+                update[f"otel_{signal}_exporter"] = "none"
+    return update
 
 
 # The scope sigil-sdk names its own tracer and meter with (sigil_sdk.client keeps the name private, so it
@@ -176,7 +211,7 @@ def _meter(provider: MeterProvider) -> Meter:
     return provider.get_meter(SDK_SCOPE, SDK_VERSION)
 
 
-def _build(settings: AnySettings) -> Providers | None:
+def _build(settings: AnySettings, tenant: str) -> Providers | None:
     traces, metrics = signal_endpoint(settings, "traces"), signal_endpoint(settings, "metrics")
     if not (traces or metrics):
         return None
@@ -193,10 +228,10 @@ def _build(settings: AnySettings) -> Providers | None:
         meter_provider,
         grace=settings.shutdown_grace,
     )
-    lifecycle.register(providers)  # stopped with the generations (lifecycle.shutdown_within)
-    atexit.register(providers.shutdown)  # at the latest
+    lifecycle.register(providers)  # stopped with the generations (lifecycle.shutdown_within), at exit at the latest
     logger.info(
-        "sigil: OpenTelemetry: traces %s, metrics %s",
+        "sigil: OpenTelemetry%s: traces %s, metrics %s",
+        "" if tenant == DEFAULT_TENANT else f" of tenant {tenant!r}",
         f"to {_shown(traces)} over {protocol(settings, 'traces')}" if traces else "off",
         f"to {_shown(metrics)} over {protocol(settings, 'metrics')}" if metrics else "off",
     )

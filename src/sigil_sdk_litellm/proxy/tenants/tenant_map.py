@@ -4,7 +4,8 @@
 
     {"team_id:7f3c…":    {"tenant_id": "ml", "token_file": "/run/secrets/sigil/ml"},
      "team_alias:search": {"tenant_id": "search", "auth_mode": "tenant"},
-     "key_alias:batch":   {"tenant_id": "batch", "token": "…", "endpoint": "https://other:443"}}
+     "key_alias:batch":   {"tenant_id": "batch", "token": "…", "endpoint": "https://other:443",
+                           "otlp_endpoint": "https://otlp.other:443/otlp"}}
 
 The identity is read from the fields the proxy itself writes after authenticating the key
 (``user_api_key_team_id``, ``user_api_key_team_alias``, ``user_api_key_alias`` in the standard
@@ -12,6 +13,9 @@ logging payload's metadata; LiteLLM strips those names from a request's own meta
 what a request says about itself. An event matches by team id, then team alias, then key alias;
 anything else goes to the default tenant (the ``SIGIL_AUTH_*`` settings). Tenants are fixed at
 start: an unknown team never creates a client.
+
+The same credentials carry the tenant's spans and metrics over OTLP (``OTEL_*`` set), to
+``otlp_endpoint`` or else the common OTLP endpoint (:func:`sigil_sdk_litellm.proxy.telemetry.otlp.tenant_fields`).
 
 This module parses the map (plain data); :mod:`.router` routes an event by it, and the clients are built by
 :mod:`sigil_sdk_litellm.proxy.builders`.
@@ -29,7 +33,8 @@ from typing import Any
 from sigil_sdk_litellm.proxy.secret import Secret
 from sigil_sdk_litellm.recording import DEFAULT_TENANT
 
-# Each tenant is one SDK client with its own delivery buffer and sender thread.
+# Each tenant is one SDK client with its own delivery buffer and sender thread (and, with OTEL_*, its own
+# span and metric export threads: docs/memory.md).
 MAX_TENANTS = 32
 SELECTORS = ("team_id", "team_alias", "key_alias")
 # selector → the trusted field of the logging payload's metadata that holds it
@@ -38,7 +43,7 @@ IDENTITY_FIELDS = {
     "team_alias": "user_api_key_team_alias",
     "key_alias": "user_api_key_alias",
 }
-ENTRY_KEYS = ("tenant_id", "auth_mode", "token", "token_file", "endpoint")
+ENTRY_KEYS = ("tenant_id", "auth_mode", "token", "token_file", "endpoint", "otlp_endpoint")
 TENANT_AUTH_MODES = ("tenant", "bearer", "basic")
 _MAX_MAP_BYTES = 1 << 20
 _TENANT_ID = re.compile(r"[A-Za-z0-9!\-_.*'()]{1,150}")
@@ -47,7 +52,7 @@ _MAX_TOKEN_BYTES = 64 * 1024
 ACCEPTED = (
     "accepted: a JSON object (or the path of a JSON or YAML file holding one) mapping "
     '"team_id:<id>", "team_alias:<alias>" or "key_alias:<alias>" to {"tenant_id", and "token" or '
-    f'"token_file", optional "auth_mode" ({", ".join(TENANT_AUTH_MODES)}) and "endpoint"}}; '
+    f'"token_file", optional "auth_mode" ({", ".join(TENANT_AUTH_MODES)}), "endpoint" and "otlp_endpoint"}}; '
     f"at most {MAX_TENANTS} tenants"
 )
 
@@ -64,6 +69,7 @@ class Tenant:
     auth_mode: str
     token: Secret | None = field(default=None, repr=False)
     endpoint: str = ""  # "" = SIGIL_ENDPOINT
+    otlp_endpoint: str = ""  # "" = OTEL_EXPORTER_OTLP_ENDPOINT (and its per-signal variants)
 
 
 @dataclass(frozen=True)
@@ -81,10 +87,13 @@ class TenantMap:
         return f"TenantMap({len(self.routes)} selectors, tenants={[t.tenant_id for t in self.tenants]!r})"
 
 
-def parse_tenant_map(raw: str, check_endpoint: Callable[[str], str] = str) -> TenantMap:
+def parse_tenant_map(
+    raw: str, check_endpoint: Callable[[str], str] = str, check_otlp_endpoint: Callable[[str], str] = str
+) -> TenantMap:
     """``SIGIL_TENANT_MAP``'s value: inline JSON, YAML text (from ``SIGIL_TENANT_MAP_FILE``) or a file path.
 
-    ``check_endpoint`` normalises an entry's endpoint (the settings' rule) or raises ``ValueError``.
+    ``check_endpoint`` / ``check_otlp_endpoint`` normalise an entry's endpoint / OTLP endpoint (the
+    settings' rules for ``SIGIL_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_ENDPOINT``) or raise ``ValueError``.
     """
     text = raw.strip()
     base = Path.cwd()
@@ -102,10 +111,16 @@ def parse_tenant_map(raw: str, check_endpoint: Callable[[str], str] = str) -> Te
             data = _load_json(content)
         else:
             data = _load_yaml(content)
-    return build_tenant_map(data, base=base, check_endpoint=check_endpoint)
+    return build_tenant_map(data, base=base, check_endpoint=check_endpoint, check_otlp_endpoint=check_otlp_endpoint)
 
 
-def build_tenant_map(data: Any, *, base: Path, check_endpoint: Callable[[str], str] = str) -> TenantMap:
+def build_tenant_map(
+    data: Any,
+    *,
+    base: Path,
+    check_endpoint: Callable[[str], str] = str,
+    check_otlp_endpoint: Callable[[str], str] = str,
+) -> TenantMap:
     """The map from parsed data (token files relative to ``base``); raises :class:`TenantMapError`."""
     if not isinstance(data, dict) or not data:
         raise TenantMapError("not a non-empty object")
@@ -115,7 +130,7 @@ def build_tenant_map(data: Any, *, base: Path, check_endpoint: Callable[[str], s
         kind, _, value = str(selector).partition(":")
         if kind not in SELECTORS or not value.strip():
             raise TenantMapError(f"key {_short(selector)} is not team_id:<id>, team_alias:<alias> or key_alias:<alias>")
-        tenant = _tenant(f"{kind}:{value.strip()}", entry, base, check_endpoint)
+        tenant = _tenant(f"{kind}:{value.strip()}", entry, base, check_endpoint, check_otlp_endpoint)
         known = by_id.setdefault(tenant.tenant_id, tenant)
         if known != tenant:
             raise TenantMapError(f"tenant {tenant.tenant_id!r} appears with different credentials or endpoints")
@@ -127,7 +142,13 @@ def build_tenant_map(data: Any, *, base: Path, check_endpoint: Callable[[str], s
     return TenantMap(routes)
 
 
-def _tenant(selector: str, entry: Any, base: Path, check_endpoint: Callable[[str], str]) -> Tenant:
+def _tenant(
+    selector: str,
+    entry: Any,
+    base: Path,
+    check_endpoint: Callable[[str], str],
+    check_otlp_endpoint: Callable[[str], str],
+) -> Tenant:
     where = f"entry {_short(selector)}"
     if not isinstance(entry, dict):
         raise TenantMapError(f"{where} is not an object")
@@ -156,7 +177,25 @@ def _tenant(selector: str, entry: Any, base: Path, check_endpoint: Callable[[str
             endpoint = check_endpoint(endpoint.strip())
         except ValueError as exc:
             raise TenantMapError(f"{where}: endpoint {_short(endpoint)} is not host:port or an http(s) URL") from exc
-    return Tenant(tenant_id=tenant_id.strip(), auth_mode=mode, token=token, endpoint=endpoint.strip())
+    otlp_endpoint = entry.get("otlp_endpoint", "")
+    if not isinstance(otlp_endpoint, str):
+        raise TenantMapError(f"{where}: otlp_endpoint is not text")
+    if otlp_endpoint.strip():
+        if "@" in otlp_endpoint:  # never quoted: it may hold a password
+            raise TenantMapError(f"{where}: otlp_endpoint has credentials in it; give token or token_file instead")
+        try:
+            otlp_endpoint = check_otlp_endpoint(otlp_endpoint.strip())
+        except ValueError as exc:
+            raise TenantMapError(
+                f"{where}: otlp_endpoint {_short(otlp_endpoint)} is not an http:// or https:// URL with a host"
+            ) from exc
+    return Tenant(
+        tenant_id=tenant_id.strip(),
+        auth_mode=mode,
+        token=token,
+        endpoint=endpoint.strip(),
+        otlp_endpoint=otlp_endpoint.strip(),
+    )
 
 
 def _token(where: str, entry: Mapping[str, Any], base: Path) -> Secret | None:

@@ -32,7 +32,12 @@ ENV = {
         {
             "team_id:t-1": {"tenant_id": "ml", "token": "tok-ml"},
             "team_alias:ml": {"tenant_id": "ml", "token": "tok-ml"},
-            "key_alias:batch": {"tenant_id": "batch", "auth_mode": "tenant", "endpoint": "http://other:8080"},
+            "key_alias:batch": {
+                "tenant_id": "batch",
+                "auth_mode": "tenant",
+                "endpoint": "http://other:8080",
+                "otlp_endpoint": "http://other:4318",
+            },
         }
     ),
 }

@@ -44,7 +44,13 @@ def test_an_inline_map_names_tenants_and_their_credentials() -> None:
             "team_id:t-1": {"tenant_id": "ml", "token": TOKEN},
             "team_alias:search": {"tenant_id": "search"},
             "key_alias:batch": {"tenant_id": "ml", "token": TOKEN},
-            "team_id:t-9": {"tenant_id": "other", "auth_mode": "bearer", "token": TOKEN, "endpoint": "sigil.x:443"},
+            "team_id:t-9": {
+                "tenant_id": "other",
+                "auth_mode": "bearer",
+                "token": TOKEN,
+                "endpoint": "sigil.x:443",
+                "otlp_endpoint": " https://otlp.x/otlp ",
+            },
         }
     )
     assert s.tenant_map is not None
@@ -53,6 +59,8 @@ def test_an_inline_map_names_tenants_and_their_credentials() -> None:
     assert [t.tenant_id for t in s.tenant_map.tenants] == ["ml", "search", "other"]
     assert (routes["team_id:t-1"].auth_mode, routes["team_alias:search"].auth_mode) == ("basic", "tenant")
     assert routes["team_id:t-9"].endpoint == "sigil.x:443"
+    assert routes["team_id:t-9"].otlp_endpoint == "https://otlp.x/otlp"
+    assert routes["team_id:t-1"].otlp_endpoint == ""  # OTEL_EXPORTER_OTLP_ENDPOINT's
     assert routes["team_id:t-1"].token is not None and routes["team_id:t-1"].token.get_secret_value() == TOKEN
     for text in (repr(s), str(s), repr(s.tenant_map), repr(routes["team_id:t-1"])):
         assert TOKEN not in text
@@ -101,6 +109,22 @@ def test_the_map_from_a_file_variable_json_or_yaml(tmp_path: Path, text: str) ->
         ({"team_id:a": {"tenant_id": "../etc"}}, "entry 'team_id:a': tenant_id has characters other than"),
         ({"team_id:a": {"tenant_id": "a b"}}, "entry 'team_id:a': tenant_id has characters other than"),
         ({"team_id:a": {"tenant_id": "a", "endpoint": "no port"}}, "entry 'team_id:a': endpoint 'no port' is not"),
+        (
+            {"team_id:a": {"tenant_id": "a", "otlp_endpoint": "alloy:4318"}},
+            "entry 'team_id:a': otlp_endpoint 'alloy:4318' is not an http:// or https:// URL with a host",
+        ),
+        (
+            {"team_id:a": {"tenant_id": "a", "otlp_endpoint": f"https://a:{TOKEN}@otlp.example"}},
+            "entry 'team_id:a': otlp_endpoint has credentials in it; give token or token_file instead",
+        ),
+        ({"team_id:a": {"tenant_id": "a", "otlp_endpoint": 4318}}, "entry 'team_id:a': otlp_endpoint is not text"),
+        (
+            {
+                "team_id:a": {"tenant_id": "a", "otlp_endpoint": "http://x:4318"},
+                "team_id:b": {"tenant_id": "a", "otlp_endpoint": "http://y:4318"},
+            },
+            "tenant 'a' appears with different credentials or endpoints",
+        ),
         (
             {f"team_id:{i}": {"tenant_id": f"t{i}"} for i in range(MAX_TENANTS + 1)},
             f"{MAX_TENANTS + 1} tenants, more than {MAX_TENANTS}",
