@@ -1,6 +1,8 @@
 """MCP tool calls of a team's key through the real proxy, without LiteLLM's database: its
 ``general_settings.custom_auth`` (team_keys_auth.py) maps test keys to teams and users, and
-SIGIL_TENANT_MAP routes team-alpha to the tenant ``alpha``. The dev stack's MCP server is named in the
+SIGIL_TENANT_MAP routes team-alpha to the tenant ``alpha`` — its generations, and its spans (tool
+executions, generation spans) over OTLP under its own ``X-Scope-OrgID``, in process and from the disk spool
+in a recorder process of its own. The dev stack's MCP server is named in the
 config with ``allow_all_keys`` (LiteLLM 1.108.5 refuses a key that is not the master key and has no
 object permission for the server: "The key is not allowed to access the requested MCP servers").
 
@@ -31,9 +33,13 @@ from tests.integration.conftest import write_proxy_config
 from tests.mcp_client import call_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("mcp_teams")]
-DEFAULT_TENANT = "platform"  # SIGIL_AUTH_TENANT_ID, and the OTLP export's X-Scope-OrgID
+DEFAULT_TENANT = "platform"  # SIGIL_AUTH_TENANT_ID, and OTEL_EXPORTER_OTLP_HEADERS' X-Scope-OrgID
 TEAM, USER, TEAM_TENANT = "team-alpha", "ana", "alpha"
 TEAM_KEY, OTHER_KEY = "sk-alpha-ana", "sk-nobody"  # team_keys_auth.KEYS: team-alpha/ana, team-unknown
+
+
+# in process; and the disk spool with a recorder process per tenant (it builds its tenant's client alone)
+PLACEMENTS = {"inprocess": {"SIGIL_RECORDER": "inprocess"}, "spool": {"SIGIL_RECORDER": "process"}}
 
 
 @dataclass
@@ -71,9 +77,12 @@ class Stack:
         )
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@pytest.fixture(scope="module", params=list(PLACEMENTS))
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     directory = tmp_path_factory.mktemp("mcp-teams")
+    placement = dict(PLACEMENTS[request.param])
+    if request.param == "spool":
+        placement["SIGIL_SPOOL_DIR"] = str(directory / "spool")
     with FakeLLMProcess() as fake, McpToolsProcess() as tools, SinkProcess(auth="tenant") as sink:
         config = {
             "model_list": [
@@ -98,6 +107,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
             "OTEL_EXPORTER_OTLP_HEADERS": f"X-Scope-OrgID={DEFAULT_TENANT}",
             "OTEL_BSP_SCHEDULE_DELAY": "100",
+            **placement,
         }
         with ProxyProcess(config=config_file, env=env) as proxy:
             yield Stack(fake, sink, proxy)
@@ -118,8 +128,9 @@ def test_a_teams_tool_call_carries_the_keys_team_and_user(stack: Stack) -> None:
     span = stack.tool_span("echo", session)
     assert span["attributes"]["litellm.team_id"] == TEAM
     assert span["attributes"]["user.id"] == USER
-    # tool executions are spans: they go to the process's one OTLP export, whatever the team's tenant
-    assert span["_tenant"] == DEFAULT_TENANT
+    # a tool execution is a span only: it reaches the team's tenant over OTLP, under its credentials
+    assert span["_tenant"] == TEAM_TENANT
+    assert stack.sink.spans(tenant=DEFAULT_TENANT, name="execute_tool echo", trace_id=span["trace_id"]) == []
 
 
 # what a client may send to claim team-alpha's identity or tenant: only the key decides
@@ -157,8 +168,13 @@ def test_a_client_cannot_choose_its_team_or_tenant(stack: Stack) -> None:
     )
     span = stack.tool_span("echo", session)
     assert span["attributes"]["litellm.team_id"] == "team-unknown"
+    assert span["_tenant"] == DEFAULT_TENANT
     generations = stack.sink.wait_for_count(1, conversation_id=session)
     assert [g["_tenant"] for g in generations] == [DEFAULT_TENANT]
+    [generation_span] = stack.sink.wait_for_spans(
+        1, trace_id=generations[0]["trace_id"], name="generateText gpt-4o-mini"
+    )
+    assert generation_span["_tenant"] == DEFAULT_TENANT
 
 
 def test_responses_mcp_tool_use_is_recorded_in_the_generations_trace(stack: Stack) -> None:
@@ -180,7 +196,11 @@ def test_responses_mcp_tool_use_is_recorded_in_the_generations_trace(stack: Stac
     assert attributes["litellm.mcp.server.name"] == SERVER
     assert json.loads(attributes["gen_ai.tool.call.arguments"]) == {"text": "fake"}
     assert "echo: fake" in attributes["gen_ai.tool.call.result"]
-    assert stack.sink.wait_for_spans(1, trace_id=trace_id, name="generateText gpt-4o-mini")
+    # the tool's span and the generation's, both in the team's tenant, as its generation is
+    assert span["_tenant"] == TEAM_TENANT
+    [generation_span] = stack.sink.wait_for_spans(1, trace_id=trace_id, name="generateText gpt-4o-mini")
+    assert generation_span["_tenant"] == TEAM_TENANT
+    assert stack.sink.spans(tenant=DEFAULT_TENANT, trace_id=trace_id) == []
 
     # LiteLLM 1.108.5 logs one generation per request: the first upstream call's, which asked for the
     # tool (its one logging object is spent on it; the answer's call is never logged: docs/hooks.md)
