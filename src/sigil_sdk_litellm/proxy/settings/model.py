@@ -154,8 +154,9 @@ class Settings(OtelFields):
         None,
         "Per-team tenants: a JSON object, or the path of a JSON or YAML file, mapping a LiteLLM key's team "
         "(`team_id:<id>`, `team_alias:<alias>`) or key alias (`key_alias:<alias>`) to a Sigil tenant "
-        "(`tenant_id`, `token` or `token_file`, optional `auth_mode` and `endpoint`); other traffic goes to the "
-        f"default tenant above. At most {MAX_TENANTS} tenants; each gets an equal share of the buffer bounds. "
+        "(`tenant_id`, `token` or `token_file`, optional `auth_mode`, `endpoint` and `otlp_endpoint`); other traffic "
+        "goes to the default tenant above. With `OTEL_*` each tenant's spans and metrics go under its own "
+        f"credentials too. At most {MAX_TENANTS} tenants; each gets an equal share of the buffer bounds. "
         'Treated as a secret. See "Per-team tenants".',
         accepted=TENANT_MAP_ACCEPTED,
         secret=True,

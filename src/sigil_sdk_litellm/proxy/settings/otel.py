@@ -119,8 +119,9 @@ class OtelFields(BaseModel):
         "OTEL_EXPORTER_OTLP_HEADERS",
         {},
         "Headers on every OTLP export, `key=value` pairs separated by commas, values percent-encoded (Grafana "
-        "Cloud: `Authorization=Basic%20<base64 of instance id:token>`). Treated as secrets: never logged or shown; "
-        "prefer `OTEL_EXPORTER_OTLP_HEADERS_FILE` or `SIGIL_SECRETS_DIR`.",
+        "Cloud: `Authorization=Basic%20<base64 of instance id:token>`). With `SIGIL_TENANT_MAP` their "
+        "`Authorization` and `X-Scope-OrgID` are the default tenant's only. Treated as secrets: never logged or "
+        "shown; prefer `OTEL_EXPORTER_OTLP_HEADERS_FILE` or `SIGIL_SECRETS_DIR`.",
         accepted="accepted: key=value pairs separated by commas, e.g. Authorization=Basic%20dXNlcjp0b2tlbg==",
         secret=True,
     )
