@@ -7,7 +7,9 @@ tests/integration/test_mcp_teams_proxy.py.)"""
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
 import secrets
 from collections.abc import Iterator
 
@@ -103,3 +105,40 @@ def test_each_tenants_spans_and_metrics_land_in_its_own_tenant(
         requests = sink.stats()["requests"]
         refused = {k: v for k, v in requests.items() if k.startswith("otlp") and k.split()[-1] not in ("200", "OK")}
         assert requests.get(ok) and not refused, requests
+
+
+def test_refused_tenant_credentials_land_nowhere_else_and_never_show(
+    sinks: tuple[SinkProcess, SinkProcess], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tenant whose token its stack refuses (401) loses its spans there, never to another tenant; the
+    exporters' and our logs name no token."""
+    main, beta = sinks
+    main.clear()
+    beta.clear()
+    wrong = "wrong-" + secrets.token_hex(12)
+    settings = load_settings(
+        {
+            "SIGIL_ENDPOINT": main.http_url,
+            "SIGIL_PROTOCOL": "http",
+            "SIGIL_AUTH_MODE": "tenant",
+            "SIGIL_AUTH_TENANT_ID": "platform",
+            "SIGIL_TENANT_MAP": json.dumps(
+                {"team_id:team-beta": {"tenant_id": "beta", "token": wrong, "otlp_endpoint": beta.otlp_http_endpoint}}
+            ),
+            "OTEL_EXPORTER_OTLP_ENDPOINT": main.otlp_http_endpoint,
+            "OTEL_EXPORTER_OTLP_HEADERS": "X-Scope-OrgID=platform",
+            "OTEL_METRICS_EXPORTER": "none",
+        }
+    )
+    with caplog.at_level(logging.DEBUG):
+        recorder = build_recorder(settings, drain_timeout=5)
+        for team in ("team-beta", "team-nobody"):
+            recorder.record(mcp_tool_call_kwargs(user_api_key_team_id=team), None, failed=False, redacted=False)
+        lifecycle.shutdown_within(recorder.shutdown, grace=10)
+    assert beta.stats()["requests"].get("otlp http 401")  # beta's stack refused it
+    assert beta.spans() == [] and main.spans(tenant="beta") == []
+    [span] = main.spans(tenant="platform")
+    assert span["attributes"]["litellm.team_id"] == "team-nobody"
+    basic = base64.b64encode(f"beta:{wrong}".encode()).decode()
+    assert "401" in caplog.text  # the exporter said so
+    assert wrong not in caplog.text and basic not in caplog.text

@@ -24,6 +24,7 @@ from sigil_sdk_litellm.proxy.log_output import PACKAGE_LOGGERS, ensure_log_outpu
 from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
 from sigil_sdk_litellm.proxy.telemetry import otlp
 from sigil_sdk_litellm.proxy.tenants.router import TenantRouter, split_bound
+from sigil_sdk_litellm.proxy.tenants.tenant_map import TENANT_HEADERS
 from sigil_sdk_litellm.recording import DEFAULT_TENANT, SdkRecorder
 
 if TYPE_CHECKING:
@@ -178,11 +179,7 @@ def tenant_settings(settings: AnySettings, tenant_id: str) -> AnySettings:
 
         update["spool_dir"] = settings.spool_dir / TENANT_SPOOLS / tenant_id
     # an Authorization or X-Scope-OrgID in SIGIL_HEADERS is the default tenant's, never another's
-    update["headers"] = {
-        name: value
-        for name, value in settings.headers.items()
-        if name.lower() not in ("authorization", "x-scope-orgid")
-    }
+    update["headers"] = {name: value for name, value in settings.headers.items() if name.lower() not in TENANT_HEADERS}
     update.update(
         auth_mode=tenant.auth_mode,
         auth_tenant_id=tenant.tenant_id,

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sigil_sdk_litellm.proxy.telemetry import lifecycle
+from sigil_sdk_litellm.proxy.tenants.tenant_map import TENANT_HEADERS
 from sigil_sdk_litellm.recording import DEFAULT_TENANT
 
 if TYPE_CHECKING:
@@ -59,8 +60,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_SERVICE_NAME = "litellm"
 _PATHS = {"traces": "/v1/traces", "metrics": "/v1/metrics"}
 _SIGNALS = ("traces", "metrics")
-# the headers that say whose telemetry it is: OTEL_EXPORTER_OTLP_HEADERS' are the default tenant's only
-_TENANT_HEADERS = ("authorization", "x-scope-orgid")
 
 
 def signal_endpoint(settings: AnySettings, signal: str) -> str:
@@ -90,7 +89,7 @@ def _shown(url: str) -> str:
 
 @dataclass
 class Providers:
-    """This process's tracer and meter providers (either may be None: its signal is off)."""
+    """One tenant's tracer and meter providers in this process (either may be None: its signal is off)."""
 
     tracer_provider: TracerProvider | None
     meter_provider: MeterProvider | None
@@ -179,9 +178,7 @@ def tenant_fields(settings: AnySettings, auth_headers: dict[str, str], otlp_endp
     if not on:
         return {}
     headers: dict[str, Any] = {
-        name: value
-        for name, value in settings.otel_exporter_otlp_headers.items()
-        if name.lower() not in _TENANT_HEADERS
+        name: value for name, value in settings.otel_exporter_otlp_headers.items() if name.lower() not in TENANT_HEADERS
     }
     headers.update({name: Secret(value) for name, value in auth_headers.items()})
     update: dict[str, Any] = {"otel_exporter_otlp_headers": headers}

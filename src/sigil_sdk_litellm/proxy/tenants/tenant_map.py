@@ -45,6 +45,9 @@ IDENTITY_FIELDS = {
 }
 ENTRY_KEYS = ("tenant_id", "auth_mode", "token", "token_file", "endpoint", "otlp_endpoint")
 TENANT_AUTH_MODES = ("tenant", "bearer", "basic")
+# The headers that say whose telemetry it is (lower case): in SIGIL_HEADERS and OTEL_EXPORTER_OTLP_HEADERS
+# they are the default tenant's only; a mapped tenant's come from its own auth.
+TENANT_HEADERS = ("authorization", "x-scope-orgid")
 _MAX_MAP_BYTES = 1 << 20
 _TENANT_ID = re.compile(r"[A-Za-z0-9!\-_.*'()]{1,150}")
 _MAX_TOKEN_BYTES = 64 * 1024
