@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from sigil_sdk_litellm.proxy.secret import Secret
 from sigil_sdk_litellm.proxy.telemetry import lifecycle
 from sigil_sdk_litellm.proxy.tenants.tenant_map import TENANT_HEADERS
 from sigil_sdk_litellm.recording import DEFAULT_TENANT
@@ -172,8 +173,6 @@ def tenant_fields(settings: AnySettings, auth_headers: dict[str, str], otlp_endp
     place of the ``Authorization`` / ``X-Scope-OrgID`` of ``OTEL_EXPORTER_OTLP_HEADERS`` (the default
     tenant's), to ``otlp_endpoint`` when the tenant names one (a base URL, like
     ``OTEL_EXPORTER_OTLP_ENDPOINT``). Empty when no signal is on: nothing to build."""
-    from sigil_sdk_litellm.proxy.secret import Secret
-
     on = [signal for signal in _SIGNALS if signal_endpoint(settings, signal)]
     if not on:
         return {}
