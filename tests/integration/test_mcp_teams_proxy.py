@@ -31,6 +31,7 @@ from sigil_mock_sink.testing import SinkProcess
 
 from tests.integration.conftest import write_proxy_config
 from tests.mcp_client import call_tool
+from tests.support import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("mcp_teams")]
 DEFAULT_TENANT = "platform"  # SIGIL_AUTH_TENANT_ID, and OTEL_EXPORTER_OTLP_HEADERS' X-Scope-OrgID
@@ -107,6 +108,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
             "OTEL_EXPORTER_OTLP_HEADERS": f"X-Scope-OrgID={DEFAULT_TENANT}",
             "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "OTEL_METRIC_EXPORT_INTERVAL": "300",
             **placement,
         }
         with ProxyProcess(config=config_file, env=env) as proxy:
@@ -201,6 +203,13 @@ def test_responses_mcp_tool_use_is_recorded_in_the_generations_trace(stack: Stac
     [generation_span] = stack.sink.wait_for_spans(1, trace_id=trace_id, name="generateText gpt-4o-mini")
     assert generation_span["_tenant"] == TEAM_TENANT
     assert stack.sink.spans(tenant=DEFAULT_TENANT, trace_id=trace_id) == []
+
+    # and its gen_ai metrics (only team-alpha's requests reach that tenant)
+    def team_durations() -> list[dict[str, Any]]:
+        points = stack.sink.metric_points(tenant=TEAM_TENANT, name="gen_ai.client.operation.duration")
+        return [p for p in points if p["attributes"].get("gen_ai.request.model") == "gpt-4o-mini"]
+
+    assert wait_until(team_durations, 30), "no gen_ai.client.operation.duration in the team's tenant"
 
     # LiteLLM 1.108.5 logs one generation per request: the first upstream call's, which asked for the
     # tool (its one logging object is spent on it; the answer's call is never logged: docs/hooks.md)
