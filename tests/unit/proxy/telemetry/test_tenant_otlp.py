@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sigil_sdk_litellm.proxy.builders import auth_headers, build_tenant_router, tenant_settings
+from sigil_sdk_litellm.proxy.builders import auth_headers, build_recorder, build_tenant_router, tenant_settings
 from sigil_sdk_litellm.proxy.handoff.recorder_settings import handover, taken_over
 from sigil_sdk_litellm.proxy.settings import Settings
 from sigil_sdk_litellm.proxy.telemetry import lifecycle, otlp
@@ -163,6 +163,19 @@ def test_each_tenant_has_its_own_providers_and_the_same_resource(caplog: pytest.
     assert "OpenTelemetry of tenant 'delta': traces to https://otlp.delta.example:4318/otlp/v1/traces" in logged
     for secret in (BETA_TOKEN, GAMMA_TOKEN, DEFAULT_SECRET, base64.b64encode(f"beta:{BETA_TOKEN}".encode()).decode()):
         assert secret not in logged
+
+
+def test_one_recorder_per_tenant_in_one_process_keeps_each_tenants_providers() -> None:
+    """The disk spool in process: a consumer and a recorder per tenant (``build_recorder(tenant=…)``), all
+    in the worker; each recorder's client has its own tenant's tracer, not the first one built."""
+    settings = load(**OTEL)
+    recorders = [build_recorder(settings, drain_timeout=0.5, tenant=tenant) for tenant in TENANTS]
+    try:
+        assert sorted(otlp.active_providers()) == sorted(TENANTS)
+        assert len({id(r.client._tracer) for r in recorders}) == len(TENANTS)
+    finally:
+        for recorder in recorders:
+            recorder.shutdown()
 
 
 def test_no_tenant_token_shows_in_the_settings_repr() -> None:
