@@ -83,8 +83,10 @@ def build_handler(
     """The LiteLLM callback recording into ``client`` (or, with ``router``, its tenants') with the handler
     options of ``settings``."""
     from sigil_sdk_litellm.handler import SigilLiteLLMLogger
+    from sigil_sdk_litellm.proxy.export.direct import DirectWriter
 
-    return SigilLiteLLMLogger(client=client, options=handler_options(settings), router=router)
+    # in process, generations go past the client straight into its delivery buffer (export.direct)
+    return SigilLiteLLMLogger(client=client, options=handler_options(settings), router=router, writer=DirectWriter())
 
 
 _lock = threading.Lock()

@@ -114,6 +114,13 @@ class DeliveryExporter:
             results=[ExportGenerationResult(generation_id=ident, accepted=True) for ident in accepted]
         )
 
+    def export_encoded(self, ident: str, piece: bytes) -> bool:
+        """One generation already encoded by this buffer's transport (the in-process direct writer,
+        :mod:`.direct`): buffered as ``export_generations`` would; False when it was dropped."""
+        if self.metrics is not None:
+            self.metrics.recorded.inc()
+        return bool(self._offer([(ident, piece)]))
+
     def export_workflow_steps(self, request: ExportWorkflowStepsRequest) -> ExportWorkflowStepsResponse:
         """Workflow steps are not produced by this package."""
         return ExportWorkflowStepsResponse(results=[])
