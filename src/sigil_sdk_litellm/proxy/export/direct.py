@@ -7,8 +7,8 @@ event loop (``SIGIL_RECORDER=inprocess``, what ``auto`` picks on one CPU) that i
 event costs (docs/cpu-profile.md). :class:`DirectWriter` does the same to the generation as the
 Client does, in the same order — the seed's defaults from the client's configuration and the
 context, the normalisation of ``end()``, the content-capture stamp, the trace ids of the span the
-no-op tracer would hand out — validates it with sigil-sdk's own ``validate_generation``, encodes it
-once with the delivery's encoder (cached messages: :mod:`.message_cache`) and buffers it.
+no-op tracer would hand out — validates it with sigil-sdk's own ``validate_generation`` (each message content once, see
+:func:`_refusal`), encodes it once with the delivery's encoder (cached messages: :mod:`.message_cache`) and buffers it.
 
 It takes an event only where the Client's result is exactly that: no tracer or meter (none
 configured, no global provider), no sanitizer or content-capture resolver, content kept (not
@@ -34,12 +34,14 @@ from sigil_sdk.context import (
     conversation_title_from_context,
     user_id_from_context,
 )
-from sigil_sdk.models import Generation
+from sigil_sdk.errors import ValidationError
+from sigil_sdk.models import Generation, Message
 from sigil_sdk.validation import validate_generation
 
 from sigil_sdk_litellm.mapping.generation import GenerationRecord
 from sigil_sdk_litellm.mapping.trace_context import parent_context
 from sigil_sdk_litellm.proxy.export.delivery import DeliveryExporter
+from sigil_sdk_litellm.proxy.export.message_cache import Keys
 from sigil_sdk_litellm.proxy.export.transport import GrpcTransport
 
 logger = logging.getLogger("sigil_sdk_litellm")
@@ -65,6 +67,26 @@ def _operation(mode: GenerationMode | None) -> str:
 def _metadata_text(metadata: dict[str, Any], key: str) -> str:
     raw = metadata.get(key)
     return raw.strip() if isinstance(raw, str) else ""
+
+
+def _refusal(generation: Generation, inputs: list[Message], outputs: list[Message]) -> Exception | None:
+    """sigil-sdk's validation of ``generation``, each message content once: a message that a validated
+    generation held before (``inputs`` / ``outputs`` are the others) is not checked again. A refusal is
+    the Client's error for the whole generation (its text names the message's index there)."""
+    held = generation.input, generation.output
+    generation.input, generation.output = inputs, outputs
+    try:
+        validate_generation(generation)
+        return None
+    except Exception:  # noqa: BLE001 - the whole generation's error, below
+        pass
+    finally:
+        generation.input, generation.output = held
+    try:
+        validate_generation(generation)
+    except Exception as exc:  # noqa: BLE001 - reported as the Client reports it
+        return ValidationError(f"sigil: generation validation failed: {exc}")
+    return None
 
 
 class _ClientView:
@@ -126,14 +148,12 @@ class DirectWriter:
         assert isinstance(exporter, DeliveryExporter) and isinstance(exporter.transport, GrpcTransport)
         generation = self._normalized(view, record, call_error)
         generation.metadata[CONTENT_CAPTURE_KEY] = mode.value
-        try:
-            validate_generation(generation)
-        except Exception as exc:  # noqa: BLE001 - reported as the Client reports it
-            from sigil_sdk.errors import ValidationError
-
-            return ValidationError(f"sigil: generation validation failed: {exc}")
         transport = exporter.transport
-        encoded = transport.encode_generation(generation)
+        keys = Keys(generation)
+        refused = _refusal(generation, *transport.encoder.unvalidated(generation, keys))
+        if refused is not None:
+            return refused
+        encoded = transport.encode_generation(generation, keys, validated=True)
         limit = view.config.generation_export.payload_max_bytes
         if limit > 0 and len(encoded) > limit:
             return False  # the Client refuses it with its own error

@@ -99,33 +99,57 @@ def fields_before(encoded: bytes, field: int) -> int:
     return end
 
 
+Key = tuple[int, Hashable]
+
+
 class MessageCache:
-    """Encoded messages by content, least recently used dropped first past ``budget`` bytes."""
+    """Encoded messages by content, least recently used dropped first past ``budget`` bytes.
+
+    Each entry also remembers whether sigil-sdk's validation passed a generation holding it with its
+    content kept (the direct writer's; :mod:`.direct`): such a message need not be validated again.
+    """
 
     def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
         self.budget = budget
         self.size = 0
         self.hits = 0
         self.misses = 0
-        self._entries: OrderedDict[tuple[int, Hashable], bytes] = OrderedDict()
+        self._entries: OrderedDict[Key, list[Any]] = OrderedDict()  # key -> [entry bytes, validated]
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def entry(self, field: int, message: Message) -> bytes:
-        """``message`` as one entry (tag, length, bytes) of the generation's repeated ``field``."""
+    @staticmethod
+    def key(field: int, message: Message) -> Key | None:
+        """The cache key of ``message`` in ``field``; None for content of an unexpected (unhashable) type."""
         try:
             key = (field, message_key(message))
             hash(key)
-        except TypeError:  # content of an unexpected type: encoded each time, as sigil-sdk would
-            return self._encode(field, message)
+        except TypeError:
+            return None
+        return key
+
+    def validated(self, key: Key | None) -> bool:
+        found = self._entries.get(key) if key is not None else None
+        return found is not None and bool(found[1])
+
+    def entry(self, field: int, message: Message, key: Key | None = None, *, validated: bool = False) -> bytes:
+        """``message`` as one entry (tag, length, bytes) of the generation's repeated ``field``;
+        ``validated``: the generation holding it passed sigil-sdk's validation, content kept."""
+        if key is None:
+            key = self.key(field, message)
+            if key is None:  # encoded each time, as sigil-sdk would
+                return self._encode(field, message)
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
                 self.hits += 1
-                return found
+                if validated:
+                    found[1] = True
+                cached: bytes = found[0]
+                return cached
         encoded = self._encode(field, message)
         cost = 2 * len(encoded) + ENTRY_OVERHEAD
         if cost > self.budget:
@@ -133,10 +157,10 @@ class MessageCache:
         with self._lock:
             self.misses += 1
             if key not in self._entries:
-                self._entries[key] = encoded
+                self._entries[key] = [encoded, validated]
                 self.size += cost
                 while self.size > self.budget:
-                    _, dropped = self._entries.popitem(last=False)
+                    _, (dropped, _) = self._entries.popitem(last=False)
                     self.size -= 2 * len(dropped) + ENTRY_OVERHEAD
         return encoded
 
@@ -147,14 +171,36 @@ class MessageCache:
         return varint(field << 3 | 2) + varint(len(body)) + body
 
 
+class Keys:
+    """The cache keys of one generation's messages, worked out once for validation and encoding."""
+
+    __slots__ = ("inputs", "outputs")
+
+    def __init__(self, generation: Generation) -> None:
+        key = MessageCache.key
+        self.inputs = [key(INPUT_FIELD, message) for message in generation.input]
+        self.outputs = [key(OUTPUT_FIELD, message) for message in generation.output]
+
+
 class CachingEncoder:
     """``encode(generation)``: the generation's protobuf bytes, its messages from the cache."""
 
     def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
         self.messages = MessageCache(budget)
 
-    def encode(self, generation: Generation) -> bytes:
+    def unvalidated(self, generation: Generation, keys: Keys) -> tuple[list[Message], list[Message]]:
+        """The input and output messages of ``generation`` that no validated generation held before."""
+        known = self.messages.validated
+        return (
+            [message for message, key in zip(generation.input, keys.inputs, strict=True) if not known(key)],
+            [message for message, key in zip(generation.output, keys.outputs, strict=True) if not known(key)],
+        )
+
+    def encode(self, generation: Generation, keys: Keys | None = None, *, validated: bool = False) -> bytes:
+        """``validated``: sigil-sdk's validation passed ``generation`` with its content kept."""
         inputs, outputs = generation.input, generation.output
+        if keys is None:
+            keys = Keys(generation)
         # the other fields from sigil-sdk's mapping: the generation without its messages
         generation.input, generation.output = [], []
         try:
@@ -164,7 +210,9 @@ class CachingEncoder:
         cut = fields_before(rest, INPUT_FIELD)
         entry = self.messages.entry
         pieces = [rest[:cut]]
-        pieces.extend(entry(INPUT_FIELD, message) for message in inputs)
-        pieces.extend(entry(OUTPUT_FIELD, message) for message in outputs)
+        pieces.extend(entry(INPUT_FIELD, m, k, validated=validated) for m, k in zip(inputs, keys.inputs, strict=True))
+        pieces.extend(
+            entry(OUTPUT_FIELD, m, k, validated=validated) for m, k in zip(outputs, keys.outputs, strict=True)
+        )
         pieces.append(rest[cut:])
         return b"".join(pieces)

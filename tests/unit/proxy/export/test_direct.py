@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sigil_sdk import Client, ModelRef
+from sigil_sdk import Client, Message, MessageRole, ModelRef
 from sigil_sdk.errors import ValidationError
 
 from sigil_sdk_litellm.mapping import MappingOptions, map_generation
 from sigil_sdk_litellm.proxy.builders import build_client, build_delivery, handler_options
 from sigil_sdk_litellm.proxy.export.direct import DirectWriter
+from sigil_sdk_litellm.proxy.export.message_cache import Keys
 from sigil_sdk_litellm.proxy.export.transport import GrpcTransport, SendResult
 from sigil_sdk_litellm.proxy.settings import Settings
 from sigil_sdk_litellm.recording import SdkRecorder
@@ -130,3 +131,36 @@ def test_a_generation_sigil_sdk_refuses_is_refused_the_same_way() -> None:
     assert isinstance(direct, ValidationError) and type(through.err()) is ValidationError
     assert str(direct) == str(through.err())
     assert delivery.stats()["buffered"] == 0
+
+
+def test_a_new_message_is_validated_even_after_its_history_was() -> None:
+    """Messages a validated generation held are not checked again; a new invalid one still is, and the
+    refusal names its index in the whole generation, as the Client's does. What the Client path encoded
+    counts as not validated."""
+    events = bench_events()
+    settings = Settings.from_env({"SIGIL_ENDPOINT": "127.0.0.1:1", "SIGIL_INSECURE": "true"})
+    delivery = build_delivery(settings)
+    transport = KeptTransport()
+    delivery.transport = transport
+    client = build_client(settings, delivery=delivery)
+    through_client = SdkRecorder(client, MappingOptions(), delivery=delivery)
+    through_client.record(events[40][0], None, failed=False, redacted=False)  # 42 messages, by the Client
+    client.flush()
+    assert delivery.flush(timeout=10)
+    record = map_generation(events[40][0], None, MappingOptions())
+    keys = Keys(record.generation)
+    assert transport.encoder.unvalidated(record.generation, keys) == (record.generation.input, record.generation.output)
+    writer = DirectWriter()
+    assert writer.write(client, record, None) is True
+    again = map_generation(events[40][0], None, MappingOptions())
+    assert transport.encoder.unvalidated(again.generation, Keys(again.generation)) == ([], [])
+    bad = [map_generation(events[40][0], None, MappingOptions()) for _ in range(2)]
+    for one in bad:
+        one.generation.input.append(Message(role=MessageRole.USER, parts=[]))
+    direct = writer.write(client, bad[0], None)
+    through = client.start_generation(bad[1].start)
+    through.set_result(bad[1].generation)
+    through.end()
+    client.shutdown()
+    assert isinstance(direct, ValidationError) and str(direct) == str(through.err())
+    assert f"input[{len(bad[0].generation.input) - 1}]" in str(direct)
