@@ -157,7 +157,8 @@ class DirectWriter:
         limit = view.config.generation_export.payload_max_bytes
         if limit > 0 and len(encoded) > limit:
             return False  # the Client refuses it with its own error
-        exporter.export_encoded(generation.id, transport.as_request_entry(encoded))
+        linger = view.config.generation_export.flush_interval.total_seconds()
+        exporter.export_encoded(generation.id, transport.as_request_entry(encoded), linger)
         return True
 
     @staticmethod
