@@ -46,7 +46,10 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
         "encoding (sigil-sdk proto mapping + protobuf)",
         ("sigil_sdk/proto_mapping.py", "google/protobuf/", "(protobuf/", "sigil_sdk_litellm/proxy/export/transport.py"),
     ),
-    ("ours: in-process fast path (record, encode)", ("sigil_sdk_litellm/proxy/fastpath/",)),
+    (
+        "ours: direct writer + cached encoder",
+        ("sigil_sdk_litellm/proxy/export/direct.py", "sigil_sdk_litellm/proxy/export/message_cache.py"),
+    ),
     ("sigil-sdk: validation", ("sigil_sdk/validation.py",)),
     ("copies (deepcopy, cheap copies) by sigil-sdk or ours", (COPY, "sigil_sdk_litellm/mapping/cheap_copies.py")),
     (

@@ -8,7 +8,8 @@ recorder records it, the delivery buffer encodes it and its sender thread export
 mock sink (another process). The events are real (``bench.micro.capture_events``: one LiteLLM
 ``mock_response`` completion per chat size, replayed). The figure is this process's CPU (every
 thread: event loop, SDK flush thread, delivery sender) from the first event until the sink holds the
-last one, per event; the median over ``--rounds`` interleaved rounds is printed, with the range.
+last one, per event; the median over ``--rounds`` interleaved rounds is printed, with the range (the
+minimum is the round least disturbed by other work on the machine).
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ def main() -> None:
                 {
                     "messages": n,
                     "cpu_us_per_event": round(statistics.median(values)),
+                    "min": round(min(values)),
                     "range": [round(min(values)), round(max(values))],
                     "events": args.events,
                     "rounds": args.rounds,
