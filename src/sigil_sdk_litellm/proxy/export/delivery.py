@@ -143,6 +143,7 @@ class DeliveryExporter:
                 if self.metrics is not None:
                     self.metrics.dropped["shutdown_deadline"].inc(len(encoded))
                 return accepted
+            was_empty = not self._buffer
             for ident, piece in encoded:
                 # the bounds count what is being sent too: it is held until it is delivered
                 if len(self._buffer) + self._in_flight >= self.max_items or self._bytes + len(piece) > self.max_bytes:
@@ -156,7 +157,9 @@ class DeliveryExporter:
             if self.metrics is not None:
                 self.metrics.dropped["buffer_full"].inc(len(encoded) - len(accepted))
                 self._measure_buffer()
-            self._cond.notify()
+            # a lingering sender is woken only to start its wait, or when its batch is full: not per event
+            if self._linger_until is None or was_empty or self._linger_left() <= 0:
+                self._cond.notify()
         if len(accepted) < len(encoded):
             self.problems.report(
                 "delivery:full",
