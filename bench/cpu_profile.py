@@ -5,12 +5,14 @@
 What a 1-CPU pod runs: the bench proxy with ``sigil_callback`` and default settings, its process tree
 pinned to CPU 0 (``taskset``), so ``SIGIL_RECORDER=auto`` records in process; the mock sink, the load
 generator and py-spy on the other CPUs. For each chat size the proxy is saturated (16 connections, closed
-loop) while ``py-spy record --nonblocking --format raw`` samples the serving process (all threads,
-CPU-active samples). Each sample goes to the category of the innermost frame that has one
-(:data:`CATEGORIES`), so LiteLLM's logging frames only count what they do themselves, not our callback
-below them. The shares are turned into CPU µs per event with the serving process's own CPU (``/proc``)
-over the requests served. ``--configs none ours`` also profiles the proxy without callback: the same
-categories there show what LiteLLM does whether or not a callback is registered.
+loop) while ``py-spy record --nonblocking --gil --format raw`` samples the serving process (the thread
+holding the GIL: a thread waiting for the GIL looks busy to py-spy, and its samples would land on
+whatever line it waits at — 443 samples on one line of limits.py in a run without ``--gil``). Each
+sample goes to the category of the innermost frame that has one (:data:`CATEGORIES`), so LiteLLM's
+logging frames only count what they do themselves, not our callback below them. The shares are
+turned into CPU µs per event with the serving process's own CPU (``/proc``) over the requests served.
+``--configs none null ours`` also profiles the proxy without callback and with a do-nothing one: the
+same categories there show what LiteLLM does whether or not a callback is registered.
 
 py-spy is not a project dependency: ``python -m venv /tmp/pyspy && /tmp/pyspy/bin/pip install py-spy``.
 Prints a markdown table (docs/cpu-profile.md holds one, with the machine and load it was measured under).
@@ -107,7 +109,7 @@ def profile(
     spy = subprocess.Popen(
         [
             *(py_spy, "record", "--pid", str(pid), "--duration", str(int(seconds) + 2)),
-            *("--rate", str(rate), "--nonblocking", "--format", "raw", "--output", str(raw)),
+            *("--rate", str(rate), "--nonblocking", "--gil", "--format", "raw", "--output", str(raw)),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
