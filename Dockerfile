@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # The LiteLLM proxy with the Sigil callback: the official LiteLLM image plus this repository's handler
-# package, the dev tools (sigil-mock-sink, fake-llm; the compose stack and the Kubernetes mock-sink
-# component run them from this image), sigil_callback.py and the default config in /app.
+# package, the dev tools (sigil-mock-sink, fake-llm, the MCP server sigil_devstack.mcp_tools; the compose
+# stack and the Kubernetes mock-sink and mcp-tools components run them from this image), sigil_callback.py
+# and the default config in /app.
 #
 #   docker build -t litellm-sigil .
 #   docker run --rm -p 127.0.0.1:4000:4000 -e LITELLM_MASTER_KEY=sk-... -e SIGIL_ENDPOINT=... litellm-sigil

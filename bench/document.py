@@ -60,7 +60,9 @@ generator (16 connections), so the machine's speed changes move both alike; the 
 req/s ÷ the first's, per round, rounds alternating which generator starts first. Targets: the spool
 ≥ 0.95 of no callback (issue #17), the pipeline metrics ≥ 0.98 of ours without them (issue #15). The OTLP
 export (issue #25) is measured on its own (`python -m bench.paired --pair ours otlp --pair ours ours#2`);
-its figures are in the README (Traces and metrics over OpenTelemetry).
+its figures are in the README (Traces and metrics over OpenTelemetry). The secret redaction's CPU per event
+(`SIGIL_REDACT_SECRETS`, on by default, so in every `ours` figure; issue #25) is measured on its own by
+`bench/redaction_cost.py`; its figures are in the README (Secrets in telemetry).
 
 {paired_md}
 

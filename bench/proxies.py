@@ -25,6 +25,7 @@ CONFIGS: dict[str, tuple[Path, str]] = {
     "process": (BENCH / "config_ours.yaml", "ours, SIGIL_RECORDER=process (a recorder process per worker)"),
     "metrics": (BENCH / "config_ours.yaml", "ours with the pipeline metrics (PROMETHEUS_MULTIPROC_DIR)"),
     "otlp": (BENCH / "config_ours.yaml", "ours with spans and gen_ai metrics over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT)"),
+    "unredacted": (BENCH / "config_ours.yaml", "ours without secret redaction (SIGIL_REDACT_SECRETS=off)"),
     "peer": (BENCH / "config_peer.yaml", f"PyPI sigil-sdk-litellm {PEER_VERSION}"),
 }
 
@@ -89,6 +90,8 @@ def make_proxy(
         multiproc = spool.parent / "prometheus-multiproc"
         multiproc.mkdir(parents=True, exist_ok=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc)
+    if name == "unredacted":  # the baseline of the redaction's cost (on by default)
+        env["SIGIL_REDACT_SECRETS"] = "off"
     if name == "otlp":
         # the OpenTelemetry defaults otherwise: http/protobuf, 5 s batches, metrics every 60 s
         assert otlp is not None, "the otlp configuration needs the sink's OTLP endpoint"

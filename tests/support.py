@@ -210,9 +210,11 @@ def hook_counts(registry: CollectorRegistry, tenant: str = "default") -> Counter
     return +out
 
 
-def mcp_tool_call_kwargs(*, failed: bool = False, **metadata: Any) -> dict[str, Any]:
+def mcp_tool_call_kwargs(*, failed: bool = False, model_tool_call_id: str = "", **metadata: Any) -> dict[str, Any]:
     """A ``call_mcp_tool`` event as LiteLLM 1.108.5's MCP gateway logs it (captured from the real proxy
-    calling the dev stack's ``echo`` tool over ``/mcp``, trimmed); ``metadata`` adds to the proxy's."""
+    calling the dev stack's ``echo`` tool over ``/mcp``, trimmed); ``metadata`` adds to the proxy's.
+    ``model_tool_call_id``: the tool was run for a model (the Responses API's server-side MCP tools), whose
+    call id LiteLLM puts in the request metadata."""
     call = {
         "name": "echo",
         "arguments": {"text": "hi there"},
@@ -272,6 +274,8 @@ def mcp_tool_call_kwargs(*, failed: bool = False, **metadata: Any) -> dict[str, 
         litellm_call_id="b545aa44",
         litellm_params={"metadata": dict(requester), "litellm_call_id": "b545aa44"},
     )
+    if model_tool_call_id:
+        kwargs["litellm_params"]["metadata"].update(tool_call_id=model_tool_call_id, tool_name="echo")
     if failed:
         slo.update(status="failure", response={}, error_str="Error executing tool echo")
         kwargs["exception"] = RuntimeError("Error executing tool echo")

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -41,6 +42,7 @@ MIN_KUBERNETES = "1.30.0"
 PROXY = "litellm-sigil"  # Deployment, Service, HPA and PDB
 PROXY_CONTAINER = "litellm"
 SINK = "sigil-mock-sink"
+MCP_TOOLS = "mcp-tools"  # Deployment, container and Service of components/mcp-tools
 SECRET = "litellm-sigil-secrets"
 SECRET_VARIABLES = (
     "LITELLM_MASTER_KEY",
@@ -276,9 +278,46 @@ def test_the_mock_sink_is_a_component_used_by_staging() -> None:
     component = yaml.safe_load((K8S / "components" / "mock-sink" / "kustomization.yaml").read_text())
     assert component["kind"] == "Component"
     staging = yaml.safe_load((K8S / "overlays" / "staging" / "kustomization.yaml").read_text())
-    assert staging["components"] == ["../../components/mock-sink", "../../components/metrics"]
+    assert staging["components"] == [
+        "../../components/mock-sink",
+        "../../components/mcp-tools",
+        "../../components/metrics",
+    ]
     assert SINK not in {d["metadata"]["name"] for d in build("overlays/example")}
     assert SINK in {d["metadata"]["name"] for d in deployments(build("overlays/staging"))}
+
+
+def test_the_mcp_server_of_config_yaml_is_the_mcp_tools_component_used_by_staging() -> None:
+    """config.yaml's MCP server ``devstack`` is the component's Service, port and path; only staging has it
+    (elsewhere the proxy starts without it: tests/integration/test_proxy_e2e.py)."""
+    component = yaml.safe_load((K8S / "components" / "mcp-tools" / "kustomization.yaml").read_text())
+    assert component["kind"] == "Component"
+    url = urlsplit(yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["mcp_servers"]["devstack"]["url"])
+    staging = build("overlays/staging")
+    service = only(staging, "Service", MCP_TOOLS)
+    server = only(staging, "Deployment", MCP_TOOLS)
+    c = container(server, MCP_TOOLS)
+    [port] = service["spec"]["ports"]
+    assert (url.scheme, url.hostname, url.port, url.path) == ("http", MCP_TOOLS, port["port"], "/mcp")
+    assert resolve_port(c, port["targetPort"]) == int(c["args"][c["args"].index("--port") + 1])
+    assert service["spec"]["selector"].items() <= server["spec"]["template"]["metadata"]["labels"].items()
+    assert MCP_TOOLS not in {d["metadata"]["name"] for d in build("overlays/example")}
+    assert MCP_TOOLS not in {d["metadata"]["name"] for d in build("base")}
+
+
+def test_the_mcp_server_accepts_its_arguments() -> None:
+    if importlib.util.find_spec("sigil_devstack") is None:
+        pytest.skip("the tools package (sigil_devstack) is not installed")
+    server = yaml.safe_load((K8S / "components" / "mcp-tools" / "deployment.yaml").read_text())
+    c = container(server, MCP_TOOLS)
+    assert c["command"] == ["python", "-m", "sigil_devstack.mcp_tools"]
+    assert c["args"] == ["--host", "0.0.0.0", "--port", "8765"]
+    done = subprocess.run(
+        [sys.executable, *c["command"][1:], "--help"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    for flag in (a for a in c["args"] if a.startswith("--")):
+        assert re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", done.stdout), f"mcp_tools has no {flag}"
 
 
 # ---------------------------------------------------------------------------------------------

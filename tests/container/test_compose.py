@@ -1,5 +1,7 @@
 """docker-compose.yml under a real engine: ``up`` with no keys and no Sigil account, every service healthy,
-then the ``test`` profile's runner (the shared OpenAI-SDK scenarios, inside the compose network) passes.
+then the ``test`` profile's runner (the shared OpenAI-SDK scenarios, inside the compose network) passes,
+and a tool call through the proxy's ``/mcp`` reaches the ``mcp-tools`` service and the sink as a tool
+execution.
 
 With podman the stack runs under podman-compose, which ignores ``condition: service_healthy``: the test
 waits for the services itself and runs each health check once (podman schedules none without systemd).
@@ -14,6 +16,8 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.container.conftest import ROOT, Engine, free_port, timed, wait_http
+from tests.mcp_client import call_tool
 from tests.scenarios import SCENARIOS
 
 pytestmark = [pytest.mark.container, pytest.mark.timeout(1500)]
@@ -73,8 +78,9 @@ def compose_command(engine: Engine) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def stack(engine: Engine, image: str) -> Iterator[tuple[Compose, str, str]]:
-    """``compose up -d`` on free loopback ports; always ``down`` afterwards."""
+def stack(engine: Engine, image: str) -> Iterator[tuple[Compose, str, str, str]]:
+    """``compose up -d`` on free loopback ports; always ``down`` afterwards. (compose, the master key, the
+    sink's URL, the proxy's URL)"""
     proxy_port, sink_port = free_port(), free_port()
     key = "sk-" + secrets.token_hex(32)
     env = {
@@ -96,17 +102,17 @@ def stack(engine: Engine, image: str) -> Iterator[tuple[Compose, str, str]]:
             compose.run("up", "-d", timeout=1200)
             wait_http(f"http://127.0.0.1:{proxy_port}/health/liveliness", 180)
             wait_http(f"http://127.0.0.1:{sink_port}/readyz", 60)
-        yield compose, key, f"http://127.0.0.1:{sink_port}"
+        yield compose, key, f"http://127.0.0.1:{sink_port}", f"http://127.0.0.1:{proxy_port}"
     finally:
         with timed("compose down"):
             compose.run("--profile", "test", "down", "-t", "30", timeout=300, check=False)
             engine.run("rmi", f"localhost/litellm-sigil:{project}", check=False)
 
 
-def test_every_service_becomes_healthy(stack: tuple[Compose, str, str]) -> None:
-    compose, _, _ = stack
+def test_every_service_becomes_healthy(stack: tuple[Compose, str, str, str]) -> None:
+    compose, *_ = stack
     names = compose.containers()
-    assert len(names) == 3, names  # proxy, sigil-sink, fake-llm; the test runner only with --profile test
+    assert len(names) == 4, names  # proxy, sigil-sink, fake-llm, mcp-tools; the test runner only with --profile test
     deadline = time.monotonic() + 120
     pending = set(names)
     while pending and time.monotonic() < deadline:
@@ -116,8 +122,8 @@ def test_every_service_becomes_healthy(stack: tuple[Compose, str, str]) -> None:
     assert not pending, f"not healthy: {sorted(pending)}"
 
 
-def test_the_test_profile_passes(stack: tuple[Compose, str, str]) -> None:
-    compose, key, _ = stack
+def test_the_test_profile_passes(stack: tuple[Compose, str, str, str]) -> None:
+    compose, key, *_ = stack
     with timed("compose test profile"):
         done = compose.run("--profile", "test", "run", "--rm", "-T", "test-runner", timeout=600, check=False)
     output = done.stdout + done.stderr
@@ -127,10 +133,33 @@ def test_the_test_profile_passes(stack: tuple[Compose, str, str]) -> None:
     assert key not in output
 
 
-def test_no_secret_in_the_proxy_log(stack: tuple[Compose, str, str]) -> None:
-    compose, key, _ = stack
+def test_no_secret_in_the_proxy_log(stack: tuple[Compose, str, str, str]) -> None:
+    compose, key, *_ = stack
     [proxy] = [name for name in compose.containers() if "proxy" in name]
     logs = compose.engine.run("logs", proxy)
     output = logs.stdout + logs.stderr
     assert "sigil: exporting generations to sigil-sink:4317 over grpc" in output, output[-3000:]
     assert key not in output
+
+
+def test_an_mcp_tool_call_reaches_the_mcp_service_and_the_sink(stack: tuple[Compose, str, str, str]) -> None:
+    """config.yaml's ``devstack`` MCP server is the ``mcp-tools`` service: the proxy reaches it over the
+    compose network, and the call is an ``execute_tool`` span at the sink's OTLP receiver."""
+    _, key, sink, proxy = stack
+    conversation, text = f"compose-mcp-{uuid.uuid4().hex[:8]}", f"hello {uuid.uuid4().hex[:8]}"
+    with timed("compose MCP tool call"):
+        answer = call_tool(proxy, key, "devstack-echo", {"text": text}, {"x-litellm-session-id": conversation})
+        assert answer == (False, f"echo: {text}")
+        query = urllib.parse.urlencode({"name": "execute_tool echo"})
+        deadline, found = time.monotonic() + 30, []
+        while not found and time.monotonic() < deadline:
+            with urllib.request.urlopen(f"{sink}/api/v1/spans?{query}", timeout=10) as response:
+                spans = json.loads(response.read())["items"]
+            found = [s for s in spans if s["attributes"].get("gen_ai.conversation.id") == conversation]
+            time.sleep(0 if found else 0.5)
+    assert len(found) == 1, spans
+    attributes = found[0]["attributes"]
+    assert attributes["gen_ai.operation.name"] == "execute_tool"
+    assert attributes["litellm.mcp.server.name"] == "devstack"
+    assert json.loads(attributes["gen_ai.tool.call.arguments"]) == {"text": text}
+    assert f"echo: {text}" in attributes["gen_ai.tool.call.result"]

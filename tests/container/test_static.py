@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -48,7 +49,7 @@ def compose() -> dict[str, Any]:
 
 def test_compose_services_and_profiles() -> None:
     services = compose()["services"]
-    assert set(services) == {"proxy", "sigil-sink", "fake-llm", "test-runner"}
+    assert set(services) == {"proxy", "sigil-sink", "fake-llm", "mcp-tools", "test-runner"}
     assert services["test-runner"]["profiles"] == ["test"]
     for name, service in services.items():
         assert service["image"] == "localhost/litellm-sigil:${IMAGE_TAG:-local}", name
@@ -60,8 +61,26 @@ def test_compose_services_and_profiles() -> None:
     assert services["proxy"]["depends_on"] == {
         "sigil-sink": {"condition": "service_healthy"},
         "fake-llm": {"condition": "service_healthy"},
+        "mcp-tools": {"condition": "service_healthy"},
     }
     assert services["test-runner"]["depends_on"] == {"proxy": {"condition": "service_healthy"}}
+
+
+def test_the_mcp_server_of_config_yaml_is_the_mcp_tools_service() -> None:
+    """config.yaml's MCP server ``devstack`` is the service's name, port and path on the compose network;
+    the service itself is not published."""
+    service = compose()["services"]["mcp-tools"]
+    url = urlsplit(yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["mcp_servers"]["devstack"]["url"])
+    assert service["entrypoint"] == ["python", "-m", "sigil_devstack.mcp_tools"]
+    command = service["command"]
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    assert (url.scheme, url.hostname, url.port, url.path) == (
+        "http",
+        "mcp-tools",
+        int(command[command.index("--port") + 1]),
+        "/mcp",
+    )
+    assert "ports" not in service
 
 
 def test_compose_publishes_on_loopback_only() -> None:

@@ -15,6 +15,7 @@ KEYS: dict[str, dict[str, Any]] = {
     "sk-team-beta": {"team_id": "t-beta-9", "team_alias": "beta"},
     "sk-gamma-bot": {"team_id": "team-unmapped", "key_alias": "gamma-bot"},
     "sk-nobody": {"team_id": "team-unknown"},
+    "sk-alpha-ana": {"team_id": "team-alpha", "user_id": "ana"},
 }
 
 

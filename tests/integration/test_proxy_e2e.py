@@ -19,6 +19,7 @@ from fake_llm.testing import FakeLLMProcess
 from sigil_devstack.proxy import ProxyProcess
 from sigil_mock_sink.testing import SinkProcess
 
+from tests.mcp_client import call_tool
 from tests.scenarios import SCENARIOS, SinkReader, Target, new_conversation, scenario_sync_chat
 
 pytestmark = pytest.mark.integration
@@ -115,6 +116,18 @@ def assert_tenant(combo: Combo, target: Target) -> None:
 @FULL_STACK_GROUP
 def test_generations_land_in_the_configured_tenant(full_stack: tuple[Combo, Target]) -> None:
     assert_tenant(*full_stack)
+
+
+@FULL_STACK_GROUP
+def test_without_its_mcp_server_the_proxy_still_serves_and_mcp_answers(full_stack: tuple[Combo, Target]) -> None:
+    """config.yaml names the MCP server ``devstack`` at ``mcp-tools:8765``, which only compose and the
+    Kubernetes component run; here that name resolves to nothing. The proxy started and serves models
+    (the scenarios), and a call of the absent server's tool through ``/mcp`` is a tool error (within the
+    client's 30 s timeout)."""
+    _, target = full_stack
+    is_error, text = call_tool(target.proxy_url, target.master_key, "devstack-echo", {"text": "anyone there?"})
+    assert is_error and "not found" in text, text
+    scenario_sync_chat(target)
 
 
 @pytest.mark.parametrize("combo", SMOKE, ids=lambda c: c.id)

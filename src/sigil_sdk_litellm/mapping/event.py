@@ -39,6 +39,11 @@ CALL_TYPES: Mapping[str, ApiFamily] = {
 _RECORD_KINDS: Mapping[ApiFamily, RecordKind] = {"embedding": "embedding", "mcp": "tool_execution"}
 
 MCP_CALL_KEY = "mcp_tool_call_metadata"  # an MCP tool call's own record, in standard_logging_object.metadata
+# the model's id of a tool call LiteLLM ran for it (the Responses API's server-side MCP tools), in the request metadata
+MODEL_TOOL_CALL_ID_KEY = "tool_call_id"
+# LiteLLM logs the model of an MCP tool call as "MCP: <server>-<tool>", of a tool listing "MCP: list_tools"
+MCP_MODEL_PREFIX = "MCP: "
+_MCP_LISTING_MODEL = "MCP: list_tools"
 UNKNOWN = "unknown"  # a model, provider or tool without a name
 
 # Request metadata keys naming the agent, first found wins. ``agent_id`` is where LiteLLM's proxy puts
@@ -85,8 +90,17 @@ def api_family(call_type: str) -> ApiFamily | None:
 
 
 def call_type_of(kwargs: Mapping[str, Any]) -> str:
+    """The event's call type. An MCP tool call or listing that LiteLLM's proxy refused itself (a 403, a
+    guard's deny on the Responses API's server-side tools) is logged by its body's shape: its ``input``
+    list makes it ``aembedding`` (1.108.5 ``proxy/utils.py`` ``_handle_logging_proxy_only_error``). Its
+    model keeps the MCP label, which names the call type back."""
     slo = as_dict(kwargs.get("standard_logging_object"))
-    return as_str(slo.get("call_type")) or as_str(kwargs.get("call_type"))
+    call_type = as_str(slo.get("call_type")) or as_str(kwargs.get("call_type"))
+    if CALL_TYPES.get(call_type) == "embedding":
+        model = as_str(slo.get("model")) or as_str(kwargs.get("model"))
+        if model.startswith(MCP_MODEL_PREFIX):
+            return "list_mcp_tools" if model == _MCP_LISTING_MODEL else "call_mcp_tool"
+    return call_type
 
 
 def request_metadata_sources(kwargs: Mapping[str, Any], slo: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ the mapping reads of real events and fails on one the slim event lacks.
 
 from __future__ import annotations
 
-from sigil_sdk_litellm.mapping.event import MCP_CALL_KEY
+from sigil_sdk_litellm.mapping.event import MCP_CALL_KEY, MODEL_TOOL_CALL_ID_KEY
 from sigil_sdk_litellm.mapping.identity import ATTEMPT_METADATA_KEY
 from sigil_sdk_litellm.mapping.metadata import GUARD_DECISIONS_KEY
 
@@ -22,6 +22,7 @@ REQUEST_METADATA_KEYS = (
     "agent_version",
     GUARD_DECISIONS_KEY,
     ATTEMPT_METADATA_KEY,  # the router's try number: the id of a failed try (mapping.identity)
+    MODEL_TOOL_CALL_ID_KEY,  # the model's id of a tool LiteLLM ran for it (mapping.tool_execution)
 )
 # the proxy's logging metadata (standard_logging_object.metadata)
 PROXY_METADATA_KEYS = (

@@ -17,9 +17,12 @@ from sigil_sdk import ToolExecutionEnd, ToolExecutionStart
 from sigil_sdk_litellm.mapping.coerce import as_bool, as_dict, as_str, json_value
 from sigil_sdk_litellm.mapping.event import (
     MCP_CALL_KEY,
+    MCP_MODEL_PREFIX,
+    MODEL_TOOL_CALL_ID_KEY,
     MappingOptions,
     error_text,
     event_times,
+    first_metadata_value,
     request_metadata_sources,
     response_dict,
 )
@@ -40,7 +43,6 @@ ATTR_SESSION_ID = "mcp.session.id"  # OpenTelemetry's MCP semantic conventions
 ATTR_METHOD = "mcp.method.name"
 TOOL_ERROR = "the tool returned an error"
 _RESULT_KEYS = ("content", "structured_content", "structuredContent", "is_error", "isError")
-_MODEL_PREFIX = "MCP: "  # LiteLLM logs the model of a tool call as "MCP: <server>-<tool>"
 
 
 @dataclass(slots=True)
@@ -83,7 +85,7 @@ def tool_name_of(slo: Mapping[str, Any], call: Mapping[str, Any]) -> str:
     for value in (call.get("name"), call.get("namespaced_tool_name")):
         if name := as_str(value).strip():
             return name
-    return as_str(slo.get("model")).removeprefix(_MODEL_PREFIX).strip()
+    return as_str(slo.get("model")).removeprefix(MCP_MODEL_PREFIX).strip()
 
 
 def map_tool_execution(
@@ -108,7 +110,8 @@ def map_tool_execution(
 
     start = ToolExecutionStart(
         tool_name=tool_name_of(slo, call),
-        tool_call_id=generation_id_of(kwargs, slo),
+        # the model's id when LiteLLM ran the tool for a model (it links the generation's tool call), else the call's
+        tool_call_id=first_metadata_value(sources, MODEL_TOOL_CALL_ID_KEY) or generation_id_of(kwargs, slo),
         tool_type=TOOL_TYPE,
         conversation_id=resolve_conversation_id(kwargs, slo, sources, options.conversation_id),
         agent_name=agent_name,

@@ -35,6 +35,7 @@ from sigil_sdk_litellm.proxy.handoff.recorder_settings import HANDOVER_VARIABLE,
 from sigil_sdk_litellm.proxy.log_output import ensure_log_output
 from sigil_sdk_litellm.proxy.metrics import pipeline_metrics
 from sigil_sdk_litellm.proxy.placement import proxy_workers, resolve_recorder, usable_cpus
+from sigil_sdk_litellm.proxy.secret_redaction import build_secret_redactor
 from sigil_sdk_litellm.proxy.settings import ConfigError, SettingProblem, Settings
 from sigil_sdk_litellm.proxy.settings.loading import load_settings
 from sigil_sdk_litellm.proxy.startup_failure import exit_at_startup
@@ -81,12 +82,20 @@ def build_handler(
     settings: Settings, client: Client, *, router: TenantRouter[Client] | None = None
 ) -> SigilLiteLLMLogger:
     """The LiteLLM callback recording into ``client`` (or, with ``router``, its tenants') with the handler
-    options of ``settings``."""
+    options of ``settings``; with SIGIL_REDACT_SECRETS, the handler that records each event redacted."""
     from sigil_sdk_litellm.handler import SigilLiteLLMLogger
     from sigil_sdk_litellm.proxy.export.direct import DirectWriter
 
     # in process, generations go past the client straight into its delivery buffer (export.direct)
-    return SigilLiteLLMLogger(client=client, options=handler_options(settings), router=router, writer=DirectWriter())
+    writer = DirectWriter()
+    redactor = build_secret_redactor(settings.redact_secrets)
+    if redactor is not None:
+        from sigil_sdk_litellm.proxy.redacting_handler import SecretRedactingLogger
+
+        return SecretRedactingLogger(
+            client=client, options=handler_options(settings), redactor=redactor, router=router, writer=writer
+        )
+    return SigilLiteLLMLogger(client=client, options=handler_options(settings), router=router, writer=writer)
 
 
 _lock = threading.Lock()
@@ -120,6 +129,7 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         logger.warning("sigil: SIGIL_ENABLED=false: the proxy runs without Sigil telemetry")
         return SigilDisabledLogger()
     handler: CustomLogger
+    redactor = build_secret_redactor(settings.redact_secrets)  # the hand-off's; in process: build_handler's
     chosen = settings.recorder
     settings = settings.model_copy(update={"recorder": resolve_recorder(chosen)})
     if settings.spool_dir is not None and settings.tenant_map is not None:
@@ -136,20 +146,31 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         from sigil_sdk_litellm.proxy.offload.callback import OffloadingSigilLogger
 
         handler = OffloadingSigilLogger(
-            link=spools.default, router=spools, agent_name_metadata_keys=settings.agent_name_metadata_keys
+            link=spools.default,
+            router=spools,
+            agent_name_metadata_keys=settings.agent_name_metadata_keys,
+            redactor=redactor,
         )
     elif settings.spool_dir is not None:
         spool = build_spool_link(settings)
         _flush_at_exit(spool)
         from sigil_sdk_litellm.proxy.offload.callback import OffloadingSigilLogger
 
-        handler = OffloadingSigilLogger(link=spool, agent_name_metadata_keys=settings.agent_name_metadata_keys)
+        handler = OffloadingSigilLogger(
+            link=spool,
+            agent_name_metadata_keys=settings.agent_name_metadata_keys,
+            redactor=redactor,
+        )
     elif settings.recorder == "process":
         link = build_recorder_link(settings)
         _flush_at_exit(link)
         from sigil_sdk_litellm.proxy.offload.callback import OffloadingSigilLogger
 
-        handler = OffloadingSigilLogger(link=link, agent_name_metadata_keys=settings.agent_name_metadata_keys)
+        handler = OffloadingSigilLogger(
+            link=link,
+            agent_name_metadata_keys=settings.agent_name_metadata_keys,
+            redactor=redactor,
+        )
     elif (router := build_tenant_router(settings)) is not None:
         _flush_at_exit(router)
         handler = build_handler(settings, router.default, router=router)
@@ -158,13 +179,14 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         _flush_at_exit(client)
         handler = build_handler(settings, client)
     logger.info(
-        "sigil: exporting generations to %s over %s (auth: %s, recorder: %s%s, spool: %s)",
+        "sigil: exporting generations to %s over %s (auth: %s, recorder: %s%s, spool: %s, secrets redacted: %s)",
         settings.endpoint,
         settings.protocol,
         settings.auth_mode,
         settings.recorder,
         f" (auto: {usable_cpus():g} CPUs usable, {proxy_workers()} workers)" if chosen == "auto" else "",
         settings.spool_dir or "off",
+        settings.redact_secrets,
     )
     if settings.tenant_map is not None:  # ids and selectors only: never a token
         logger.info("sigil: per-team tenants: %r", settings.tenant_map)

@@ -53,6 +53,14 @@ def test_tool_server_arguments_result_and_identity() -> None:
     assert attributes["litellm.call_type"] == "call_mcp_tool"
 
 
+def test_a_tool_run_for_a_model_has_the_models_tool_call_id() -> None:
+    """The Responses API's server-side MCP tools: the model's call id links the generation's tool call
+    to the tool execution; LiteLLM's call id (the request's) stays in litellm.call_id."""
+    record = map_tool_execution(mcp_tool_call_kwargs(model_tool_call_id="call_7b779416a1964e97"), None, OPTIONS)
+    assert record.start.tool_call_id == "call_7b779416a1964e97"
+    assert record.attributes["litellm.call_id"] == "b545aa44"
+
+
 def test_conversation_from_the_request_metadata() -> None:
     kwargs = mcp_tool_call_kwargs()
     kwargs["litellm_params"]["metadata"]["conversation_id"] = "conv-42"
@@ -156,3 +164,31 @@ def test_no_argument_or_result_text_in_the_span_unless_captured(options: dict[st
     text = json.dumps(dict(span.attributes))
     assert "hi there" not in text
     assert "gen_ai.tool.call.arguments" not in text and "gen_ai.tool.call.result" not in text
+
+
+def refused_by_the_proxy(model: str) -> dict[str, Any]:
+    """An MCP request LiteLLM 1.108.5's proxy refused itself, as it logs it: by its body's shape (an
+    ``input`` list) the call type is ``aembedding`` (captured from the real proxy: a key without access
+    to the server asking the Responses API for ``litellm_proxy`` MCP tools; trimmed)."""
+    kwargs = mcp_tool_call_kwargs(failed=True, mcp_tool_call_metadata=None, user_api_key_request_route="/v1/responses")
+    slo = kwargs["standard_logging_object"]
+    slo.update(call_type="aembedding", model=model)
+    slo["error_str"] = "403: {'error': 'The key is not allowed to access the requested MCP servers: devstack'}"
+    kwargs.update(call_type="aembedding", model=model, input=[{"role": "system", "content": {"mcp_operation": "x"}}])
+    return kwargs
+
+
+def test_an_mcp_listing_the_proxy_refused_is_not_an_embedding() -> None:
+    client, spans = tracing_client(ContentCaptureMode.DEFAULT)
+    handler = SigilLiteLLMLogger(client=client)
+    handler.handle_event(refused_by_the_proxy("MCP: list_tools"), None, failed=True)
+    client.shutdown()
+    assert spans.get_finished_spans() == ()
+    assert handler.problems.counts == {}
+
+
+def test_an_mcp_tool_call_the_proxy_refused_is_a_failed_tool_execution() -> None:
+    span = recorded(refused_by_the_proxy("MCP: devstack-echo"), failed=True)
+    assert span.name == "execute_tool devstack-echo"  # LiteLLM's name: its own record is not in the event
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["litellm.team_id"] == "team-ml"

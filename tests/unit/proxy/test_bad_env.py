@@ -46,6 +46,12 @@ CASES = [
         {"AGENTO11Y_PROTOCOL": "grcp"},
         "sigil: invalid configuration: SIGIL_PROTOCOL='grcp' (from AGENTO11Y_PROTOCOL) — accepted: grpc, http",
     ),
+    (
+        "redact-secrets",
+        {"AGENTO11Y_REDACT_SECRETS": "strict"},
+        "sigil: invalid configuration: SIGIL_REDACT_SECRETS='strict' (from AGENTO11Y_REDACT_SECRETS) — accepted: "
+        "off, lightweight, full",
+    ),
 ]
 
 

@@ -309,7 +309,7 @@ def test_sigil_callback_module(sink: CaptureSink, monkeypatch: pytest.MonkeyPatc
     second = runpy.run_path(str(ROOT / "sigil_callback.py"))["sigil_handler"]
     assert first is second
     assert isinstance(first, CustomLogger)
-    assert type(first).__name__ == "SigilLiteLLMLogger"
+    assert type(first).__name__ == "SecretRedactingLogger"  # SIGIL_REDACT_SECRETS=full by default
 
 
 def _no_exit(error: ConfigError, hard_exit: bool | None) -> None:
@@ -376,7 +376,8 @@ def test_enabled_logs_where_it_exports_without_secrets(
         "sigil: ignoring SIGIL_AUTH_TOKN: not a setting of this proxy (see the configuration table in the README)",
         "sigil: SIGIL_AUTH_TENANT_ID is ignored with SIGIL_AUTH_MODE=bearer "
         "(basic sends tenant and token; or add X-Scope-OrgID to SIGIL_HEADERS)",
-        "sigil: exporting generations to localhost:4317 over grpc (auth: bearer, recorder: inprocess, spool: off)",
+        "sigil: exporting generations to localhost:4317 over grpc (auth: bearer, recorder: inprocess, spool: off, "
+        "secrets redacted: full)",
     ]
     assert all(TOKEN not in r.getMessage() for r in caplog.records)
 
@@ -504,7 +505,8 @@ def test_tenant_spool_directories_that_cannot_be_made_stop_the_start_with_one_li
 
 
 # What a worker recording in process loads: neither the recorder hand-off nor the spool (sqlite3). Checked in
-# a fresh interpreter, since this one imported both already.
+# a fresh interpreter, since this one imported both already. With secret redaction (the default) it loads the
+# slim event alone of the hand-off's modules: it maps the slim copy of each event.
 LOADED_BY_DEFAULT = """
 import json, os, sys
 os.environ.update(SIGIL_RECORDER="inprocess", SIGIL_ENDPOINT="127.0.0.1:9", SIGIL_INSECURE="true")
@@ -512,20 +514,23 @@ import sigil_callback
 print(type(sigil_callback.sigil_handler).__name__)
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] == "sqlite3" or m.startswith(SPOOL_OR_LINK))))
 """
+SLIM_EVENT = ["sigil_sdk_litellm.proxy.offload", "sigil_sdk_litellm.proxy.offload.slim_event"]
 
 
 @pytest.mark.parametrize(
-    ("spool", "handler", "loaded"),
+    ("spool", "redact", "handler", "loaded"),
     [
-        (False, "SigilLiteLLMLogger", []),
-        (True, "OffloadingSigilLogger", ["sqlite3", "sigil_sdk_litellm.proxy.offload"]),
+        (False, "off", "SigilLiteLLMLogger", []),
+        (True, "off", "OffloadingSigilLogger", ["sqlite3", "sigil_sdk_litellm.proxy.offload"]),
+        (False, "full", "SecretRedactingLogger", SLIM_EVENT),
     ],
 )
 def test_in_process_without_a_spool_loads_neither_the_spool_nor_the_recorder_link(
-    tmp_path: Path, spool: bool, handler: str, loaded: list[str]
+    tmp_path: Path, spool: bool, redact: str, handler: str, loaded: list[str]
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGIL_", "AGENTO11Y_"))}
     env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    env["SIGIL_REDACT_SECRETS"] = redact
     if spool:
         env["SIGIL_SPOOL_DIR"] = str(tmp_path / "spool")
     code = LOADED_BY_DEFAULT.replace(
@@ -538,3 +543,5 @@ def test_in_process_without_a_spool_loads_neither_the_spool_nor_the_recorder_lin
     found = json.loads(modules)
     assert all(any(m == want or m.startswith(want + ".") for m in found) for want in loaded), found
     assert bool(found) == bool(loaded), found
+    if loaded == SLIM_EVENT:
+        assert found == SLIM_EVENT, found

@@ -7,7 +7,8 @@ Starts four processes and keeps them running until Ctrl-C (or SIGTERM):
 3. the mock Sigil ingest sink (``sigil-mock-sink``: HTTP ingest and its page, gRPC ingest, and the
    OTLP receiver that takes the proxy's spans and ``gen_ai`` metrics);
 4. the real LiteLLM proxy (``litellm --config config/config.yaml``, run from a copy whose
-   ``mcp_servers`` names the MCP server as ``devstack``) with ``sigil_callback`` exporting to the sink,
+   ``mcp_servers`` entry ``devstack`` points at that MCP server instead of compose's ``mcp-tools``) with
+   ``sigil_callback`` exporting to the sink,
    using ``LITELLM_MASTER_KEY`` or a freshly generated strong key.
 
 Ports come from flags or environment variables (``PROXY_PORT``, ``SINK_HTTP_PORT``,

@@ -3,11 +3,14 @@
 :class:`OffloadingSigilLogger` does only the cheap part of recording on the worker's event loop: it picks
 the fields the mapping reads (:func:`~sigil_sdk_litellm.proxy.offload.slim_event.slim_event`), pickles
 them into a frame (:mod:`sigil_sdk_litellm.proxy.handoff.frames`) and submits it to its link: the pipe to a
-recorder process (:mod:`.pipe`) or the disk spool (:mod:`sigil_sdk_litellm.proxy.spool.worker_side`).
+recorder process (:mod:`.pipe`) or the disk spool (:mod:`sigil_sdk_litellm.proxy.spool.worker_side`). With a
+``redactor`` (``SIGIL_REDACT_SECRETS``, :mod:`sigil_sdk_litellm.proxy.secret_redaction`) the slim event's
+secrets are redacted before it is framed: none reaches the pipe or the disk.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from litellm.integrations.custom_logger import CustomLogger
@@ -43,12 +46,14 @@ class OffloadingSigilLogger(CallbackMethods, CustomLogger):  # type: ignore[misc
         link: EventLink,
         agent_name_metadata_keys: tuple[str, ...] = DEFAULT_AGENT_NAME_METADATA_KEYS,
         router: TenantRouter[Any] | None = None,
+        redactor: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         super().__init__()
         self.link = link  # with a router (a spool per tenant): the default tenant's
         self.router = router
         # the recorder's keys (same settings): the slim event carries these metadata keys
         self.agent_name_metadata_keys = agent_name_metadata_keys
+        self.redactor = redactor
         self.problems = link.problems
 
     def __repr__(self) -> str:
@@ -67,6 +72,15 @@ class OffloadingSigilLogger(CallbackMethods, CustomLogger):  # type: ignore[misc
                 kwargs, response_obj, redacted=redacted, agent_name_metadata_keys=self.agent_name_metadata_keys
             )
             link = self.link if self.router is None else self.router.route(event)[1]
+            if self.redactor is not None:
+                try:
+                    event = self.redactor(event)
+                except Exception as exc:  # noqa: BLE001 - not handed over unredacted; the type only: no content
+                    self.problems.report(
+                        f"redaction:{type(exc).__name__}",
+                        f"an event was not recorded: redacting its secrets failed ({type(exc).__name__})",
+                    )
+                    return
             link.submit(encode_frame(failed, redacted, event))
         except Exception as exc:  # noqa: BLE001 - telemetry never breaks the host
             self.problems.report(

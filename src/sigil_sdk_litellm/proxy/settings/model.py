@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BeforeValidator, ConfigDict, PrivateAttr, SecretStr, ValidationError
 
+from sigil_sdk_litellm.proxy.secret_redaction import SecretRedaction
 from sigil_sdk_litellm.proxy.settings import consistency, values
 from sigil_sdk_litellm.proxy.settings.environment import (
     DEFAULT_SECRETS_DIR,
@@ -230,6 +231,17 @@ class Settings(OtelFields):
         "The SDK's content-capture mode, applied on top of the two above: `full`, `no_tool_content`, "
         "`metadata_only`, `full_with_metadata_spans`, or `default` (the SDK's default).",
         accepted=accepted_one_of(CaptureMode),
+    )
+    redact_secrets: Annotated[SecretRedaction, BeforeValidator(values.one_of(SecretRedaction))] = setting(
+        "SIGIL_REDACT_SECRETS",
+        "full",
+        "Redact API keys, tokens, private keys, connection strings, passwords and e-mail addresses in every text "
+        "recorded (prompts, answers, tool arguments and results, errors) in the proxy worker, before anything "
+        "is exported, spooled or handed over: `[REDACTED:<kind>]` in their place, with sigil-sdk's patterns. "
+        "`full`: known secret formats, e-mail addresses and `PASSWORD=…`-style values; `lightweight`: the "
+        '`PASSWORD=…` heuristic left out; `off`. See "Secrets in telemetry".',
+        accepted=accepted_one_of(SecretRedaction),
+        worker_only=True,
     )
     batch_size: int = setting(
         "SIGIL_BATCH_SIZE",

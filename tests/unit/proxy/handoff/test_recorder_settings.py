@@ -108,11 +108,12 @@ def test_settings_of_any_size_are_handed_over_in_memory_not_in_the_environment(t
 
 
 def test_worker_only_settings_stay_with_the_worker() -> None:
-    """The recorder is handed every setting but the worker's own: on/off, secrets dir, placement, hooks."""
+    """The recorder is handed every setting but the worker's own: on/off, secrets dir, placement, hooks, and
+    secret redaction (the worker redacts before the hand-off)."""
     handed = taken_over(handover(load_settings(ENV)))
     worker_only = set(Settings.model_fields) - set(handed.names())
     hooks = {name for name in Settings.model_fields if name.startswith("hooks_")}
-    assert worker_only == {"enabled", "secrets_dir", "recorder"} | hooks and len(hooks) == 9
+    assert worker_only == {"enabled", "secrets_dir", "recorder", "redact_secrets"} | hooks and len(hooks) == 9
     with pytest.raises(AttributeError, match="hooks_enabled is not handed over"):
         _ = handed.hooks_enabled
     with pytest.raises(dataclasses.FrozenInstanceError):

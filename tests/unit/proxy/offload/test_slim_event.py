@@ -219,13 +219,14 @@ def test_redacted_slim_event_of_a_route_has_no_content(make: Any) -> None:
     assert pickle.dumps(kwargs) == before  # LiteLLM's own payload is left as it was
 
 
-MCP_CASES = ("MCP tool call", "MCP tool call failure")
+MCP_CASES = ("MCP tool call", "MCP tool call failure", "MCP tool call run for a model")
 
 
 @pytest.mark.parametrize("failed", [False, True])
 @pytest.mark.parametrize("redacted", [False, True])
-def test_mcp_tool_call_slim_event_maps_the_same(failed: bool, redacted: bool) -> None:
-    kwargs = mcp_tool_call_kwargs(failed=failed)
+@pytest.mark.parametrize("model_call", ["", "call_7b779416a1964e97e2324828"])
+def test_mcp_tool_call_slim_event_maps_the_same(failed: bool, redacted: bool, model_call: str) -> None:
+    kwargs = mcp_tool_call_kwargs(failed=failed, model_tool_call_id=model_call)
     options = MappingOptions(agent_name="default", conversation_id="default-conv")
     direct = map_tool_execution(kwargs, None, options, failed=failed, redacted=redacted)
     slim = pickle.loads(pickle.dumps(slim_event(kwargs, None, redacted=redacted)))
@@ -332,7 +333,8 @@ def test_every_key_the_mapping_reads_is_in_the_slim_event(name: str) -> None:
         kwargs, response, failed = EMBEDDING, None, False
     elif name in MCP_CASES:
         failed = name == "MCP tool call failure"
-        kwargs, response = mcp_tool_call_kwargs(failed=failed), None
+        model_call = "call_7b779416a1964e97e2324828" if name == "MCP tool call run for a model" else ""
+        kwargs, response = mcp_tool_call_kwargs(failed=failed, model_tool_call_id=model_call), None
     elif name in CASES:
         kwargs, response, failed = CASES[name]
     else:

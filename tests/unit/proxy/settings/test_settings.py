@@ -98,6 +98,7 @@ EVERY_VARIABLE = {
     "SIGIL_CAPTURE_INPUTS": "false",
     "SIGIL_CAPTURE_OUTPUTS": "0",
     "SIGIL_CONTENT_CAPTURE_MODE": "metadata_only",
+    "SIGIL_REDACT_SECRETS": " Lightweight ",
     "SIGIL_BATCH_SIZE": "50",
     "SIGIL_FLUSH_INTERVAL": "0.25",
     "SIGIL_QUEUE_SIZE": "10000",
@@ -167,6 +168,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
     assert settings.extra_metadata == {"deployment": "eu-1", "replicas": 3, "nested": {"a": [1, 2]}}
     assert settings.capture_inputs is False and settings.capture_outputs is False
     assert settings.content_capture_mode == "metadata_only"
+    assert settings.redact_secrets == "lightweight"
     assert settings.batch_size == 50
     assert settings.flush_interval == 0.25
     assert settings.queue_size == 10000
@@ -304,6 +306,12 @@ INVALID: list[tuple[str, dict[str, str], str, str]] = [
         {"SIGIL_CONTENT_CAPTURE_MODE": "everything"},
         "SIGIL_CONTENT_CAPTURE_MODE",
         "full, no_tool_content, metadata_only, full_with_metadata_spans",
+    ),
+    (
+        "redact-secrets-typo",
+        {"SIGIL_REDACT_SECRETS": "yes"},
+        "SIGIL_REDACT_SECRETS",
+        "accepted: off, lightweight, full",
     ),
     ("bearer-without-token", {"SIGIL_AUTH_MODE": "bearer"}, "SIGIL_AUTH_TOKEN", "is not set"),
     (

@@ -1,0 +1,269 @@
+"""SIGIL_REDACT_SECRETS on plain events: every pattern family of sigil-sdk's redaction, every place content
+sits in a slim event, identity left alone, LiteLLM's payload untouched; then both callbacks of the worker —
+in process (a real ``sigil_sdk.Client``, its spans in memory) and the hand-off (the frames it submits).
+
+The same samples go through the real proxy in tests/integration/test_secret_redaction_proxy.py.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from sigil_sdk import redaction as sdk_redaction
+
+from sigil_sdk_litellm.mapping import MappingOptions, map_generation
+from sigil_sdk_litellm.problem_log import ProblemLog
+from sigil_sdk_litellm.proxy.handoff.frames import decode_frame
+from sigil_sdk_litellm.proxy.offload.callback import OffloadingSigilLogger
+from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
+from sigil_sdk_litellm.proxy.redacting_handler import SecretRedactingLogger
+from sigil_sdk_litellm.proxy.secret_redaction import SecretRedactor, build_secret_redactor
+from tests.secret_samples import SAMPLES, Sample, sdk_redacts
+from tests.support import (
+    callback_kwargs,
+    chat_response,
+    deep,
+    failure_slo,
+    mcp_tool_call_kwargs,
+    span_capturing_client,
+    standard_logging_object,
+)
+
+TIERS = ("lightweight", "full")
+EVERY_SECRET = " ".join(sample.text for sample in SAMPLES)
+
+
+def _chat_event(text: str) -> dict[str, Any]:
+    """A chat event with ``text`` everywhere a chat carries content: system and user messages, a tool call's
+    arguments and the tool's result in the history, the answer and its tool call, the tools' descriptions."""
+    tool_call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "lookup", "arguments": json.dumps({"q": text})},
+    }
+    messages = [
+        {"role": "system", "content": f"ops notes: {text}"},
+        {"role": "user", "content": [{"type": "text", "text": f"check {text}"}]},
+        {"role": "assistant", "content": None, "tool_calls": [tool_call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": f"found {text}"},
+    ]
+    answer = {"role": "assistant", "content": f"it is {text}", "tool_calls": [{**tool_call, "id": "call_2"}]}
+    tools = [{"type": "function", "function": {"name": "lookup", "description": f"finds {text}", "parameters": {}}}]
+    response = chat_response(choices=[{"index": 0, "finish_reason": "tool_calls", "message": answer}])
+    slo = standard_logging_object(
+        messages=messages,
+        response=response,
+        model_parameters={"temperature": 0.2, "tools": tools},
+        end_user="carol@example.com",
+        request_tags=["owner:carol@example.com"],
+        metadata={"requester_metadata": None, "user_api_key_user_id": "carol@example.com"},
+    )
+    return callback_kwargs(slo, user="carol@example.com")
+
+
+def test_the_samples_cover_every_pattern_family_of_the_sdk() -> None:
+    """If sigil-sdk adds a family, tests/secret_samples.py needs a sample of it."""
+    families = {p.id for p in (*sdk_redaction._TIER1_PATTERNS, sdk_redaction._EMAIL_PATTERN)}
+    families |= {p.id for p in sdk_redaction._TIER2_PATTERNS}
+    assert {sample.family for sample in SAMPLES} == families
+
+
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("sample", SAMPLES, ids=[s.family for s in SAMPLES])
+def test_each_family_is_redacted_as_the_sdk_redacts_it(sample: Sample, tier: str) -> None:
+    event = slim_event(callback_kwargs(standard_logging_object(messages=[{"role": "user", "content": sample.text}])))
+    [message] = SecretRedactor(tier)(event)["standard_logging_object"]["messages"]  # type: ignore[arg-type]
+    assert message["content"] == sdk_redacts(sample, tier)
+    redacts = tier == "full" or sample.tier == "lightweight"
+    assert (sample.body in message["content"]) is not redacts
+    assert (f"[REDACTED:{sample.family}]" in message["content"]) is redacts
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_a_generation_mapped_from_the_redacted_event_holds_no_secret(tier: str) -> None:
+    kwargs = _chat_event(EVERY_SECRET)
+    before = deep(kwargs)
+    event = SecretRedactor(tier)(slim_event(kwargs))
+    record = map_generation(event, None, MappingOptions())
+    shipped = repr(record.generation) + repr(record.start)
+    leaked = [s.family for s in SAMPLES if s.body in shipped]
+    assert leaked == ([] if tier == "full" else ["env-secret-value"])
+    # every place was redacted, and the generation still has its shape
+    generation = record.generation
+    assert "[REDACTED:github-pat]" in generation.system_prompt
+    assert {m.role.value for m in generation.input} == {"user", "assistant", "tool"}
+    assert len(generation.output[0].parts) == 2  # the answer's text and its tool call
+    # who it is about is no secret: identity is kept (an e-mail address as the user id stays the user id)
+    assert generation.user_id == "carol@example.com"
+    assert kwargs == before, "LiteLLM's payload is shared with other callbacks: never changed"
+
+
+def test_the_sdks_patterns_are_searched_at_once_with_re2() -> None:
+    """The fast path is on: RE2 took every pattern of the SDK (if a release moves them, this says so)."""
+    for tier in TIERS:
+        assert SecretRedactor(tier).prefilter is not None
+
+
+# pieces the texts below are made of: every sample, its halves, what sits at a pattern's edges (Unicode
+# spaces, a non-ASCII letter before a word boundary, a private key's lines on their own, `KEY =` forms)
+_PIECES = [
+    *(s.text for s in SAMPLES),
+    *(s.text[: len(s.text) // 2] for s in SAMPLES),
+    *(s.text[len(s.text) // 2 :] for s in SAMPLES),
+    "-----BEGIN EC PRIVATE KEY-----",
+    "-----END EC PRIVATE KEY-----",
+    "API_KEY",
+    "password",
+    " = ",
+    ":",
+    "\u00a0",
+    "\u2003",
+    "\x1f",
+    "\x0b",
+    "\n",
+    " ",
+    "é",
+    "\u212a",
+    "Bearer",
+    "@",
+    "example.org",
+    "x",
+    '"',
+    "mysql://",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@example("full", ["API_KEY\u00a0=\u2003hunter2"])  # Unicode spaces: RE2's own \s would miss these
+@example("lightweight", [f"Bearer\u00a0{'x' * 24}"])
+@example("lightweight", ["-----BEGIN RSA PRIVATE KEY-----", "abc", "-----END RSA PRIVATE KEY-----"])
+@example("lightweight", [f"é{SAMPLES[3].text}", f"{SAMPLES[2].text}é"])  # non-ASCII letters at a \b
+@given(
+    st.sampled_from(TIERS),
+    st.lists(st.lists(st.sampled_from(_PIECES), max_size=6).map("".join), min_size=1, max_size=5),
+)
+def test_the_prefilter_never_changes_what_the_sdk_makes_of_a_text(tier: str, texts: list[str]) -> None:
+    redactor = SecretRedactor(tier)  # type: ignore[arg-type]
+    expected = {}
+    for text in texts:
+        made = sdk_redacts(Sample("any", text, text, tier), tier)
+        if made != text:
+            expected[text] = made
+    assert redactor.redact_texts(texts) == expected
+
+
+def test_an_event_without_secrets_is_returned_as_it_is() -> None:
+    event = slim_event(callback_kwargs())
+    assert SecretRedactor("full")(event) is event
+
+
+def test_only_containers_holding_a_secret_are_copied() -> None:
+    event = slim_event(_chat_event(SAMPLES[0].text))
+    event["standard_logging_object"]["model_parameters"]["clean"] = clean = {"a": ["b"]}
+    redacted = SecretRedactor("lightweight")(event)
+    assert redacted is not event
+    assert redacted["standard_logging_object"]["model_parameters"]["clean"] is clean
+    assert redacted["litellm_params"] is event["litellm_params"]
+
+
+def test_errors_and_the_exception_text_are_redacted() -> None:
+    secret = SAMPLES[3]  # a GitHub token an upstream echoed in its error
+    slo = failure_slo(error_str=f"bad token {secret.text}")
+    slo["error_information"]["error_message"] = f"bad token {secret.text}"
+    kwargs = callback_kwargs(slo, exception=ValueError(f"rejected {secret.text}"))
+    event = SecretRedactor("lightweight")(slim_event(kwargs))
+    assert secret.body not in repr(event)
+    assert event["exception"] == "rejected [REDACTED:github-pat]"
+
+
+def test_an_mcp_tool_calls_arguments_are_redacted_and_its_metadata_kept() -> None:
+    secret = SAMPLES[0]
+    kwargs = mcp_tool_call_kwargs(user_api_key_user_id="dave@example.com")
+    call = kwargs["standard_logging_object"]["metadata"]["mcp_tool_call_metadata"]
+    call["arguments"] = {"text": f"deploy with {secret.text}"}
+    event = SecretRedactor("full")(slim_event(kwargs))
+    metadata = event["standard_logging_object"]["metadata"]
+    assert metadata["mcp_tool_call_metadata"]["arguments"] == {"text": "deploy with [REDACTED:grafana-cloud-token]"}
+    assert metadata["mcp_tool_call_metadata"]["name"] == "echo"
+    assert metadata["user_api_key_user_id"] == "dave@example.com"
+    assert call["arguments"] == {"text": f"deploy with {secret.text}"}, "LiteLLM's own record is untouched"
+
+
+def test_off_builds_no_redactor() -> None:
+    assert build_secret_redactor("off") is None
+    assert repr(build_secret_redactor("lightweight")) == "SecretRedactor('lightweight')"
+
+
+def test_in_process_the_generation_and_its_spans_hold_no_secret() -> None:
+    client, exporter, spans = span_capturing_client()
+    handler = SecretRedactingLogger(client=client, options=MappingOptions(), redactor=SecretRedactor("full"))
+    kwargs = _chat_event(EVERY_SECRET)
+    before = deep(kwargs)
+    now = datetime.now()
+    handler.log_success_event(kwargs, None, now, now)
+    handler.log_failure_event(
+        callback_kwargs(failure_slo(error_str=EVERY_SECRET), litellm_call_id="c2"), None, now, now
+    )
+    client.flush()
+    assert len(exporter.generations) == 2
+    shipped = repr(exporter.generations) + repr(
+        [(s.attributes, s.events, s.status) for s in spans.get_finished_spans()]
+    )
+    assert [s.family for s in SAMPLES if s.body in shipped] == []
+    assert "[REDACTED:openai-project-key]" in shipped
+    assert kwargs == before
+    assert handler.problems.counts == {}
+
+
+class _Frames:
+    """The link of the hand-off, keeping what it is given (what the pipe or the spool would write)."""
+
+    command = ["recorder"]
+
+    def __init__(self) -> None:
+        self.problems = ProblemLog()
+        self.frames: list[bytes] = []
+
+    def submit(self, frame: bytes) -> bool:
+        self.frames.append(frame)
+        return True
+
+
+def test_the_hand_off_frames_no_secret() -> None:
+    link = _Frames()
+    handler = OffloadingSigilLogger(link=link, redactor=SecretRedactor("full"))
+    now = datetime.now()
+    handler.log_success_event(_chat_event(EVERY_SECRET), None, now, now)
+    handler.log_success_event(mcp_tool_call_kwargs(), None, now, now)
+    assert len(link.frames) == 2
+    assert [s.family for s in SAMPLES if any(s.body.encode() in frame for frame in link.frames)] == []
+    _, _, event = decode_frame(link.frames[0])
+    assert "[REDACTED:private-key]" in event["standard_logging_object"]["messages"][0]["content"]
+
+
+def test_an_event_that_cannot_be_redacted_is_dropped_and_the_problem_names_no_content(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(event: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError(f"cannot redact {EVERY_SECRET}")
+
+    link = _Frames()
+    handler = OffloadingSigilLogger(link=link, redactor=broken)
+    client, exporter, _ = span_capturing_client()
+    in_process = SecretRedactingLogger(client=client, options=MappingOptions(), redactor=broken)
+    now = datetime.now()
+    with caplog.at_level(logging.WARNING, logger="sigil_sdk_litellm"):
+        for callback in (handler, in_process):
+            callback.log_success_event(_chat_event(EVERY_SECRET), None, now, now)
+            assert callback.problems.counts == {"redaction:RuntimeError": 1}
+    logged = [r.getMessage() for r in caplog.records]
+    assert len(logged) == 2 and all("redacting its secrets failed (RuntimeError)" in m for m in logged), logged
+    assert [s.family for s in SAMPLES if any(s.body in m for m in logged)] == []
+    client.flush()
+    assert link.frames == [] and exporter.generations == []
