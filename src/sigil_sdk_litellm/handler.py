@@ -11,7 +11,7 @@ from sigil_sdk import Client
 from sigil_sdk_litellm.callback_methods import CallbackMethods
 from sigil_sdk_litellm.mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, MappingOptions
 from sigil_sdk_litellm.problem_log import ProblemLog
-from sigil_sdk_litellm.recording import ClientRouter, SdkRecorder
+from sigil_sdk_litellm.recording import ClientRouter, GenerationWriter, SdkRecorder
 from sigil_sdk_litellm.redaction import content_redacted
 
 
@@ -42,9 +42,11 @@ class SigilLiteLLMLogger(CallbackMethods, CustomLogger):  # type: ignore[misc]
         agent_name_metadata_keys: Iterable[str] = DEFAULT_AGENT_NAME_METADATA_KEYS,
         options: MappingOptions | None = None,
         router: ClientRouter | None = None,
+        writer: GenerationWriter | None = None,
     ) -> None:
         """The keywords are the options one by one; ``options`` gives them all at once (the proxy builds
-        them from its settings) and then no option keyword may be given."""
+        them from its settings) and then no option keyword may be given. ``writer`` records generations
+        past the client where it can (the proxy's in-process direct writer)."""
         if client is None:
             raise TypeError("SigilLiteLLMLogger needs a sigil_sdk.Client: SigilLiteLLMLogger(client=Client())")
         keywords = MappingOptions(
@@ -63,7 +65,7 @@ class SigilLiteLLMLogger(CallbackMethods, CustomLogger):  # type: ignore[misc]
         self.client = client
         self.options = keywords if options is None else options
         # with a router (SIGIL_TENANT_MAP), `client` is the default tenant's
-        self._recorder = SdkRecorder(client, self.options, router=router)
+        self._recorder = SdkRecorder(client, self.options, router=router, writer=writer)
 
     @property
     def problems(self) -> ProblemLog:

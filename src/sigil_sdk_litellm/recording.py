@@ -13,6 +13,7 @@ from sigil_sdk import Client, GenerationMode
 
 from sigil_sdk_litellm.limits import TRUNCATED_KEY, fit_generation
 from sigil_sdk_litellm.mapping import (
+    GenerationRecord,
     MappingOptions,
     call_type_of,
     carries_nothing,
@@ -46,6 +47,13 @@ class ExportBuffer(Protocol):
     def flush(self, timeout: float | None = None) -> bool: ...
 
     def stats(self) -> Mapping[str, int]: ...
+
+
+class GenerationWriter(Protocol):
+    """Records a mapped generation for ``client`` without going through it (the proxy's in-process
+    direct writer): True when done, the SDK's refusal as an exception, False to go through the client."""
+
+    def write(self, client: Client, record: GenerationRecord, call_error: Exception | None) -> bool | Exception: ...
 
 
 class CallFailed(Exception):
@@ -90,12 +98,14 @@ class SdkRecorder:
         delivery: ExportBuffer | None = None,
         *,
         router: ClientRouter | None = None,
+        writer: GenerationWriter | None = None,
     ) -> None:
         self.client = client  # the default tenant's
         self.options = options
         self.problems = problems or ProblemLog()
         self.delivery = delivery  # the client's exporter when it is the delivery buffer (the spool waits on it)
         self.router = router
+        self.writer = writer
 
     def route(self, kwargs: Any) -> tuple[str, Client]:
         """(tenant name, client) an event is recorded with: its team's tenant, else the default."""
@@ -148,6 +158,13 @@ class SdkRecorder:
             )
         if failed:
             record.generation.call_error = record.call_error
+        if self.writer is not None:
+            error = self._call_error(kwargs, record.call_error) if failed else None
+            written = self.writer.write(client, record, error)
+            if isinstance(written, Exception):
+                self.problems.report(f"sdk:{type(written).__name__}", f"generation not queued for export: {written}")
+            if written is not False:
+                return
         start = (
             client.start_streaming_generation if record.start.mode is GenerationMode.STREAM else client.start_generation
         )

@@ -84,13 +84,18 @@ def build_handler(
     """The LiteLLM callback recording into ``client`` (or, with ``router``, its tenants') with the handler
     options of ``settings``; with SIGIL_REDACT_SECRETS, the handler that records each event redacted."""
     from sigil_sdk_litellm.handler import SigilLiteLLMLogger
+    from sigil_sdk_litellm.proxy.export.direct import DirectWriter
 
+    # in process, generations go past the client straight into its delivery buffer (export.direct)
+    writer = DirectWriter()
     redactor = build_secret_redactor(settings.redact_secrets)
     if redactor is not None:
         from sigil_sdk_litellm.proxy.redacting_handler import SecretRedactingLogger
 
-        return SecretRedactingLogger(client=client, options=handler_options(settings), redactor=redactor, router=router)
-    return SigilLiteLLMLogger(client=client, options=handler_options(settings), router=router)
+        return SecretRedactingLogger(
+            client=client, options=handler_options(settings), redactor=redactor, router=router, writer=writer
+        )
+    return SigilLiteLLMLogger(client=client, options=handler_options(settings), router=router, writer=writer)
 
 
 _lock = threading.Lock()

@@ -18,6 +18,7 @@ from sigil_sdk.config import resolve_config
 
 from sigil_sdk_litellm.mapping import MappingOptions
 from sigil_sdk_litellm.proxy.export.delivery import DeliveryExporter
+from sigil_sdk_litellm.proxy.export.direct import DirectWriter
 from sigil_sdk_litellm.proxy.export.transport import GrpcTransport, HttpTransport, Transport
 from sigil_sdk_litellm.proxy.handoff.recorder_settings import HANDOVER_VARIABLE, read_handover_file
 from sigil_sdk_litellm.proxy.log_output import PACKAGE_LOGGERS, ensure_log_output
@@ -211,16 +212,19 @@ def build_recorder(
 ) -> SdkRecorder:
     """A recorder with the handler's options: one real client exporting through the delivery buffer it
     keeps a handle on (the spool waits on it) — ``tenant``'s alone when given — or, with
-    SIGIL_TENANT_MAP and no ``tenant``, one client per tenant."""
+    SIGIL_TENANT_MAP and no ``tenant``, one client per tenant; generations go past the client where
+    the direct writer can take them (the recorder process, the spool's sender)."""
     options = handler_options(settings)
     router = None if tenant is not None else build_tenant_router(settings, drain_timeout=drain_timeout)
+    # generations past the client straight into its delivery buffer where the bytes are the same (export.direct)
+    writer = DirectWriter()
     if router is not None:
-        return SdkRecorder(router.default, options, router=router)
+        return SdkRecorder(router.default, options, router=router, writer=writer)
     label = tenant or DEFAULT_TENANT
     own = tenant_settings(settings, label)
     delivery = build_delivery(own, drain_timeout=drain_timeout, tenant=label)
     client = build_client(own, drain_timeout=drain_timeout, delivery=delivery, label=label)
-    return SdkRecorder(client, options, delivery=delivery)
+    return SdkRecorder(client, options, delivery=delivery, writer=writer)
 
 
 def handler_options(settings: AnySettings) -> MappingOptions:

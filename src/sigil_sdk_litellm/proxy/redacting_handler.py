@@ -17,7 +17,7 @@ from sigil_sdk import Client
 from sigil_sdk_litellm.handler import SigilLiteLLMLogger
 from sigil_sdk_litellm.mapping import MappingOptions, call_type_of, carries_nothing, classify_call
 from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
-from sigil_sdk_litellm.recording import ClientRouter
+from sigil_sdk_litellm.recording import ClientRouter, GenerationWriter
 from sigil_sdk_litellm.redaction import content_redacted
 
 Redactor = Callable[[dict[str, Any]], dict[str, Any]]
@@ -27,9 +27,15 @@ class SecretRedactingLogger(SigilLiteLLMLogger):
     """:class:`~sigil_sdk_litellm.handler.SigilLiteLLMLogger` recording the redacted slim copy of each event."""
 
     def __init__(
-        self, *, client: Client, options: MappingOptions, redactor: Redactor, router: ClientRouter | None = None
+        self,
+        *,
+        client: Client,
+        options: MappingOptions,
+        redactor: Redactor,
+        router: ClientRouter | None = None,
+        writer: GenerationWriter | None = None,
     ) -> None:
-        super().__init__(client=client, options=options, router=router)
+        super().__init__(client=client, options=options, router=router, writer=writer)
         self.redactor = redactor
 
     def __repr__(self) -> str:

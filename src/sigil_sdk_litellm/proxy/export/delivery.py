@@ -87,6 +87,8 @@ class DeliveryExporter:
         self._closing = False
         self._abandoned = False
         self._deadline = float("inf")
+        self._linger_until: float | None = None  # when single generations stop waiting for a batch
+        self._hurry = 0  # flush() callers waiting: no lingering
         self._stats = {"buffered": 0, "delivered": 0, "rejected": 0, "dropped_full": 0, "dropped_shutdown": 0}
         self._retries = 0
         self._failing_since: float | None = None
@@ -114,6 +116,20 @@ class DeliveryExporter:
             results=[ExportGenerationResult(generation_id=ident, accepted=True) for ident in accepted]
         )
 
+    def export_encoded(self, ident: str, piece: bytes, linger: float = 0.0) -> bool:
+        """One generation already encoded by this buffer's transport (the in-process direct writer,
+        :mod:`.direct`): buffered as ``export_generations`` would; False when it was dropped.
+
+        One at a time, each would otherwise be sent alone: the sender waits up to ``linger`` seconds
+        from the first of them (the SDK's flush interval, what its queue waited) for a full batch."""
+        if self.metrics is not None:
+            self.metrics.recorded.inc()
+        if linger > 0:
+            with self._cond:
+                if self._linger_until is None and not self._buffer:
+                    self._linger_until = self._clock() + linger
+        return bool(self._offer([(ident, piece)]))
+
     def export_workflow_steps(self, request: ExportWorkflowStepsRequest) -> ExportWorkflowStepsResponse:
         """Workflow steps are not produced by this package."""
         return ExportWorkflowStepsResponse(results=[])
@@ -127,6 +143,7 @@ class DeliveryExporter:
                 if self.metrics is not None:
                     self.metrics.dropped["shutdown_deadline"].inc(len(encoded))
                 return accepted
+            was_empty = not self._buffer
             for ident, piece in encoded:
                 # the bounds count what is being sent too: it is held until it is delivered
                 if len(self._buffer) + self._in_flight >= self.max_items or self._bytes + len(piece) > self.max_bytes:
@@ -140,7 +157,9 @@ class DeliveryExporter:
             if self.metrics is not None:
                 self.metrics.dropped["buffer_full"].inc(len(encoded) - len(accepted))
                 self._measure_buffer()
-            self._cond.notify()
+            # a lingering sender is woken only to start its wait, or when its batch is full: not per event
+            if self._linger_until is None or was_empty or self._linger_left() <= 0:
+                self._cond.notify()
         if len(accepted) < len(encoded):
             self.problems.report(
                 "delivery:full",
@@ -154,11 +173,16 @@ class DeliveryExporter:
         """Wait until everything buffered so far was delivered or given up; False on timeout."""
         end = None if timeout is None else self._clock() + timeout
         with self._cond:
-            while self._buffer or self._in_flight:
-                left = None if end is None else end - self._clock()
-                if left is not None and left <= 0:
-                    return False
-                self._cond.wait(0.05 if left is None else min(left, 0.05))
+            self._hurry += 1
+            self._cond.notify_all()
+            try:
+                while self._buffer or self._in_flight:
+                    left = None if end is None else end - self._clock()
+                    if left is not None and left <= 0:
+                        return False
+                    self._cond.wait(0.05 if left is None else min(left, 0.05))
+            finally:
+                self._hurry -= 1
         return True
 
     def shutdown(self) -> None:
@@ -206,10 +230,17 @@ class DeliveryExporter:
 
     def _take_batch(self) -> list[tuple[str, bytes]] | None:
         with self._cond:
-            while not self._buffer:
-                if self._closing:
-                    return None
-                self._cond.wait()
+            while True:
+                while not self._buffer:
+                    if self._closing:
+                        return None
+                    self._cond.wait()
+                # single generations (export_encoded) wait for a batch, until their linger ends
+                left = self._linger_left()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            self._linger_until = None
             batch: list[tuple[str, bytes]] = []
             size = 0
             while self._buffer and len(batch) < self.batch_items:
@@ -221,6 +252,13 @@ class DeliveryExporter:
                 size += len(piece)
             self._in_flight = len(batch)
             return batch
+
+    def _linger_left(self) -> float:
+        if self._linger_until is None or self._closing or self._hurry:
+            return 0.0
+        if len(self._buffer) >= self.batch_items or self._bytes >= self.batch_bytes:
+            return 0.0
+        return self._linger_until - self._clock()
 
     def _done(self, batch: list[tuple[str, bytes]], outcome: str, rejected: int = 0) -> None:
         """``batch`` has left the buffer: counted as ``outcome`` (but ``rejected`` of them as rejected)."""

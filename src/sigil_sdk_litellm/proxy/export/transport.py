@@ -34,6 +34,7 @@ from sigil_sdk.models import Generation
 from sigil_sdk.proto_mapping import generation_to_proto
 from sigil_sdk.version import user_agent
 
+from sigil_sdk_litellm.proxy.export.message_cache import CachingEncoder, Keys
 from sigil_sdk_litellm.proxy.tls import tls_context
 
 EXPORT_PATH = "/api/v1/generations:export"
@@ -293,6 +294,7 @@ class GrpcTransport:
                 with open(ca_file, "rb") as handle:
                     roots = handle.read()
             self._channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=roots), options)
+        self.encoder = CachingEncoder()
         self._call = self._channel.unary_unary(
             self.method,
             request_serializer=None,  # the request arrives as bytes
@@ -300,7 +302,17 @@ class GrpcTransport:
         )
 
     def encode(self, generation: Generation) -> bytes:
-        return _repeated_generation_field(generation_to_proto(generation).SerializeToString())
+        return _repeated_generation_field(self.encode_generation(generation))
+
+    def encode_generation(self, generation: Generation, keys: Keys | None = None, *, validated: bool = False) -> bytes:
+        """The bytes of ``generation_to_proto(generation)``, each message encoded once while it stays in
+        the encoder's bounded cache (:mod:`.message_cache`)."""
+        return self.encoder.encode(generation, keys, validated=validated)
+
+    @staticmethod
+    def as_request_entry(encoded: bytes) -> bytes:
+        """``encode_generation``'s bytes as one element of the request (what ``encode`` returns)."""
+        return _repeated_generation_field(encoded)
 
     def send(self, pieces: Sequence[bytes]) -> SendResult:
         try:

@@ -131,3 +131,25 @@ def test_retries_wait_with_equal_jitter_doubling_up_to_the_max(monkeypatch: pyte
     assert transport.sent == [[b"a"]]
     assert delivery.stats()["retries"] == 5 and delivery.stats()["delivered"] == 1
     delivery.shutdown()
+
+
+def test_single_generations_wait_for_a_batch_until_their_linger_ends() -> None:
+    """The in-process direct writer hands generations over one by one: they go out together, after at
+    most the linger (the SDK's flush interval), or at once when the batch is full or someone flushes."""
+    transport = ScriptedTransport()
+    delivery = DeliveryExporter(transport, max_items=100, max_bytes=1 << 20, batch_items=3)
+    try:
+        for ident in ("a", "b"):
+            assert delivery.export_encoded(ident, ident.encode(), linger=30.0)
+        time.sleep(0.2)
+        assert transport.sent == []  # lingering: the batch is not full
+        assert delivery.export_encoded("c", b"c", linger=30.0)
+        assert wait_until(lambda: transport.sent == [[b"a", b"b", b"c"]])  # full: sent at once
+        assert delivery.export_encoded("d", b"d", linger=30.0)
+        started = time.monotonic()
+        assert delivery.flush(timeout=5)  # a flush does not wait for the linger
+        assert time.monotonic() - started < 5 and transport.sent[-1] == [b"d"]
+        assert delivery.export_encoded("e", b"e", linger=0.3)
+        assert wait_until(lambda: transport.sent[-1] == [b"e"], timeout=5)  # the linger ended
+    finally:
+        delivery.shutdown()

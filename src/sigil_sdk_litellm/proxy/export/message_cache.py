@@ -1,0 +1,218 @@
+"""The gRPC encoding of a generation, its messages' bytes kept across events (bounded).
+
+An agent chat resends its whole history every turn, so most messages of an event were encoded for an
+earlier one. A message's protobuf bytes depend on its content alone, so the encoder keeps the bytes
+of each message it encoded, keyed by that content, and splices them into the generation's bytes.
+The result is byte for byte what ``generation_to_proto(generation).SerializeToString()`` gives
+(sigil-sdk's own mapping stays the wire format: a message not in the cache is mapped by it, and
+tests/unit/proxy/export/test_message_cache.py compares the two over the benchmark's conversations):
+protobuf writes the fields of a message in field-number order, so the generation's bytes are its
+fields before ``input`` (11), the ``input`` and ``output`` (12) entries, then its fields after.
+
+The cache is least-recently-used and bounded by :data:`DEFAULT_BUDGET` bytes, counting each entry's
+encoded bytes twice (the bytes, and the content its key holds) plus a fixed overhead per entry.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any
+
+from sigil_sdk.models import Generation, Message
+from sigil_sdk.proto_mapping import generation_to_proto
+
+INPUT_FIELD = 11
+OUTPUT_FIELD = 12
+DEFAULT_BUDGET = 8 << 20  # bytes per encoder (one per tenant's transport)
+ENTRY_OVERHEAD = 600  # the key's tuples, the entry list and the dict slot (bench/message_cache_memory.py)
+
+
+def varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _part_key(part: Any) -> tuple[Hashable, ...]:
+    call, result, meta = part.tool_call, part.tool_result, part.metadata
+    return (
+        part.kind,
+        part.text,
+        part.thinking,
+        None if call is None else (call.id, call.name, bytes(call.input_json)),
+        None
+        if result is None
+        else (result.tool_call_id, result.name, result.content, bytes(result.content_json), result.is_error),
+        getattr(meta, "provider_type", "") if meta is not None else "",
+    )
+
+
+def message_key(message: Message) -> tuple[Hashable, ...]:
+    """Everything sigil-sdk's mapping reads of a message: equal keys, equal bytes."""
+    return (message.role, message.name, tuple(_part_key(part) for part in message.parts))
+
+
+def fields_before(encoded: bytes, field: int) -> int:
+    """The offset of the first top-level field numbered ``field`` or more in ``encoded``."""
+    at, end = 0, len(encoded)
+    while at < end:
+        start = at
+        tag = shift = 0
+        while True:
+            byte = encoded[at]
+            at += 1
+            tag |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        if tag >> 3 >= field:
+            return start
+        wire = tag & 7
+        if wire == 0:
+            while encoded[at] >= 0x80:
+                at += 1
+            at += 1
+        elif wire == 2:
+            size = shift = 0
+            while True:
+                byte = encoded[at]
+                at += 1
+                size |= (byte & 0x7F) << shift
+                shift += 7
+                if byte < 0x80:
+                    break
+            at += size
+        elif wire == 1:
+            at += 8
+        elif wire == 5:
+            at += 4
+        else:
+            raise ValueError(f"unexpected wire type {wire} in an encoded generation")
+    return end
+
+
+Key = tuple[int, Hashable]
+
+
+class MessageCache:
+    """Encoded messages by content, least recently used dropped first past ``budget`` bytes.
+
+    Each entry also remembers whether sigil-sdk's validation passed a generation holding it with its
+    content kept (the direct writer's; :mod:`.direct`): such a message need not be validated again.
+    """
+
+    def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
+        self.budget = budget
+        self.size = 0
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[Key, list[Any]] = OrderedDict()  # key -> [entry bytes, validated]
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @staticmethod
+    def key(field: int, message: Message) -> Key | None:
+        """The cache key of ``message`` in ``field``; None for content of an unexpected (unhashable) type."""
+        try:
+            key = (field, message_key(message))
+            hash(key)
+        except TypeError:
+            return None
+        return key
+
+    def validated(self, key: Key | None) -> bool:
+        found = self._entries.get(key) if key is not None else None
+        return found is not None and bool(found[1])
+
+    def entry(self, field: int, message: Message, key: Key | None = None, *, validated: bool = False) -> bytes:
+        """``message`` as one entry (tag, length, bytes) of the generation's repeated ``field``;
+        ``validated``: the generation holding it passed sigil-sdk's validation, content kept."""
+        if key is None:
+            key = self.key(field, message)
+            if key is None:  # encoded each time, as sigil-sdk would
+                return self._encode(field, message)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                if validated:
+                    found[1] = True
+                cached: bytes = found[0]
+                return cached
+        encoded = self._encode(field, message)
+        cost = 2 * len(encoded) + ENTRY_OVERHEAD
+        if cost > self.budget:
+            return encoded
+        with self._lock:
+            self.misses += 1
+            if key not in self._entries:
+                self._entries[key] = [encoded, validated]
+                self.size += cost
+                while self.size > self.budget:
+                    _, (dropped, _) = self._entries.popitem(last=False)
+                    self.size -= 2 * len(dropped) + ENTRY_OVERHEAD
+        return encoded
+
+    @staticmethod
+    def _encode(field: int, message: Message) -> bytes:
+        # sigil-sdk's own mapping of the message (through its public function: a miss only)
+        body: bytes = generation_to_proto(Generation(input=[message])).input[0].SerializeToString()
+        return varint(field << 3 | 2) + varint(len(body)) + body
+
+
+class Keys:
+    """The cache keys of one generation's messages, worked out once for validation and encoding."""
+
+    __slots__ = ("inputs", "outputs")
+
+    def __init__(self, generation: Generation) -> None:
+        key = MessageCache.key
+        self.inputs = [key(INPUT_FIELD, message) for message in generation.input]
+        self.outputs = [key(OUTPUT_FIELD, message) for message in generation.output]
+
+
+class CachingEncoder:
+    """``encode(generation)``: the generation's protobuf bytes, its messages from the cache."""
+
+    def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
+        self.messages = MessageCache(budget)
+
+    def unvalidated(self, generation: Generation, keys: Keys) -> tuple[list[Message], list[Message]]:
+        """The input and output messages of ``generation`` that no validated generation held before."""
+        known = self.messages.validated
+        return (
+            [message for message, key in zip(generation.input, keys.inputs, strict=True) if not known(key)],
+            [message for message, key in zip(generation.output, keys.outputs, strict=True) if not known(key)],
+        )
+
+    def encode(self, generation: Generation, keys: Keys | None = None, *, validated: bool = False) -> bytes:
+        """``validated``: sigil-sdk's validation passed ``generation`` with its content kept."""
+        inputs, outputs = generation.input, generation.output
+        if keys is None:
+            keys = Keys(generation)
+        # the other fields from sigil-sdk's mapping: the generation without its messages
+        generation.input, generation.output = [], []
+        try:
+            rest = generation_to_proto(generation).SerializeToString()
+        finally:
+            generation.input, generation.output = inputs, outputs
+        cut = fields_before(rest, INPUT_FIELD)
+        entry = self.messages.entry
+        pieces = [rest[:cut]]
+        pieces.extend(entry(INPUT_FIELD, m, k, validated=validated) for m, k in zip(inputs, keys.inputs, strict=True))
+        pieces.extend(
+            entry(OUTPUT_FIELD, m, k, validated=validated) for m, k in zip(outputs, keys.outputs, strict=True)
+        )
+        pieces.append(rest[cut:])
+        return b"".join(pieces)
