@@ -212,12 +212,15 @@ class HookGuard:
         policy = self.policies[phase]
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
+        too_late = f"no answer within {_VARIABLES[phase][0]}={policy.timeout:g}s"
         try:
             return await asyncio.wait_for(loop.run_in_executor(self._executors[phase], call, request), policy.timeout)
         except asyncio.TimeoutError:
-            self._unavailable(f"no answer within {_VARIABLES[phase][0]}={policy.timeout:g}s", phase)
+            self._unavailable(too_late, phase)
         except HookTransportError as exc:
-            self._unavailable(str(exc).removeprefix("sigil hook evaluation failed: "), phase)
+            # the HTTP client's own timeout is the phase's too: whichever timer fires first, one message
+            late = time.perf_counter() - started >= policy.timeout
+            self._unavailable(too_late if late else str(exc).removeprefix("sigil hook evaluation failed: "), phase)
         except Exception as exc:  # noqa: BLE001 - a bug or an odd answer must not take the request down silently
             self._unavailable(f"{type(exc).__name__}: {exc}", phase)
         finally:

@@ -103,6 +103,19 @@ async def test_timeout_fail_open_lets_through_and_logs_once(caplog: pytest.LogCa
     assert g.problems.count("hooks-unavailable") == 3
 
 
+async def test_the_http_clients_own_timeout_names_the_phases_variable(caplog: pytest.LogCaptureFixture) -> None:
+    def socket_timeout(request: HookEvaluateRequest) -> HookEvaluateResponse:
+        time.sleep(0.06)  # the SDK's HTTP client times out at the phase's timeout too, racing wait_for
+        raise HookTransportError("sigil hook evaluation failed: timed out")
+
+    # a busy loop (0.01-0.11 s) lets the client's error arrive before wait_for's timer is handled
+    asyncio.get_running_loop().call_later(0.01, time.sleep, 0.1)
+    with caplog.at_level(logging.WARNING, logger="sigil_sdk_litellm"):
+        assert await guard(socket_timeout, timeout=0.05).pre_call(dict(DATA), "acompletion") is None
+    [line] = [r.getMessage() for r in caplog.records if "hook evaluation failed" in r.getMessage()]
+    assert "no answer within SIGIL_HOOKS_TIMEOUT=0.05s" in line
+
+
 async def test_timeout_fail_closed_is_a_503() -> None:
     with pytest.raises(HTTPException) as raised:
         await guard(slow, timeout=0.05, fail_open=False).pre_call(dict(DATA), "acompletion")
