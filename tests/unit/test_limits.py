@@ -84,3 +84,38 @@ def test_a_huge_request_is_recorded_by_the_sdk(where: str, caplog: pytest.LogCap
     assert any("truncated by sigil-sdk-litellm" in t for t in texts)
     assert sum("exceeded Sigil's payload limit" in r.getMessage() for r in caplog.records) == 1
     client.shutdown()
+
+
+def test_the_quick_bound_never_counts_less_than_the_exact_sizes() -> None:
+    from sigil_sdk.models import ToolDefinition, ToolResult
+
+    from sigil_sdk_litellm.limits import _size_bound, _slots
+
+    texts = ["plain", "é" * 7, "€" * 5, "🙂" * 3, "\ud800 lone surrogate", ""]
+    generation = Generation(
+        system_prompt="€ system",
+        input=[text_message(MessageRole.USER, text) for text in texts],
+        output=[
+            Message(
+                role=MessageRole.ASSISTANT,
+                parts=[
+                    Part(kind=PartKind.THINKING, thinking="🙂 think"),
+                    Part(
+                        kind=PartKind.TOOL_CALL, tool_call=ToolCall(name="f", id="c", input_json='{"a":"é"}'.encode())
+                    ),
+                    Part(kind=PartKind.TOOL_RESULT, tool_result=ToolResult(content="€", content_json=b'{"b":1}')),
+                ],
+            )
+        ],
+        tools=[ToolDefinition(name="f", description="🙂 tool", input_schema_json=b'{"type":"object"}')],
+    )
+    exact = sum(slot.size for slot in _slots(generation))
+    assert exact < _size_bound(generation) <= 4 * exact
+
+
+def test_a_generation_the_quick_bound_cannot_clear_is_measured_exactly() -> None:
+    fits = Generation(input=[text_message(MessageRole.USER, "x" * 1000)])
+    assert fit_generation(fits, budget=1000) == 0  # the bound (4,000) is over, the exact size is not
+    assert fits.input[0].parts[0].text == "x" * 1000
+    over = Generation(input=[text_message(MessageRole.USER, "x" * 1001)])
+    assert fit_generation(over, budget=1000) > 0
