@@ -15,12 +15,14 @@ from sigil_sdk import Message, MessageRole, Part, PartKind, PartMetadata, ToolCa
 from sigil_sdk_litellm.mapping.cheap_copies import SharedMessage
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str, json_bytes
 from sigil_sdk_litellm.mapping.event import UNKNOWN
+from sigil_sdk_litellm.mapping.message_memo import MEMO, Mapped
 
 # the roles whose messages are the system prompt (OpenAI renamed ``system`` to ``developer``)
 SYSTEM_ROLES = frozenset({"system", "developer"})
 _IMAGE_TYPES = frozenset({"image_url", "input_image", "image"})
 _AUDIO_TYPES = frozenset({"input_audio", "audio"})
 _TEXT_TYPES = frozenset({"text", "input_text", "output_text"})
+_MEMO_ROLES = ("assistant", "tool", "function")  # a tuple: a junk role may be unhashable
 
 
 def _has_text(text: str) -> bool:
@@ -149,12 +151,37 @@ def _tool_result_message(message: Mapping[str, Any]) -> SharedMessage:
     return SharedMessage(role=MessageRole.TOOL, parts=[Part(kind=PartKind.TOOL_RESULT, tool_result=result)], name=name)
 
 
+def _mapped(data: dict[str, Any]) -> Mapped:
+    """One chat message → the system prompt's text, a Sigil message, or None (no content: dropped)."""
+    role = data.get("role")
+    name = data.get("name")
+    name = name if type(name) is str else ""
+    if role == "user" or role is None:  # the common case first: plain user text
+        content = data.get("content")
+        if type(content) is str:
+            if _has_text(content):
+                return SharedMessage(role=MessageRole.USER, parts=[Part(kind=PartKind.TEXT, text=content)], name=name)
+            return None
+    role = as_str(role).lower()
+    if role in SYSTEM_ROLES:
+        text = content_text(data.get("content"))
+        return text if text.strip() else None
+    if role in ("tool", "function"):
+        return _tool_result_message(data)
+    if role == "assistant":
+        parts = assistant_parts(data)
+        return SharedMessage(role=MessageRole.ASSISTANT, parts=parts, name=name) if parts else None
+    parts = content_parts(data.get("content"))
+    return SharedMessage(role=MessageRole.USER, parts=parts, name=name) if parts else None
+
+
 def map_input_messages(raw: Any) -> tuple[str, list[Message]]:
     """OpenAI-style chat messages → (system prompt, Sigil messages).
 
     System and developer messages become the system prompt; messages without any content are
     dropped (Sigil requires at least one part); unknown roles are treated as user input. A bare
-    string or list of strings (text completion prompts) is user input.
+    string or list of strings (text completion prompts) is user input. A message mapped for an
+    earlier event (an agent chat's history) comes from :data:`.message_memo.MEMO`.
     """
     if isinstance(raw, str):
         raw = [{"role": "user", "content": raw}]
@@ -163,41 +190,16 @@ def map_input_messages(raw: Any) -> tuple[str, list[Message]]:
     system: list[str] = []
     messages: list[Message] = []
     for item in as_list(raw):
-        data = (
-            item
-            if type(item) is dict
-            else {"role": "user", "content": item}
-            if isinstance(item, str)
-            else as_dict(item)
-        )
-        role = data.get("role")
-        name = data.get("name")
-        name = name if type(name) is str else ""
-        if role == "user" or role is None:  # the common case first: plain user text
-            content = data.get("content")
-            if type(content) is str:
-                if _has_text(content):
-                    messages.append(
-                        SharedMessage(role=MessageRole.USER, parts=[Part(kind=PartKind.TEXT, text=content)], name=name)
-                    )
-                continue
-        role = as_str(role).lower()
-        if role in SYSTEM_ROLES:
-            text = content_text(data.get("content"))
-            if text.strip():
-                system.append(text)
-            continue
-        if role in ("tool", "function"):
-            messages.append(_tool_result_message(data))
-            continue
-        if role == "assistant":
-            parts = assistant_parts(data)
-            if parts:
-                messages.append(SharedMessage(role=MessageRole.ASSISTANT, parts=parts, name=name))
-            continue
-        parts = content_parts(data.get("content"))
-        if parts:
-            messages.append(SharedMessage(role=MessageRole.USER, parts=parts, name=name))
+        if type(item) is dict:
+            # text alone maps faster than the memo's key and copy; tool calls, results and part lists do not
+            simple = type(item.get("content")) is str and item.get("role") not in _MEMO_ROLES
+            mapped = _mapped(item) if simple else MEMO.mapped(item, _mapped)
+        else:
+            mapped = _mapped({"role": "user", "content": item} if isinstance(item, str) else as_dict(item))
+        if isinstance(mapped, str):
+            system.append(mapped)
+        elif mapped is not None:
+            messages.append(mapped)
     return "\n\n".join(system), messages
 
 

@@ -1,0 +1,76 @@
+"""The memo of mapped chat messages in memory: what it holds against what it counts, at its bound.
+
+``python -m bench.message_memo_memory [--budget-mib 8] [--conversations 400]``
+
+Agent chats that never repeat one another (the benchmark's 42-message chat, each text made unique,
+growing turn by turn as an agent resends its history, each turn parsed anew as the proxy parses a
+request) are mapped until the memo has dropped entries for a while. ``tracemalloc`` gives the memory
+the memo keeps once the events themselves are gone, printed beside the budget and the memo's own
+count: the memo is bounded if the memory stays at the budget however many conversations go through it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import tracemalloc
+from typing import Any
+
+from bench.conversations import conversation
+from sigil_sdk_litellm.mapping import chat
+from sigil_sdk_litellm.mapping.message_memo import MessageMemo
+
+
+def salted(raw: list[dict[str, Any]], salt: str) -> str:
+    """The chat as its request's JSON, every text made unique by ``salt``."""
+    out = []
+    for message in raw:
+        message = json.loads(json.dumps(message))
+        if isinstance(message.get("content"), str):
+            message["content"] = salt + message["content"]
+        for call in message.get("tool_calls") or ():
+            call["id"] += salt
+            call["function"]["arguments"] = json.dumps({"query": salt})
+        if "tool_call_id" in message:
+            message["tool_call_id"] += salt
+        out.append(message)
+    return json.dumps(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--budget-mib", type=float, default=8)
+    parser.add_argument("--conversations", type=int, default=400)
+    args = parser.parse_args()
+    chat_42 = conversation(42)
+    tracemalloc.start()
+    gc.collect()
+    base = tracemalloc.get_traced_memory()[0]
+    memo = chat.MEMO = MessageMemo(budget=int(args.budget_mib * (1 << 20)))
+    for index in range(args.conversations):
+        body = salted(chat_42, f"[conversation {index}] ")
+        for turn in range(2, 43):  # the agent resends its history every turn
+            chat.map_input_messages(json.loads(body)[:turn])
+        if (index + 1) % (args.conversations // 4) == 0:
+            del body
+            gc.collect()
+            held = tracemalloc.get_traced_memory()[0] - base
+            print(
+                json.dumps(
+                    {
+                        "conversations": index + 1,
+                        "entries": len(memo),
+                        "counted_mib": round(memo.size / (1 << 20), 2),
+                        "held_mib": round(held / (1 << 20), 2),
+                        "budget_mib": args.budget_mib,
+                        "hits": memo.hits,
+                        "misses": memo.misses,
+                    }
+                ),
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

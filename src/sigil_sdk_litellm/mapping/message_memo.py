@@ -1,0 +1,148 @@
+"""Chat messages already mapped, by content (bounded): an agent chat resends its whole history each turn.
+
+Mapping one chat message is a pure function of its content (:func:`.chat.map_input_messages`), so the
+mapping of each JSON-shaped message (dicts, lists, strings, numbers, booleans, None) is kept, keyed by
+that content, least recently used dropped first past :data:`DEFAULT_BUDGET` bytes. A message is handed
+out as a fresh copy of its parts, tool calls and results: ``fit_generation`` cuts texts in place, and
+sigil-sdk strips them in place in ``metadata_only`` mode or sanitizes them, in the event they belong to.
+
+The key is the message's ``marshal`` bytes, which tell types apart where Python's equality does not
+(``1``, ``1.0`` and ``True`` are equal dict keys). A message holding anything but JSON's types (a model
+object, a tuple, bytes) is left out of the memo: it is mapped each time, as before.
+"""
+
+from __future__ import annotations
+
+import marshal
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from sigil_sdk import Message, Part, PartMetadata, ToolCall, ToolResult
+
+from sigil_sdk_litellm.mapping.cheap_copies import SharedMessage
+
+# what one message maps to: a system prompt's text, a message, or nothing (dropped)
+Mapped = str | Message | None
+
+DEFAULT_BUDGET = 8 << 20  # bytes, the process's (bench/message_memo_memory.py measures it)
+ENTRY_OVERHEAD = 1200  # the key's tuples, the mapped objects, the dict slot (bench/message_memo_memory.py)
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+_NEW = object.__new__
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is made of JSON's types exactly (str keys; no subclass, tuple or bytes-like)."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _LEAVES and not _plain(item)):
+                return False
+        return True
+    if kind is list:
+        for item in value:  # noqa: SIM110 - a loop: all() over a generator is slower here
+            if type(item) not in _LEAVES and not _plain(item):
+                return False
+        return True
+    return kind in _LEAVES
+
+
+def message_key(message: dict[str, Any]) -> bytes | None:
+    """The memo's key of a raw message: its ``marshal`` bytes, None unless it is plain JSON (:func:`_plain`).
+
+    Equal bytes are equal content of equal types: marshal writes each type with its own code and refuses
+    subclasses, except that it writes any bytes-like object as bytes — :func:`_plain` leaves those out.
+    Equal content may give different bytes (marshal refers back to an interned string it wrote): a miss.
+    """
+    try:
+        return marshal.dumps(message, 2) if _plain(message) else None
+    except (ValueError, RecursionError):  # nested deeper than marshal (or Python) goes
+        return None
+
+
+def _copy_part(part: Part) -> Part:
+    # object.__new__ and the slots, not the dataclasses' __init__: twice as fast, the same fields
+    # (tests/unit/mapping/test_message_memo.py holds the field lists)
+    copied = _NEW(Part)
+    copied.kind = part.kind
+    copied.text = part.text
+    copied.thinking = part.thinking
+    call = part.tool_call
+    if call is not None:
+        call_copy = _NEW(ToolCall)
+        call_copy.name = call.name
+        call_copy.id = call.id
+        call_copy.input_json = call.input_json
+        call = call_copy
+    copied.tool_call = call
+    result = part.tool_result
+    if result is not None:
+        result_copy = _NEW(ToolResult)
+        result_copy.tool_call_id = result.tool_call_id
+        result_copy.name = result.name
+        result_copy.content = result.content
+        result_copy.content_json = result.content_json
+        result_copy.is_error = result.is_error
+        result = result_copy
+    copied.tool_result = result
+    metadata = _NEW(PartMetadata)
+    metadata.provider_type = part.metadata.provider_type
+    copied.metadata = metadata
+    return copied
+
+
+def fresh(mapped: Mapped) -> Mapped:
+    """``mapped`` as the event's own: a message and everything in it a caller may change, copied."""
+    if not isinstance(mapped, Message):
+        return mapped
+    copied = _NEW(SharedMessage)
+    copied.role = mapped.role
+    copied.parts = [_copy_part(part) for part in mapped.parts]
+    copied.name = mapped.name
+    return copied
+
+
+class MessageMemo:
+    """Raw chat message → its mapping, least recently used dropped first past ``budget`` bytes."""
+
+    def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
+        self.budget = budget
+        self.size = 0
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[bytes, tuple[Mapped, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def mapped(self, message: dict[str, Any], mapper: Callable[[dict[str, Any]], Mapped]) -> Mapped:
+        """``mapper(message)``, from the memo when a message of the same content was mapped before."""
+        key = message_key(message)
+        if key is None:
+            return mapper(message)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+        if found is not None:
+            return fresh(found[0])
+        result = mapper(message)
+        cost = 2 * len(key) + ENTRY_OVERHEAD  # the key, and the mapped copy of its content
+        if cost > self.budget:
+            return result
+        stored = fresh(result)  # the caller's copy may be changed; the memo keeps its own
+        with self._lock:
+            self.misses += 1
+            if key not in self._entries:
+                self._entries[key] = (stored, cost)
+                self.size += cost
+                while self.size > self.budget:
+                    _, (_, dropped) = self._entries.popitem(last=False)
+                    self.size -= dropped
+        return result
+
+
+MEMO = MessageMemo()
