@@ -9,6 +9,7 @@ One module per job; each imports the modules below it, never this package, so th
 - :mod:`.chat` (chat messages, reused by the routes), :mod:`.parameters` (tools, tool choice,
   thinking), :mod:`.usage` (token counts), :mod:`.identity` (model, ids, user, agent),
   :mod:`.metadata` (tags and metadata)
+- :mod:`.message_memo` (chat messages already mapped, by content: an agent chat's history; bounded)
 - :mod:`.event` (call types, options, where an event keeps its data), :mod:`.copies` (the cheap
   deep copies of what the mapping builds), :mod:`.coerce` (junk-tolerant value conversion)
 """
