@@ -30,6 +30,7 @@ ENTRY_OVERHEAD = 600  # the key's tuples, the entry list and the dict slot (benc
 
 
 def varint(value: int) -> bytes:
+    """``value`` as a protobuf varint."""
     out = bytearray()
     while True:
         byte = value & 0x7F
@@ -60,35 +61,31 @@ def message_key(message: Message) -> tuple[Hashable, ...]:
     return (message.role, message.name, tuple(_part_key(part) for part in message.parts))
 
 
+def _read_varint(encoded: bytes, at: int) -> tuple[int, int]:
+    """The varint at ``at`` in ``encoded`` and the offset after it."""
+    value = shift = 0
+    while True:
+        byte = encoded[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, at
+
+
 def fields_before(encoded: bytes, field: int) -> int:
     """The offset of the first top-level field numbered ``field`` or more in ``encoded``."""
     at, end = 0, len(encoded)
     while at < end:
         start = at
-        tag = shift = 0
-        while True:
-            byte = encoded[at]
-            at += 1
-            tag |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                break
+        tag, at = _read_varint(encoded, at)
         if tag >> 3 >= field:
             return start
         wire = tag & 7
         if wire == 0:
-            while encoded[at] >= 0x80:
-                at += 1
-            at += 1
+            _, at = _read_varint(encoded, at)
         elif wire == 2:
-            size = shift = 0
-            while True:
-                byte = encoded[at]
-                at += 1
-                size |= (byte & 0x7F) << shift
-                shift += 7
-                if byte < 0x80:
-                    break
+            size, at = _read_varint(encoded, at)
             at += size
         elif wire == 1:
             at += 8

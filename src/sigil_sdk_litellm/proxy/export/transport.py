@@ -34,7 +34,7 @@ from sigil_sdk.models import Generation
 from sigil_sdk.proto_mapping import generation_to_proto
 from sigil_sdk.version import user_agent
 
-from sigil_sdk_litellm.proxy.export.message_cache import CachingEncoder, Keys
+from sigil_sdk_litellm.proxy.export.message_cache import CachingEncoder, Keys, varint
 from sigil_sdk_litellm.proxy.tls import tls_context
 
 EXPORT_PATH = "/api/v1/generations:export"
@@ -248,16 +248,7 @@ def _http_rejections(raw: bytes) -> tuple[tuple[str, str], ...]:
 
 def _repeated_generation_field(piece: bytes) -> bytes:
     """``piece`` as one element of the request's ``repeated Generation generations = 1``."""
-    size = len(piece)
-    prefix = bytearray(b"\x0a")
-    while True:
-        byte = size & 0x7F
-        size >>= 7
-        if size:
-            prefix.append(byte | 0x80)
-        else:
-            prefix.append(byte)
-            return bytes(prefix) + piece
+    return b"\x0a" + varint(len(piece)) + piece
 
 
 class GrpcTransport:
