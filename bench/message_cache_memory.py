@@ -43,6 +43,20 @@ def sdk_messages(raw: list[dict[str, Any]], salt: str) -> list[Message]:
     return out
 
 
+def print_held(cache: Any, conversations: int, held: int, budget_mib: float) -> None:
+    """One JSON line: a bounded cache's entries, its own count and what tracemalloc says it holds."""
+    row = {
+        "conversations": conversations,
+        "entries": len(cache),
+        "counted_mib": round(cache.size / (1 << 20), 2),
+        "held_mib": round(held / (1 << 20), 2),
+        "budget_mib": budget_mib,
+        "hits": cache.hits,
+        "misses": cache.misses,
+    }
+    print(json.dumps(row), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--budget-mib", type=float, default=8)
@@ -61,22 +75,7 @@ def main() -> None:
         if (index + 1) % (args.conversations // 4) == 0:
             del history
             gc.collect()
-            held = tracemalloc.get_traced_memory()[0] - base
-            cache = encoder.messages
-            print(
-                json.dumps(
-                    {
-                        "conversations": index + 1,
-                        "entries": len(cache),
-                        "counted_mib": round(cache.size / (1 << 20), 2),
-                        "held_mib": round(held / (1 << 20), 2),
-                        "budget_mib": args.budget_mib,
-                        "hits": cache.hits,
-                        "misses": cache.misses,
-                    }
-                ),
-                flush=True,
-            )
+            print_held(encoder.messages, index + 1, tracemalloc.get_traced_memory()[0] - base, args.budget_mib)
 
 
 if __name__ == "__main__":

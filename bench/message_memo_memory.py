@@ -18,6 +18,7 @@ import tracemalloc
 from typing import Any
 
 from bench.conversations import conversation
+from bench.message_cache_memory import print_held
 from sigil_sdk_litellm.mapping import chat
 from sigil_sdk_litellm.mapping.message_memo import MessageMemo
 
@@ -55,21 +56,7 @@ def main() -> None:
         if (index + 1) % (args.conversations // 4) == 0:
             del body
             gc.collect()
-            held = tracemalloc.get_traced_memory()[0] - base
-            print(
-                json.dumps(
-                    {
-                        "conversations": index + 1,
-                        "entries": len(memo),
-                        "counted_mib": round(memo.size / (1 << 20), 2),
-                        "held_mib": round(held / (1 << 20), 2),
-                        "budget_mib": args.budget_mib,
-                        "hits": memo.hits,
-                        "misses": memo.misses,
-                    }
-                ),
-                flush=True,
-            )
+            print_held(memo, index + 1, tracemalloc.get_traced_memory()[0] - base, args.budget_mib)
 
 
 if __name__ == "__main__":
