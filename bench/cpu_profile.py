@@ -34,8 +34,7 @@ from typing import Any
 
 from sigil_mock_sink.testing import SinkProcess
 
-from bench.conversations import TOOLS, conversation
-from bench.harness import loadavg, log
+from bench.harness import chat_body_file, loadavg, log
 from bench.proxies import ROOT, BenchProxy, cpu_seconds, make_proxy
 
 PROXY_CPU = 0
@@ -81,15 +80,6 @@ def categorize(stack: str) -> str:
                     break  # LiteLLM's deep copy: its caller's category
                 return name
     return OTHER
-
-
-def body_file(n_messages: int, directory: Path) -> Path:
-    body: dict[str, Any] = {"model": "bench-model", "messages": conversation(n_messages)}
-    if n_messages >= 12:
-        body["tools"] = TOOLS
-    path = directory / f"chat{n_messages}.json"
-    path.write_text(json.dumps(body))
-    return path
 
 
 def load(proxy: BenchProxy, body: Path, connections: int, duration: float) -> dict[str, Any]:
@@ -167,7 +157,7 @@ def main() -> None:
                 placement = found.group(1) if found else "no callback"
                 for n in args.messages:
                     raw = (args.raw_dir or tmp) / f"{config}-{n}.txt"
-                    body = body_file(n, tmp)
+                    body = chat_body_file(n, tmp / f"chat{n}.json")
                     counts, served, cpu = profile(args.py_spy, proxy, body, args.seconds, args.rate, raw)
                     total = sum(counts.values()) or 1
                     per_event = cpu / served * 1e6

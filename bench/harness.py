@@ -53,11 +53,14 @@ def log(msg: str) -> None:
 
 
 def body_file(workload: str, directory: Path) -> Path:
-    n = WORKLOAD_MESSAGES[workload]
-    body: dict[str, Any] = {"model": "bench-model", "messages": conversation(n)}
-    if n >= 12:
+    return chat_body_file(WORKLOAD_MESSAGES[workload], directory / f"{workload}.json")
+
+
+def chat_body_file(n_messages: int, path: Path) -> Path:
+    """The request body of the benchmark's ``n_messages`` chat (with tools from 12 messages), at ``path``."""
+    body: dict[str, Any] = {"model": "bench-model", "messages": conversation(n_messages)}
+    if n_messages >= 12:
         body["tools"] = TOOLS
-    path = directory / f"{workload}.json"
     path.write_text(json.dumps(body))
     return path
 
