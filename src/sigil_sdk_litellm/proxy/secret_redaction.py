@@ -16,7 +16,8 @@ trace context: e.g. a user id that is an e-mail address stays the user id).
 Speed: CPython's ``re`` runs the SDK's 24 patterns one after the other over every text (each starting with
 ``\b``, which defeats its literal search): about 5 ms for a 42-message chat. So all the patterns of the tier
 are first searched at once with RE2 (``google-re2``, linear time, one pass over all the texts: tens of
-microseconds), and only the texts where one may match go through the SDK's sanitizer. The RE2 pattern
+microseconds), and only the texts where one may match go through the SDK's sanitizer; a text found clean is not scanned again
+(:mod:`~sigil_sdk_litellm.proxy.clean_texts`: an agent chat's history comes back every turn). The RE2 pattern
 matches wherever one of the SDK's does (its ``\s`` widened to Python's Unicode whitespace; RE2's ASCII
 ``\b`` only adds matches), so the result is the sanitizer's own (tested against it). Without RE2, or when
 the SDK's patterns cannot be read, every text goes through the sanitizer.
@@ -41,6 +42,7 @@ from sigil_sdk import (
 )
 
 from sigil_sdk_litellm.mapping.event import MCP_CALL_KEY
+from sigil_sdk_litellm.proxy.clean_texts import CleanTexts
 from sigil_sdk_litellm.mapping.read_fields import KWARGS_KEYS, SLO_KEYS
 from sigil_sdk_litellm.mapping.trace_context import TRACEPARENT_KEY
 
@@ -64,8 +66,9 @@ class SecretRedactor:
     payload, which other callbacks still read. Unchanged events are returned as they are.
     """
 
-    def __init__(self, tier: Literal["lightweight", "full"]) -> None:
+    def __init__(self, tier: Literal["lightweight", "full"], clean: CleanTexts | None = None) -> None:
         self.tier = tier
+        self.clean = CleanTexts() if clean is None else clean  # texts of earlier events found clean
         self._sanitize = create_secret_redaction_sanitizer(SecretRedactionOptions(redact_input_messages=True))
         # the SDK's sanitizer redacts a user message's text in full (tiers 1 and 2), an assistant's with tier 1
         self._role = MessageRole.USER if tier == "full" else MessageRole.ASSISTANT
@@ -92,15 +95,21 @@ class SecretRedactor:
 
     def redact_texts(self, texts: list[str]) -> dict[str, str]:
         """Each text of ``texts`` the SDK's sanitizer changes → what it made of it."""
-        candidates = self._candidates(texts)
-        if not candidates:
+        unknown = self.clean.unknown(texts)
+        if not unknown:
             return {}
-        parts = [Part(kind=PartKind.TEXT, text=text) for text in candidates]
-        self._sanitize(Generation(input=[Message(role=self._role, parts=parts)]))
-        return {text: part.text for text, part in zip(candidates, parts, strict=True) if part.text != text}
+        candidates = self._candidates(unknown)
+        changed: dict[str, str] = {}
+        if candidates:
+            parts = [Part(kind=PartKind.TEXT, text=text) for text in candidates]
+            self._sanitize(Generation(input=[Message(role=self._role, parts=parts)]))
+            changed = {text: part.text for text, part in zip(candidates, parts, strict=True) if part.text != text}
+        self.clean.add(text for text in unknown if text not in changed)
+        return changed
 
     def _candidates(self, texts: list[str]) -> list[str]:
-        """The texts where one of the tier's patterns may match: those a prefilter match touches."""
+        """The texts where one of the tier's patterns may match: those a prefilter match touches. Their order
+        does not matter: a text a pattern matches in is touched by that match or by one running into it."""
         if self.prefilter is None or not texts:
             return texts
         starts = [0]

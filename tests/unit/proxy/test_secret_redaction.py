@@ -158,6 +158,52 @@ def test_the_prefilter_never_changes_what_the_sdk_makes_of_a_text(tier: str, tex
     assert redactor.redact_texts(texts) == expected
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(TIERS),
+    st.lists(
+        st.lists(st.lists(st.sampled_from(_PIECES), max_size=4).map("".join), min_size=1, max_size=4),
+        min_size=2,
+        max_size=4,
+    ),
+)
+def test_texts_remembered_as_clean_never_change_what_the_sdk_makes_of_later_events(
+    tier: str, events: list[list[str]]
+) -> None:
+    """One redactor over several events sharing texts (an agent chat's history): each event redacted as the
+    SDK redacts it, and no text the SDK changes is ever remembered as clean."""
+    redactor = SecretRedactor(tier)  # type: ignore[arg-type]
+    for texts in events:
+        expected = {}
+        for text in texts:
+            made = sdk_redacts(Sample("any", text, text, tier), tier)
+            if made != text:
+                expected[text] = made
+        assert redactor.redact_texts(texts) == expected
+        assert not any(text in redactor.clean for text in expected)
+
+
+def test_a_text_found_clean_is_not_scanned_again_and_a_secret_always_is() -> None:
+    redactor = SecretRedactor("full")
+    assert redactor.prefilter is not None
+    scanned: list[str] = []
+    prefilter = redactor.prefilter
+
+    def recording(joined: str) -> Any:
+        scanned.append(joined)
+        return prefilter(joined)
+
+    redactor.prefilter = recording
+    secret = f"use {SAMPLES[3].text}"
+    history = ["You are an SRE assistant.", "Why does the probe fail?", "The port changed."]
+    assert redactor.redact_texts([*history, secret]) == {secret: "use [REDACTED:github-pat]"}
+    assert redactor.redact_texts([*history, secret, "Roll it back.", history[0]]) == {
+        secret: "use [REDACTED:github-pat]"
+    }
+    assert redactor.redact_texts([*history, "Roll it back."]) == {}
+    assert scanned == ["\n".join([*history, secret]), f"{secret}\nRoll it back."]
+
+
 def test_an_event_without_secrets_is_returned_as_it_is() -> None:
     event = slim_event(callback_kwargs())
     assert SecretRedactor("full")(event) is event
