@@ -19,6 +19,8 @@ from typing import Any
 
 from sigil_sdk.models import Generation, Message
 
+from sigil_sdk_litellm.mapping.message_memo import forget_memo_keys
+
 # the SDK's limit is 4 MiB for the whole generation; content may use 3 MiB of it
 DEFAULT_BUDGET = 3 << 20
 TRUNCATED_KEY = "sigil.litellm.truncated_chars"
@@ -128,6 +130,8 @@ def fit_generation(generation: Generation, budget: int = DEFAULT_BUDGET) -> int:
         return 0
     cap = _cap([slot.size for slot in slots], budget)
     removed = 0
+    # the messages' content changes below: it no longer is what their memo keys name
+    forget_memo_keys((*(generation.input or ()), *(generation.output or ())))
     for slot in slots:
         if slot.size > cap:
             new_value, cut = _cut(getattr(slot.owner, slot.attr), cap, slot.size)

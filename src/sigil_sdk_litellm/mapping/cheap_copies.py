@@ -63,9 +63,13 @@ class SharedMessage(Message):
     containers but share the messages. Nothing of the SDK is patched, and everything the SDK does
     to a copy (merging tags and metadata, filling the model, stripping content in metadata-only
     mode, sanitizers) still happens to objects that no one else sees.
+
+    ``memo_key``, when set, names the message's content: the key of the raw message it was mapped
+    from (:mod:`.message_memo`), until something changes the message (``fit_generation`` clears it).
     """
 
-    __slots__ = ()
+    __slots__ = ("memo_key",)
+    memo_key: bytes | None  # unset (as None) on a message made by its constructor
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SharedMessage:
         return self

@@ -5,6 +5,8 @@ mapping of each JSON-shaped message (dicts, lists, strings, numbers, booleans, N
 that content, least recently used dropped first past :data:`DEFAULT_BUDGET` bytes. A message is handed
 out as a fresh copy of its parts, tool calls and results: ``fit_generation`` cuts texts in place, and
 sigil-sdk strips them in place in ``metadata_only`` mode or sanitizes them, in the event they belong to.
+Each message handed out carries its key (:func:`memo_key`) until it is changed: the gRPC encoder keeps
+the message's bytes under it, so a message already mapped is not read again to be encoded.
 
 The key is the message's ``marshal`` bytes, which tell types apart where Python's equality does not
 (``1``, ``1.0`` and ``True`` are equal dict keys). A message holding anything but JSON's types (a model
@@ -16,7 +18,7 @@ from __future__ import annotations
 import marshal
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sigil_sdk import Message, Part, PartMetadata, ToolCall, ToolResult
@@ -92,15 +94,30 @@ def _copy_part(part: Part) -> Part:
     return copied
 
 
-def fresh(mapped: Mapped) -> Mapped:
-    """``mapped`` as the event's own: a message and everything in it a caller may change, copied."""
+def fresh(mapped: Mapped, key: bytes | None = None) -> Mapped:
+    """``mapped`` as the event's own: a message and everything in it a caller may change, copied; ``key``
+    its ``memo_key`` (what it was mapped from)."""
     if not isinstance(mapped, Message):
         return mapped
     copied = _NEW(SharedMessage)
     copied.role = mapped.role
     copied.parts = [_copy_part(part) for part in mapped.parts]
     copied.name = mapped.name
+    copied.memo_key = key
     return copied
+
+
+def memo_key(message: Message) -> bytes | None:
+    """The key of the raw message ``message`` was mapped from, while it is unchanged (else None): equal
+    keys, equal content, so an encoder may keep a message's bytes under it."""
+    return getattr(message, "memo_key", None)
+
+
+def forget_memo_keys(messages: Iterable[Message]) -> None:
+    """``messages`` were (or may have been) changed after mapping: their content no longer has a key."""
+    for message in messages:
+        if isinstance(message, SharedMessage):
+            message.memo_key = None
 
 
 class MessageMemo:
@@ -128,12 +145,14 @@ class MessageMemo:
                 self._entries.move_to_end(key)
                 self.hits += 1
         if found is not None:
-            return fresh(found[0])
+            return fresh(found[0], key)
         result = mapper(message)
+        if isinstance(result, SharedMessage):
+            result.memo_key = key
         cost = 2 * len(key) + ENTRY_OVERHEAD  # the key, and the mapped copy of its content
         if cost > self.budget:
             return result
-        stored = fresh(result)  # the caller's copy may be changed; the memo keeps its own
+        stored = fresh(result, key)  # the caller's copy may be changed; the memo keeps its own
         with self._lock:
             self.misses += 1
             if key not in self._entries:

@@ -16,8 +16,9 @@ trace context: e.g. a user id that is an e-mail address stays the user id).
 Speed: CPython's ``re`` runs the SDK's 24 patterns one after the other over every text (each starting with
 ``\b``, which defeats its literal search): about 5 ms for a 42-message chat. So all the patterns of the tier
 are first searched at once with RE2 (``google-re2``, linear time, one pass over all the texts: tens of
-microseconds), and only the texts where one may match go through the SDK's sanitizer; a text found clean is not scanned again
-(:mod:`~sigil_sdk_litellm.proxy.clean_texts`: an agent chat's history comes back every turn). The RE2 pattern
+microseconds), and only the texts where one may match go through the SDK's sanitizer; a text found clean is
+not scanned again (:mod:`~sigil_sdk_litellm.proxy.clean_texts`: an agent chat's history comes back every
+turn). The RE2 pattern
 matches wherever one of the SDK's does (its ``\s`` widened to Python's Unicode whitespace; RE2's ASCII
 ``\b`` only adds matches), so the result is the sanitizer's own (tested against it). Without RE2, or when
 the SDK's patterns cannot be read, every text goes through the sanitizer.
@@ -42,9 +43,9 @@ from sigil_sdk import (
 )
 
 from sigil_sdk_litellm.mapping.event import MCP_CALL_KEY
-from sigil_sdk_litellm.proxy.clean_texts import CleanTexts
 from sigil_sdk_litellm.mapping.read_fields import KWARGS_KEYS, SLO_KEYS
 from sigil_sdk_litellm.mapping.trace_context import TRACEPARENT_KEY
+from sigil_sdk_litellm.proxy.clean_texts import CleanTexts
 
 __all__ = ["SecretRedaction", "SecretRedactor", "build_secret_redactor"]
 

@@ -17,7 +17,7 @@ from sigil_sdk.proto_mapping import generation_to_proto
 from bench.conversations import conversation
 from sigil_sdk_litellm.limits import fit_generation
 from sigil_sdk_litellm.mapping import MappingOptions, chat, map_generation
-from sigil_sdk_litellm.mapping.message_memo import MessageMemo, fresh, message_key
+from sigil_sdk_litellm.mapping.message_memo import MessageMemo, fresh, memo_key, message_key
 from tests.bench_events import bench_events
 from tests.secret_samples import SAMPLES
 from tests.support import callback_kwargs, standard_logging_object
@@ -101,6 +101,23 @@ def test_a_message_from_the_memo_is_the_events_own(monkeypatch: pytest.MonkeyPat
         else:
             _strip_content(record.generation, "")
         assert encoded(kwargs, False) == first
+
+
+def test_a_mapped_message_carries_its_key_until_fit_generation_cuts_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memo key names a message's content (the gRPC encoder keeps its bytes under it): every message
+    the memo handed out has its raw message's key, a miss and a hit alike, and none after a cut."""
+    monkeypatch.setattr(chat, "MEMO", MessageMemo())
+    raw = conversation(42)
+    for _ in ("miss", "hit"):
+        generation = map_generation(reparsed(bench_events()[40][0]), None, OPTIONS).generation
+        keyed = [m for m in generation.input if memo_key(m) is not None]
+        memoized = [m for m in raw if type(m.get("content")) is not str or m["role"] in ("assistant", "tool")]
+        assert len(keyed) == len(memoized) > 0
+        assert [memo_key(m) for m in keyed] == [message_key(m) for m in memoized]
+    assert fit_generation(generation, budget=200) > 0
+    assert [memo_key(m) for m in generation.input + generation.output] == [None] * len(
+        generation.input + generation.output
+    )
 
 
 def test_the_key_tells_types_apart_and_leaves_non_json_out() -> None:

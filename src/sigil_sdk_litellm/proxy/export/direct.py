@@ -149,7 +149,7 @@ class DirectWriter:
         generation = self._normalized(view, record, call_error)
         generation.metadata[CONTENT_CAPTURE_KEY] = mode.value
         transport = exporter.transport
-        keys = Keys(generation)
+        keys = Keys(generation, by_memo=True)  # not metadata_only, no sanitizer: nothing changed them
         refused = _refusal(generation, *transport.encoder.unvalidated(generation, keys))
         if refused is not None:
             return refused

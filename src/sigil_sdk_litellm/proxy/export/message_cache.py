@@ -7,7 +7,9 @@ The result is byte for byte what ``generation_to_proto(generation).SerializeToSt
 (sigil-sdk's own mapping stays the wire format: a message not in the cache is mapped by it, and
 tests/unit/proxy/export/test_message_cache.py compares the two over the benchmark's conversations):
 protobuf writes the fields of a message in field-number order, so the generation's bytes are its
-fields before ``input`` (11), the ``input`` and ``output`` (12) entries, then its fields after.
+fields before ``input`` (11), the ``input`` and ``output`` (12) entries, then its fields after. A message
+the mapping's memo handed out is keyed by the raw message it was mapped from (its memo key), which
+names the same content without reading it again.
 
 The cache is least-recently-used and bounded by :data:`DEFAULT_BUDGET` bytes, counting each entry's
 encoded bytes twice (the bytes, and the content its key holds) plus a fixed overhead per entry.
@@ -22,6 +24,8 @@ from typing import Any
 
 from sigil_sdk.models import Generation, Message
 from sigil_sdk.proto_mapping import generation_to_proto
+
+from sigil_sdk_litellm.mapping.message_memo import memo_key
 
 INPUT_FIELD = 11
 OUTPUT_FIELD = 12
@@ -118,8 +122,12 @@ class MessageCache:
         return len(self._entries)
 
     @staticmethod
-    def key(field: int, message: Message) -> Key | None:
-        """The cache key of ``message`` in ``field``; None for content of an unexpected (unhashable) type."""
+    def key(field: int, message: Message, *, by_memo: bool = False) -> Key | None:
+        """The cache key of ``message`` in ``field``; None for content of an unexpected (unhashable) type.
+        ``by_memo``: a message the mapping's memo handed out unchanged is keyed by what it was mapped from
+        (:func:`~sigil_sdk_litellm.mapping.message_memo.memo_key`), without reading its content."""
+        if by_memo and (mapped_from := memo_key(message)) is not None:
+            return (field, mapped_from)
         try:
             key = (field, message_key(message))
             hash(key)
@@ -169,14 +177,19 @@ class MessageCache:
 
 
 class Keys:
-    """The cache keys of one generation's messages, worked out once for validation and encoding."""
+    """The cache keys of one generation's messages, worked out once for validation and encoding.
+
+    ``by_memo`` only where nothing changed the messages since they were mapped but what clears their memo
+    key (``fit_generation``): the direct writer's path. sigil-sdk changes them in place in
+    ``metadata_only`` mode and with sanitizers, and leaves the key as it was.
+    """
 
     __slots__ = ("inputs", "outputs")
 
-    def __init__(self, generation: Generation) -> None:
+    def __init__(self, generation: Generation, *, by_memo: bool = False) -> None:
         key = MessageCache.key
-        self.inputs = [key(INPUT_FIELD, message) for message in generation.input]
-        self.outputs = [key(OUTPUT_FIELD, message) for message in generation.output]
+        self.inputs = [key(INPUT_FIELD, message, by_memo=by_memo) for message in generation.input]
+        self.outputs = [key(OUTPUT_FIELD, message, by_memo=by_memo) for message in generation.output]
 
 
 class CachingEncoder:

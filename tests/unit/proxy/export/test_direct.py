@@ -24,6 +24,7 @@ from sigil_sdk_litellm.proxy.export.transport import GrpcTransport, SendResult
 from sigil_sdk_litellm.proxy.settings import Settings
 from sigil_sdk_litellm.recording import SdkRecorder
 from tests.bench_events import bench_events
+from tests.support import callback_kwargs, standard_logging_object
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 NOW = datetime(2026, 12, 7, 5, 0, tzinfo=UTC)
@@ -52,7 +53,12 @@ class CountingWriter(DirectWriter):
         return written
 
 
-def record_all(env: dict[str, str], writer: DirectWriter | None, events: list[tuple[dict[str, Any], bool]]) -> bytes:
+def record_all(
+    env: dict[str, str],
+    writer: DirectWriter | None,
+    events: list[tuple[dict[str, Any], bool]],
+    problems: dict[str, int] | None = None,
+) -> bytes:
     settings = Settings.from_env({"SIGIL_ENDPOINT": "127.0.0.1:1", "SIGIL_INSECURE": "true", **env})
     delivery = build_delivery(settings)
     transport = KeptTransport()
@@ -65,7 +71,7 @@ def record_all(env: dict[str, str], writer: DirectWriter | None, events: list[tu
     client.flush()
     assert delivery.flush(timeout=10)
     client.shutdown()
-    assert recorder.problems.counts == {}
+    assert recorder.problems.counts == (problems or {})
     return b"".join(transport.sent)
 
 
@@ -148,12 +154,12 @@ def test_a_new_message_is_validated_even_after_its_history_was() -> None:
     client.flush()
     assert delivery.flush(timeout=10)
     record = map_generation(events[40][0], None, MappingOptions())
-    keys = Keys(record.generation)
+    keys = Keys(record.generation, by_memo=True)  # as the writer keys them
     assert transport.encoder.unvalidated(record.generation, keys) == (record.generation.input, record.generation.output)
     writer = DirectWriter()
     assert writer.write(client, record, None) is True
     again = map_generation(events[40][0], None, MappingOptions())
-    assert transport.encoder.unvalidated(again.generation, Keys(again.generation)) == ([], [])
+    assert transport.encoder.unvalidated(again.generation, Keys(again.generation, by_memo=True)) == ([], [])
     bad = [map_generation(events[40][0], None, MappingOptions()) for _ in range(2)]
     for one in bad:
         one.generation.input.append(Message(role=MessageRole.USER, parts=[]))
@@ -164,3 +170,32 @@ def test_a_new_message_is_validated_even_after_its_history_was() -> None:
     client.shutdown()
     assert isinstance(direct, ValidationError) and str(direct) == str(through.err())
     assert f"input[{len(bad[0].generation.input) - 1}]" in str(direct)
+
+
+def test_a_message_cut_to_fit_is_encoded_as_cut_after_its_whole_bytes_were_cached() -> None:
+    """A tool result encoded whole for one event (kept under its memo key), then cut by ``fit_generation``
+    in the next, where a huge answer shares the payload limit: the writer encodes what was cut."""
+    result = "row " * 450_000  # 1.8 MB: fits alone; beside the 2.5 MB question, both are cut
+    history = [
+        {"role": "user", "content": "list the rows"},
+        {"role": "assistant", "content": None, "tool_calls": [_call("call_1")]},
+        {"role": "tool", "tool_call_id": "call_1", "content": result},
+    ]
+    events = []
+    for index, question in enumerate(("thanks", "and these? " + "x" * 2_500_000)):
+        ident = f"cut-{index}"
+        slo = standard_logging_object(id=ident, litellm_call_id=ident, messages=[*history, _user(question)])
+        events.append((callback_kwargs(slo, litellm_call_id=ident), False))
+    writer = CountingWriter()
+    direct = record_all({}, writer, events, problems={"limits:truncated": 1})
+    assert writer.taken == 2
+    assert direct == record_all({}, None, events, problems={"limits:truncated": 1})
+    assert direct.count(result.encode()) == 1, "the whole result once, in the first event only"
+
+
+def _call(ident: str) -> dict[str, Any]:
+    return {"id": ident, "type": "function", "function": {"name": "run_sql", "arguments": '{"query": "select"}'}}
+
+
+def _user(text: str) -> dict[str, Any]:
+    return {"role": "user", "content": text}
