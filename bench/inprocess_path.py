@@ -51,13 +51,18 @@ def build_handler(sink: SinkProcess) -> Any:
 
 
 def distinct(event: tuple[dict[str, Any], Any], count: int) -> list[tuple[dict[str, Any], Any]]:
-    """``count`` copies of one event, each with its own call id (Sigil refuses a generation id twice)."""
+    """``count`` copies of one event, each with its own call id (Sigil refuses a generation id twice) and its
+    messages parsed anew, as the proxy parses each request: no string or dict shared between events."""
     kwargs, response = event
     out = []
     for _ in range(count):
         ident = str(uuid.uuid4())
         slo = dict(kwargs["standard_logging_object"], litellm_call_id=ident, id=ident)
-        out.append((dict(kwargs, litellm_call_id=ident, standard_logging_object=slo), response))
+        copy = dict(kwargs, litellm_call_id=ident, standard_logging_object=slo)
+        for holder in (copy, slo):
+            if holder.get("messages") is not None:
+                holder["messages"] = json.loads(json.dumps(holder["messages"]))
+        out.append((copy, response))
     return out
 
 
