@@ -7,6 +7,7 @@ The same samples go through the real proxy in tests/integration/test_secret_reda
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from datetime import datetime
@@ -23,7 +24,8 @@ from sigil_sdk_litellm.proxy.handoff.frames import decode_frame
 from sigil_sdk_litellm.proxy.offload.callback import OffloadingSigilLogger
 from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
 from sigil_sdk_litellm.proxy.redacting_handler import SecretRedactingLogger
-from sigil_sdk_litellm.proxy.secret_redaction import SecretRedactor, build_secret_redactor
+from sigil_sdk_litellm.proxy.secret_redaction import SecretRedactor, _event_texts, _raw_texts, build_secret_redactor
+from tests.bench_events import bench_events
 from tests.secret_samples import SAMPLES, Sample, sdk_redacts
 from tests.support import (
     callback_kwargs,
@@ -202,6 +204,59 @@ def test_a_text_found_clean_is_not_scanned_again_and_a_secret_always_is() -> Non
     }
     assert redactor.redact_texts([*history, "Roll it back."]) == {}
     assert scanned == ["\n".join([*history, secret]), f"{secret}\nRoll it back."]
+
+
+def _every_route_event() -> list[tuple[str, dict[str, Any], Any]]:
+    from tests.unit.proxy.offload.test_slim_event import CASES, EMBEDDING, ROUTE_CASES
+
+    events = [(name, kwargs, response) for name, (kwargs, response, _) in CASES.items()]
+    events += [(name, make(), response) for name, (make, response) in ROUTE_CASES.items()]
+    events += [("embedding", EMBEDDING, None), ("chat with secrets everywhere", _chat_event(EVERY_SECRET), None)]
+    events += [(f"mcp {failed}", mcp_tool_call_kwargs(failed=failed), None) for failed in (False, True)]
+    events += [(f"bench {i}", kwargs, None) for i, (kwargs, _) in enumerate(bench_events())]
+    return events
+
+
+@pytest.mark.parametrize("redacted", [False, True])
+def test_the_raw_events_texts_hold_every_text_of_its_slim_event(redacted: bool) -> None:
+    """holds_no_secret reads LiteLLM's own event: every text the slim event would hold is among those it
+    scans, for every route (or it declines, and the event is slimmed and redacted)."""
+    declined = []
+    for name, kwargs, response in _every_route_event():
+        raw = _raw_texts(kwargs, response)
+        if raw is None:
+            declined.append(name)
+            continue
+        slim = _event_texts(slim_event(kwargs, response, redacted=redacted))
+        assert set(slim) <= set(raw), name
+    assert declined == ["failure", "response only in response_obj", "responses object only in response_obj", "mcp True"]
+
+
+def test_an_event_holding_no_secret_is_recorded_as_litellm_logged_it() -> None:
+    """No copy where there is nothing to redact: the same generation as the slim event's, and a secret
+    anywhere the slim event would carry it sends the event the slow way."""
+    redactor = SecretRedactor("full")
+    clean = _chat_event("the readiness probe")
+    assert redactor.holds_no_secret(clean, None)
+    for sample in SAMPLES:
+        assert not redactor.holds_no_secret(_chat_event(sample.text), None), sample.family
+    kwargs = mcp_tool_call_kwargs()
+    kwargs["standard_logging_object"]["metadata"]["mcp_tool_call_metadata"]["arguments"] = {"t": SAMPLES[0].text}
+    assert not redactor.holds_no_secret(kwargs, None)
+    fast, slow = (span_capturing_client() for _ in range(2))
+    now = datetime.now()
+    SecretRedactingLogger(client=fast[0], options=MappingOptions(), redactor=redactor).log_success_event(
+        clean, None, now, now
+    )
+    SecretRedactingLogger(client=slow[0], options=MappingOptions(), redactor=lambda e: e).log_success_event(
+        clean, None, now, now
+    )
+    for client, _, _ in (fast, slow):
+        client.flush()
+    [recorded], [slimmed] = fast[1].generations, slow[1].generations  # each client's spans: their own ids
+    assert dataclasses.replace(recorded, trace_id="", span_id="") == dataclasses.replace(
+        slimmed, trace_id="", span_id=""
+    )
 
 
 def test_an_event_without_secrets_is_returned_as_it_is() -> None:
