@@ -135,9 +135,20 @@ class MessageCache:
             return None
         return key
 
-    def validated(self, key: Key | None) -> bool:
-        found = self._entries.get(key) if key is not None else None
-        return found is not None and bool(found[1])
+    def find(self, keys: list[Key | None]) -> list[list[Any] | None]:
+        """The entries (``[entry bytes, validated]``) of ``keys``, None where there is none; one pass, one
+        lock: each hit becomes the most recently used, as :meth:`entry` makes it."""
+        with self._lock:
+            get = self._entries.get
+            found = [None if key is None else get(key) for key in keys]
+            move = self._entries.move_to_end
+            hits = 0
+            for key, entry in zip(keys, found, strict=True):
+                if entry is not None and key is not None:
+                    move(key)
+                    hits += 1
+            self.hits += hits
+        return found
 
     def entry(self, field: int, message: Message, key: Key | None = None, *, validated: bool = False) -> bytes:
         """``message`` as one entry (tag, length, bytes) of the generation's repeated ``field``;
@@ -184,12 +195,19 @@ class Keys:
     ``metadata_only`` mode and with sanitizers, and leaves the key as it was.
     """
 
-    __slots__ = ("inputs", "outputs")
+    __slots__ = ("_found", "inputs", "outputs")
 
     def __init__(self, generation: Generation, *, by_memo: bool = False) -> None:
         key = MessageCache.key
         self.inputs = [key(INPUT_FIELD, message, by_memo=by_memo) for message in generation.input]
         self.outputs = [key(OUTPUT_FIELD, message, by_memo=by_memo) for message in generation.output]
+        self._found: list[list[Any] | None] | None = None
+
+    def entries(self, cache: MessageCache) -> list[list[Any] | None]:
+        """The cache's entries of the inputs then the outputs, looked up once for validation and encoding."""
+        if self._found is None:
+            self._found = cache.find([*self.inputs, *self.outputs])
+        return self._found
 
 
 class CachingEncoder:
@@ -200,10 +218,11 @@ class CachingEncoder:
 
     def unvalidated(self, generation: Generation, keys: Keys) -> tuple[list[Message], list[Message]]:
         """The input and output messages of ``generation`` that no validated generation held before."""
-        known = self.messages.validated
+        found = keys.entries(self.messages)
+        split = len(keys.inputs)
         return (
-            [message for message, key in zip(generation.input, keys.inputs, strict=True) if not known(key)],
-            [message for message, key in zip(generation.output, keys.outputs, strict=True) if not known(key)],
+            [m for m, entry in zip(generation.input, found[:split], strict=True) if entry is None or not entry[1]],
+            [m for m, entry in zip(generation.output, found[split:], strict=True) if entry is None or not entry[1]],
         )
 
     def encode(self, generation: Generation, keys: Keys | None = None, *, validated: bool = False) -> bytes:
@@ -220,9 +239,18 @@ class CachingEncoder:
         cut = fields_before(rest, INPUT_FIELD)
         entry = self.messages.entry
         pieces = [rest[:cut]]
-        pieces.extend(entry(INPUT_FIELD, m, k, validated=validated) for m, k in zip(inputs, keys.inputs, strict=True))
-        pieces.extend(
-            entry(OUTPUT_FIELD, m, k, validated=validated) for m, k in zip(outputs, keys.outputs, strict=True)
-        )
+        found = iter(keys.entries(self.messages))
+        for field, messages, message_keys in (
+            (INPUT_FIELD, inputs, keys.inputs),
+            (OUTPUT_FIELD, outputs, keys.outputs),
+        ):
+            for message, key in zip(messages, message_keys, strict=True):
+                hit = next(found)
+                if hit is None:  # encoded now, and kept
+                    pieces.append(entry(field, message, key, validated=validated))
+                    continue
+                if validated:
+                    hit[1] = True
+                pieces.append(hit[0])
         pieces.append(rest[cut:])
         return b"".join(pieces)
