@@ -8,6 +8,9 @@ sigil-sdk strips them in place in ``metadata_only`` mode or sanitizes them, in t
 Each message handed out carries its key (:func:`memo_key`) until it is changed: the gRPC encoder keeps
 the message's bytes under it, so a message already mapped is not read again to be encoded.
 
+:class:`ContentMemo` is the memo itself, for any JSON content: :data:`MEMO` holds chat messages, and
+:data:`.parameters.TOOLS` the tool definitions an agent sends with every request.
+
 The key is the message's ``marshal`` bytes, which tell types apart where Python's equality does not
 (``1``, ``1.0`` and ``True`` are equal dict keys). A message holding anything but JSON's types (a model
 object, a tuple, bytes) is left out of the memo: it is mapped each time, as before.
@@ -19,7 +22,7 @@ import marshal
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sigil_sdk import Message, Part, PartMetadata, ToolCall, ToolResult
 
@@ -30,6 +33,7 @@ Mapped = str | Message | None
 
 DEFAULT_BUDGET = 8 << 20  # bytes, the process's (bench/message_memo_memory.py measures it)
 ENTRY_OVERHEAD = 1200  # the key's tuples, the mapped objects, the dict slot (bench/message_memo_memory.py)
+T = TypeVar("T")
 _LEAVES = frozenset({str, int, float, bool, type(None)})
 _NEW = object.__new__
 
@@ -50,7 +54,7 @@ def _plain(value: Any) -> bool:
     return kind in _LEAVES
 
 
-def message_key(message: dict[str, Any]) -> bytes | None:
+def message_key(message: Any) -> bytes | None:
     """The memo's key of a raw message: its ``marshal`` bytes, None unless it is plain JSON (:func:`_plain`).
 
     Equal bytes are equal content of equal types: marshal writes each type with its own code and refuses
@@ -120,39 +124,42 @@ def forget_memo_keys(messages: Iterable[Message]) -> None:
             message.memo_key = None
 
 
-class MessageMemo:
-    """Raw chat message → its mapping, least recently used dropped first past ``budget`` bytes."""
+class ContentMemo(Generic[T]):
+    """Raw JSON content → its mapping, least recently used dropped first past ``budget`` bytes; each value
+    handed out is ``copy(stored value, key)``, the caller's own."""
 
-    def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
+    def __init__(
+        self, copy: Callable[[T, bytes | None], T], budget: int = DEFAULT_BUDGET, overhead: int = ENTRY_OVERHEAD
+    ) -> None:
+        self.copy = copy
         self.budget = budget
+        self.overhead = overhead  # counted per entry beside twice its key's bytes
         self.size = 0
         self.hits = 0
         self.misses = 0
-        self._entries: OrderedDict[bytes, tuple[Mapped, int]] = OrderedDict()
+        self._entries: OrderedDict[bytes, tuple[T, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def mapped(self, message: dict[str, Any], mapper: Callable[[dict[str, Any]], Mapped]) -> Mapped:
-        """``mapper(message)``, from the memo when a message of the same content was mapped before."""
-        key = message_key(message)
+    def mapped(self, raw: Any, mapper: Callable[[Any], T]) -> T:
+        """``mapper(raw)``, from the memo when content of the same key was mapped before."""
+        key = message_key(raw)
         if key is None:
-            return mapper(message)
+            return mapper(raw)
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
                 self.hits += 1
         if found is not None:
-            return fresh(found[0], key)
-        result = mapper(message)
-        if isinstance(result, SharedMessage):
-            result.memo_key = key
-        cost = 2 * len(key) + ENTRY_OVERHEAD  # the key, and the mapped copy of its content
+            return self.copy(found[0], key)
+        result = mapper(raw)
+        cost = 2 * len(key) + self.overhead  # the key, and the mapped copy of its content
         if cost > self.budget:
             return result
-        stored = fresh(result, key)  # the caller's copy may be changed; the memo keeps its own
+        stored = self.copy(result, key)  # the caller's copy may be changed; the memo keeps its own
         with self._lock:
             self.misses += 1
             if key not in self._entries:
@@ -161,7 +168,14 @@ class MessageMemo:
                 while self.size > self.budget:
                     _, (_, dropped) = self._entries.popitem(last=False)
                     self.size -= dropped
-        return result
+        return self.copy(stored, key)
+
+
+class MessageMemo(ContentMemo[Mapped]):
+    """Raw chat message → its mapping (a system prompt's text, a message with its memo key, or None)."""
+
+    def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
+        super().__init__(fresh, budget)
 
 
 MEMO = MessageMemo()

@@ -8,9 +8,39 @@ from typing import Any
 from sigil_sdk import ToolDefinition
 
 from sigil_sdk_litellm.mapping.coerce import as_bool, as_dict, as_list, as_str, json_bytes
+from sigil_sdk_litellm.mapping.message_memo import ContentMemo
+
+_NEW = object.__new__
+
+
+def _copy_tools(tools: list[ToolDefinition], key: bytes | None = None) -> list[ToolDefinition]:
+    # object.__new__ and the slots, as the message memo's copies (the field list is tested)
+    copies = []
+    for tool in tools:
+        copied = _NEW(ToolDefinition)
+        copied.name = tool.name
+        copied.description = tool.description
+        copied.type = tool.type
+        copied.input_schema_json = tool.input_schema_json
+        copied.deferred = tool.deferred
+        copies.append(copied)
+    return copies
+
+
+# an agent sends the same tool definitions with every request: each list mapped once (fit_generation cuts
+# descriptions and schemas in place: each event gets its own copies)
+TOOLS: ContentMemo[list[ToolDefinition]] = ContentMemo(_copy_tools, budget=2 << 20)
 
 
 def map_tools(raw: Any, *, with_content: bool = True) -> list[ToolDefinition]:
+    """A request's tool definitions (OpenAI's ``{"type", "function": {...}}`` or flat), from :data:`TOOLS`
+    when the same list was mapped before."""
+    if with_content and type(raw) is list:
+        return TOOLS.mapped(raw, _map_tools)
+    return _map_tools(raw, with_content=with_content)
+
+
+def _map_tools(raw: Any, *, with_content: bool = True) -> list[ToolDefinition]:
     tools: list[ToolDefinition] = []
     for item in as_list(raw):
         data = as_dict(item)

@@ -10,14 +10,14 @@ import json
 from typing import Any
 
 import pytest
-from sigil_sdk import Part, PartMetadata, ToolCall, ToolResult
+from sigil_sdk import Part, PartMetadata, ToolCall, ToolDefinition, ToolResult
 from sigil_sdk.client import _strip_content
 from sigil_sdk.proto_mapping import generation_to_proto
 
-from bench.conversations import conversation
+from bench.conversations import TOOLS, conversation
 from sigil_sdk_litellm.limits import fit_generation
-from sigil_sdk_litellm.mapping import MappingOptions, chat, map_generation
-from sigil_sdk_litellm.mapping.message_memo import MessageMemo, fresh, memo_key, message_key
+from sigil_sdk_litellm.mapping import MappingOptions, chat, map_generation, parameters
+from sigil_sdk_litellm.mapping.message_memo import ContentMemo, MessageMemo, fresh, memo_key, message_key
 from tests.bench_events import bench_events
 from tests.secret_samples import SAMPLES
 from tests.support import callback_kwargs, standard_logging_object
@@ -166,3 +166,26 @@ def test_the_memo_stays_within_its_budget_and_the_mapping_stays_right() -> None:
     assert 0 < len(memo) < 200 and memo.misses == 200
     assert memo.mapped({"role": "tool", "tool_call_id": "c199", "content": "result 199 " * 40}, chat._mapped)
     assert memo.hits == 1
+
+
+def test_tool_definitions_come_from_the_memo_as_each_events_own_copies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An agent's tools, mapped once: the same definitions every time, each event its own objects (a cut
+    by fit_generation in one event leaves the next as it was), and the copy covers every field."""
+    assert [field.name for field in dataclasses.fields(ToolDefinition)] == [
+        "name",
+        "description",
+        "type",
+        "input_schema_json",
+        "deferred",
+    ]
+    memo = ContentMemo(parameters._copy_tools)
+    monkeypatch.setattr(parameters, "TOOLS", memo)
+    raw = json.loads(json.dumps(TOOLS))
+    expected = parameters._map_tools(raw)
+    first = parameters.map_tools(json.loads(json.dumps(raw)))
+    assert first == expected and memo.misses == 1
+    first[0].description = "cut"
+    again = parameters.map_tools(json.loads(json.dumps(raw)))
+    assert again == expected and memo.hits == 1
+    assert all(a is not b for a, b in zip(first, again, strict=True))
+    assert parameters.map_tools(raw, with_content=False) == parameters._map_tools(raw, with_content=False)
