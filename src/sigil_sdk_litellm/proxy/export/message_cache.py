@@ -1,4 +1,4 @@
-"""The gRPC encoding of a generation, its messages' bytes kept across events (bounded).
+"""The gRPC encoding of a generation, its messages' and tools' bytes kept across events (bounded).
 
 An agent chat resends its whole history every turn, so most messages of an event were encoded for an
 earlier one. A message's protobuf bytes depend on its content alone, so the encoder keeps the bytes
@@ -7,7 +7,8 @@ The result is byte for byte what ``generation_to_proto(generation).SerializeToSt
 (sigil-sdk's own mapping stays the wire format: a message not in the cache is mapped by it, and
 tests/unit/proxy/export/test_message_cache.py compares the two over the benchmark's conversations):
 protobuf writes the fields of a message in field-number order, so the generation's bytes are its
-fields before ``input`` (11), the ``input`` and ``output`` (12) entries, then its fields after. A message
+fields before ``input`` (11), the ``input``, ``output`` (12) and ``tools`` (13) entries (an agent sends
+the same tool definitions with every request), then its fields after. A message
 the mapping's memo handed out is keyed by the raw message it was mapped from (its memo key), which
 names the same content without reading it again.
 
@@ -22,13 +23,14 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
-from sigil_sdk.models import Generation, Message
+from sigil_sdk.models import Generation, Message, ToolDefinition
 from sigil_sdk.proto_mapping import generation_to_proto
 
 from sigil_sdk_litellm.mapping.message_memo import memo_key
 
 INPUT_FIELD = 11
 OUTPUT_FIELD = 12
+TOOLS_FIELD = 13
 DEFAULT_BUDGET = 8 << 20  # bytes per encoder (one per tenant's transport)
 ENTRY_OVERHEAD = 600  # the key's tuples, the entry list and the dict slot (bench/message_cache_memory.py)
 
@@ -135,6 +137,16 @@ class MessageCache:
             return None
         return key
 
+    @staticmethod
+    def tool_key(tool: ToolDefinition) -> Key | None:
+        """The cache key of a tool definition (field ``tools``): everything sigil-sdk's mapping reads of it."""
+        try:
+            key = (TOOLS_FIELD, (tool.name, tool.description, tool.type, bytes(tool.input_schema_json), tool.deferred))
+            hash(key)
+        except TypeError:
+            return None
+        return key
+
     def find(self, keys: list[Key | None]) -> list[list[Any] | None]:
         """The entries (``[entry bytes, validated]``) of ``keys``, None where there is none; one pass, one
         lock: each hit becomes the most recently used, as :meth:`entry` makes it."""
@@ -150,11 +162,13 @@ class MessageCache:
             self.hits += hits
         return found
 
-    def entry(self, field: int, message: Message, key: Key | None = None, *, validated: bool = False) -> bytes:
-        """``message`` as one entry (tag, length, bytes) of the generation's repeated ``field``;
+    def entry(
+        self, field: int, message: Message | ToolDefinition, key: Key | None = None, *, validated: bool = False
+    ) -> bytes:
+        """``message`` (or a tool) as one entry (tag, length, bytes) of the generation's repeated ``field``;
         ``validated``: the generation holding it passed sigil-sdk's validation, content kept."""
         if key is None:
-            key = self.key(field, message)
+            key = self.tool_key(message) if isinstance(message, ToolDefinition) else self.key(field, message)
             if key is None:  # encoded each time, as sigil-sdk would
                 return self._encode(field, message)
         with self._lock:
@@ -181,9 +195,13 @@ class MessageCache:
         return encoded
 
     @staticmethod
-    def _encode(field: int, message: Message) -> bytes:
-        # sigil-sdk's own mapping of the message (through its public function: a miss only)
-        body: bytes = generation_to_proto(Generation(input=[message])).input[0].SerializeToString()
+    def _encode(field: int, item: Message | ToolDefinition) -> bytes:
+        # sigil-sdk's own mapping of the message or tool (through its public function: a miss only)
+        if field == TOOLS_FIELD:
+            proto: Any = generation_to_proto(Generation(tools=[item])).tools[0]  # type: ignore[list-item]
+        else:
+            proto = generation_to_proto(Generation(input=[item])).input[0]  # type: ignore[list-item]
+        body: bytes = proto.SerializeToString()
         return varint(field << 3 | 2) + varint(len(body)) + body
 
 
@@ -195,18 +213,19 @@ class Keys:
     ``metadata_only`` mode and with sanitizers, and leaves the key as it was.
     """
 
-    __slots__ = ("_found", "inputs", "outputs")
+    __slots__ = ("_found", "inputs", "outputs", "tools")
 
     def __init__(self, generation: Generation, *, by_memo: bool = False) -> None:
         key = MessageCache.key
         self.inputs = [key(INPUT_FIELD, message, by_memo=by_memo) for message in generation.input]
         self.outputs = [key(OUTPUT_FIELD, message, by_memo=by_memo) for message in generation.output]
+        self.tools = [MessageCache.tool_key(tool) for tool in generation.tools]
         self._found: list[list[Any] | None] | None = None
 
     def entries(self, cache: MessageCache) -> list[list[Any] | None]:
-        """The cache's entries of the inputs then the outputs, looked up once for validation and encoding."""
+        """The cache's entries of the inputs, outputs then tools, looked up once for validation and encoding."""
         if self._found is None:
-            self._found = cache.find([*self.inputs, *self.outputs])
+            self._found = cache.find([*self.inputs, *self.outputs, *self.tools])
         return self._found
 
 
@@ -219,37 +238,39 @@ class CachingEncoder:
     def unvalidated(self, generation: Generation, keys: Keys) -> tuple[list[Message], list[Message]]:
         """The input and output messages of ``generation`` that no validated generation held before."""
         found = keys.entries(self.messages)
-        split = len(keys.inputs)
+        split, end = len(keys.inputs), len(keys.inputs) + len(keys.outputs)
         return (
             [m for m, entry in zip(generation.input, found[:split], strict=True) if entry is None or not entry[1]],
-            [m for m, entry in zip(generation.output, found[split:], strict=True) if entry is None or not entry[1]],
+            [m for m, entry in zip(generation.output, found[split:end], strict=True) if entry is None or not entry[1]],
         )
 
     def encode(self, generation: Generation, keys: Keys | None = None, *, validated: bool = False) -> bytes:
         """``validated``: sigil-sdk's validation passed ``generation`` with its content kept."""
-        inputs, outputs = generation.input, generation.output
+        inputs, outputs, tools = generation.input, generation.output, generation.tools
         if keys is None:
             keys = Keys(generation)
-        # the other fields from sigil-sdk's mapping: the generation without its messages
-        generation.input, generation.output = [], []
+        # the other fields from sigil-sdk's mapping: the generation without its messages and tools
+        generation.input, generation.output, generation.tools = [], [], []
         try:
             rest = generation_to_proto(generation).SerializeToString()
         finally:
-            generation.input, generation.output = inputs, outputs
-        cut = fields_before(rest, INPUT_FIELD)
+            generation.input, generation.output, generation.tools = inputs, outputs, tools
+        cut = fields_before(rest, INPUT_FIELD)  # fields 11, 12 and 13 follow one another
         entry = self.messages.entry
         pieces = [rest[:cut]]
         found = iter(keys.entries(self.messages))
-        for field, messages, message_keys in (
+        fields: tuple[tuple[int, list[Any], list[Key | None]], ...] = (
             (INPUT_FIELD, inputs, keys.inputs),
             (OUTPUT_FIELD, outputs, keys.outputs),
-        ):
-            for message, key in zip(messages, message_keys, strict=True):
+            (TOOLS_FIELD, tools, keys.tools),
+        )
+        for field, items, item_keys in fields:
+            for item, key in zip(items, item_keys, strict=True):
                 hit = next(found)
                 if hit is None:  # encoded now, and kept
-                    pieces.append(entry(field, message, key, validated=validated))
+                    pieces.append(entry(field, item, key, validated=validated and field != TOOLS_FIELD))
                     continue
-                if validated:
+                if validated and field != TOOLS_FIELD:
                     hit[1] = True
                 pieces.append(hit[0])
         pieces.append(rest[cut:])

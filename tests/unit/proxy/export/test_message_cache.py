@@ -30,11 +30,11 @@ def test_every_generation_encodes_to_sigil_sdks_bytes() -> None:
     encoder = CachingEncoder()
     for generation in generations:
         assert encoder.encode(generation) == generation_to_proto(generation).SerializeToString()
-    # the second time every message comes from the cache, and still the same bytes
+    # the second time every message and tool comes from the cache, and still the same bytes
     hits = encoder.messages.hits
     for generation in generations:
         assert encoder.encode(generation) == generation_to_proto(generation).SerializeToString()
-    assert encoder.messages.hits - hits == sum(len(g.input) + len(g.output) for g in generations)
+    assert encoder.messages.hits - hits == sum(len(g.input) + len(g.output) + len(g.tools) for g in generations)
     # an agent chat growing turn by turn: each turn's history was encoded the turn before
     assert hits > sum(len(g.input) for g in generations[:41]) - 41 * 2
 
