@@ -159,16 +159,15 @@ class ContentMemo(Generic[T]):
         cost = 2 * len(key) + self.overhead  # the key, and the mapped copy of its content
         if cost > self.budget:
             return result
-        stored = self.copy(result, key)  # the caller's copy may be changed; the memo keeps its own
-        with self._lock:
+        with self._lock:  # the memo keeps the mapper's result, no one else holds it; the caller gets a copy
             self.misses += 1
             if key not in self._entries:
-                self._entries[key] = (stored, cost)
+                self._entries[key] = (result, cost)
                 self.size += cost
                 while self.size > self.budget:
                     _, (_, dropped) = self._entries.popitem(last=False)
                     self.size -= dropped
-        return self.copy(stored, key)
+        return self.copy(result, key)
 
 
 class MessageMemo(ContentMemo[Mapped]):
