@@ -18,7 +18,7 @@ from sigil_sdk import Client
 from sigil_sdk_litellm.handler import SigilLiteLLMLogger
 from sigil_sdk_litellm.mapping import MappingOptions, call_type_of, carries_nothing, classify_call
 from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
-from sigil_sdk_litellm.proxy.secret_redaction import SecretRedactor
+from sigil_sdk_litellm.proxy.secret_redaction import SecretRedactor, report_unredactable
 from sigil_sdk_litellm.recording import ClientRouter, GenerationWriter
 from sigil_sdk_litellm.redaction import content_redacted
 
@@ -54,7 +54,7 @@ class SecretRedactingLogger(SigilLiteLLMLogger):
             redacted = content_redacted(self, kwargs)
             clean = isinstance(self.redactor, SecretRedactor) and self.redactor.holds_no_secret(kwargs, response_obj)
         except Exception as exc:  # noqa: BLE001 - telemetry never breaks the host
-            self._unredactable(exc)
+            report_unredactable(self.problems, exc)
             return
         if clean:  # nothing to redact: LiteLLM's own event maps to what its slim copy would
             self._recorder.record(kwargs, response_obj, failed=failed, redacted=redacted)
@@ -63,13 +63,7 @@ class SecretRedactingLogger(SigilLiteLLMLogger):
             keys = self.options.agent_name_metadata_keys
             event = self.redactor(slim_event(kwargs, response_obj, redacted=redacted, agent_name_metadata_keys=keys))
         except Exception as exc:  # noqa: BLE001 - telemetry never breaks the host
-            self._unredactable(exc)
+            report_unredactable(self.problems, exc)
             return
         # as a recorder process records it: the slim event, no response object beside it
         self._recorder.record(event, None, failed=failed, redacted=redacted)
-
-    def _unredactable(self, exc: Exception) -> None:
-        self.problems.report(
-            f"redaction:{type(exc).__name__}",
-            f"an event was not recorded: redacting its secrets failed ({type(exc).__name__})",
-        )

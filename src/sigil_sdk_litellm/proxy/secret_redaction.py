@@ -46,9 +46,10 @@ from sigil_sdk_litellm.mapping.coerce import as_dict
 from sigil_sdk_litellm.mapping.event import MCP_CALL_KEY, api_family, call_type_of, classify_call
 from sigil_sdk_litellm.mapping.read_fields import KWARGS_KEYS, SLO_KEYS
 from sigil_sdk_litellm.mapping.trace_context import TRACEPARENT_KEY
+from sigil_sdk_litellm.problem_log import ProblemLog
 from sigil_sdk_litellm.proxy.clean_texts import CleanTexts
 
-__all__ = ["SecretRedaction", "SecretRedactor", "build_secret_redactor"]
+__all__ = ["SecretRedaction", "SecretRedactor", "build_secret_redactor", "report_unredactable"]
 
 SecretRedaction = Literal["off", "lightweight", "full"]
 
@@ -184,6 +185,15 @@ def _re2_prefilter(tier: str) -> Callable[[str], Iterable[Any]] | None:
         return None
     finditer: Callable[[str], Iterator[Any]] = compiled.finditer
     return finditer
+
+
+def report_unredactable(problems: ProblemLog, exc: Exception) -> None:
+    """An event was dropped because redacting it failed (no secret leaves unredacted): said by the
+    exception's type alone, since its text may hold the content."""
+    problems.report(
+        f"redaction:{type(exc).__name__}",
+        f"an event was not recorded: redacting its secrets failed ({type(exc).__name__})",
+    )
 
 
 def build_secret_redactor(tier: SecretRedaction) -> Callable[[dict[str, Any]], dict[str, Any]] | None:

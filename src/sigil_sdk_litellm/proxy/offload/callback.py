@@ -20,6 +20,7 @@ from sigil_sdk_litellm.mapping import DEFAULT_AGENT_NAME_METADATA_KEYS, call_typ
 from sigil_sdk_litellm.problem_log import ProblemLog
 from sigil_sdk_litellm.proxy.handoff.frames import encode_frame
 from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
+from sigil_sdk_litellm.proxy.secret_redaction import report_unredactable
 from sigil_sdk_litellm.proxy.tenants.router import TenantRouter
 from sigil_sdk_litellm.redaction import content_redacted
 
@@ -75,11 +76,8 @@ class OffloadingSigilLogger(CallbackMethods, CustomLogger):  # type: ignore[misc
             if self.redactor is not None:
                 try:
                     event = self.redactor(event)
-                except Exception as exc:  # noqa: BLE001 - not handed over unredacted; the type only: no content
-                    self.problems.report(
-                        f"redaction:{type(exc).__name__}",
-                        f"an event was not recorded: redacting its secrets failed ({type(exc).__name__})",
-                    )
+                except Exception as exc:  # noqa: BLE001 - not handed over unredacted
+                    report_unredactable(self.problems, exc)
                     return
             link.submit(encode_frame(failed, redacted, event))
         except Exception as exc:  # noqa: BLE001 - telemetry never breaks the host
