@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from litellm.integrations.custom_logger import CustomLogger
@@ -79,16 +80,22 @@ class SigilDisabledLogger(CustomLogger):  # type: ignore[misc]
 
 
 def build_handler(
-    settings: Settings, client: Client, *, router: TenantRouter[Client] | None = None
+    settings: Settings,
+    client: Client,
+    *,
+    router: TenantRouter[Client] | None = None,
+    redactor: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> SigilLiteLLMLogger:
     """The LiteLLM callback recording into ``client`` (or, with ``router``, its tenants') with the handler
-    options of ``settings``; with SIGIL_REDACT_SECRETS, the handler that records each event redacted."""
+    options of ``settings``; with SIGIL_REDACT_SECRETS, the handler that records each event redacted (by
+    ``redactor`` when the caller built it already)."""
     from sigil_sdk_litellm.handler import SigilLiteLLMLogger
     from sigil_sdk_litellm.proxy.export.direct import DirectWriter
 
     # in process, generations go past the client straight into its delivery buffer (export.direct)
     writer = DirectWriter()
-    redactor = build_secret_redactor(settings.redact_secrets)
+    if redactor is None:
+        redactor = build_secret_redactor(settings.redact_secrets)
     if redactor is not None:
         from sigil_sdk_litellm.proxy.redacting_handler import SecretRedactingLogger
 
@@ -129,7 +136,7 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         logger.warning("sigil: SIGIL_ENABLED=false: the proxy runs without Sigil telemetry")
         return SigilDisabledLogger()
     handler: CustomLogger
-    redactor = build_secret_redactor(settings.redact_secrets)  # the hand-off's; in process: build_handler's
+    redactor = build_secret_redactor(settings.redact_secrets)  # one per worker, whichever placement
     chosen = settings.recorder
     settings = settings.model_copy(update={"recorder": resolve_recorder(chosen)})
     if settings.spool_dir is not None and settings.tenant_map is not None:
@@ -173,11 +180,11 @@ def _bootstrap(hard_exit: bool | None) -> CustomLogger:
         )
     elif (router := build_tenant_router(settings)) is not None:
         _flush_at_exit(router)
-        handler = build_handler(settings, router.default, router=router)
+        handler = build_handler(settings, router.default, router=router, redactor=redactor)
     else:
         client = build_client(settings)
         _flush_at_exit(client)
-        handler = build_handler(settings, client)
+        handler = build_handler(settings, client, redactor=redactor)
     logger.info(
         "sigil: exporting generations to %s over %s (auth: %s, recorder: %s%s, spool: %s, secrets redacted: %s)",
         settings.endpoint,
