@@ -19,7 +19,7 @@ from typing import Any
 
 from sigil_sdk.models import Generation, Message
 
-from sigil_sdk_litellm.mapping.message_memo import forget_memo_keys
+from sigil_sdk_litellm.mapping.message_memo import own_messages
 
 # the SDK's limit is 4 MiB for the whole generation; content may use 3 MiB of it
 DEFAULT_BUDGET = 3 << 20
@@ -130,8 +130,10 @@ def fit_generation(generation: Generation, budget: int = DEFAULT_BUDGET) -> int:
         return 0
     cap = _cap([slot.size for slot in slots], budget)
     removed = 0
-    # the messages' content changes below: it no longer is what their memo keys name
-    forget_memo_keys((*(generation.input or ()), *(generation.output or ())))
+    # mapped messages are shared with other events (the memo): the cuts below go to this event's copies
+    generation.input = own_messages(generation.input or ())
+    generation.output = own_messages(generation.output or ())
+    slots = list(_slots(generation))
     for slot in slots:
         if slot.size > cap:
             new_value, cut = _cut(getattr(slot.owner, slot.attr), cap, slot.size)

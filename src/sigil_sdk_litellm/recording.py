@@ -22,6 +22,7 @@ from sigil_sdk_litellm.mapping import (
     map_generation,
     map_tool_execution,
 )
+from sigil_sdk_litellm.mapping.message_memo import own_messages
 from sigil_sdk_litellm.mapping.trace_context import parent_context
 from sigil_sdk_litellm.problem_log import ProblemLog
 
@@ -165,6 +166,9 @@ class SdkRecorder:
                 self.problems.report(f"sdk:{type(written).__name__}", f"generation not queued for export: {written}")
             if written is not False:
                 return
+        # the Client may change messages in place (metadata-only mode, sanitizers): mapped ones are shared
+        generation = record.generation
+        generation.input, generation.output = own_messages(generation.input), own_messages(generation.output)
         start = (
             client.start_streaming_generation if record.start.mode is GenerationMode.STREAM else client.start_generation
         )

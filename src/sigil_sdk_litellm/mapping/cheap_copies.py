@@ -56,16 +56,16 @@ def _compile_copier(cls: type) -> Any:
 
 
 class SharedMessage(Message):
-    """A message built for exactly one event and never changed by this package afterwards.
+    """A message that is never changed once mapped: the mapping's memo shares it between events.
 
-    Nothing outside the SDK holds these objects, so Python's copy protocol lets them say how they
+    Nothing outside this package holds these objects, so Python's copy protocol lets them say how they
     are copied: a message is its own deep copy, and the generation and its seed copy their
-    containers but share the messages. Nothing of the SDK is patched, and everything the SDK does
-    to a copy (merging tags and metadata, filling the model, stripping content in metadata-only
-    mode, sanitizers) still happens to objects that no one else sees.
+    containers but share the messages. Nothing of the SDK is patched; whatever changes messages in place
+    (``fit_generation``, and the SDK's Client in metadata-only mode or with a sanitizer) is handed copies
+    first (:func:`~sigil_sdk_litellm.mapping.message_memo.own_messages`), which no one else sees.
 
     ``memo_key``, when set, names the message's content: the key of the raw message it was mapped
-    from (:mod:`.message_memo`), until something changes the message (``fit_generation`` clears it).
+    from (:mod:`.message_memo`); a copy made to be changed has none.
     """
 
     __slots__ = ("memo_key",)

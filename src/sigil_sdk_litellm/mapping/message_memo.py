@@ -3,13 +3,14 @@
 Mapping one chat message is a pure function of its content (:func:`.chat.map_input_messages`), so the
 mapping of each JSON-shaped message (dicts, lists, strings, numbers, booleans, None) is kept, keyed by
 that content, least recently used dropped first past :data:`DEFAULT_BUDGET` bytes. A message is handed
-out as a fresh copy of its parts, tool calls and results: ``fit_generation`` cuts texts in place, and
-sigil-sdk strips them in place in ``metadata_only`` mode or sanitizes them, in the event they belong to.
-Each message handed out carries its key (:func:`memo_key`) until it is changed: the gRPC encoder keeps
-the message's bytes under it, so a message already mapped is not read again to be encoded.
+out as it is kept, shared by every event that holds it: it is never changed. Whoever changes messages
+changes its own copies (:func:`own_messages`): ``fit_generation`` before it cuts texts, the recorder
+before sigil-sdk's Client (which strips them in ``metadata_only`` mode or sanitizes them, in place).
+Each message handed out carries its key (:func:`memo_key`): the gRPC encoder keeps the message's bytes
+under it, so a message already mapped is not read again to be encoded.
 
 :class:`ContentMemo` is the memo itself, for any JSON content: :data:`MEMO` holds chat messages, and
-:data:`.parameters.TOOLS` the tool definitions an agent sends with every request.
+:data:`.parameters.TOOLS` the tool definitions an agent sends with every request (handed out as copies).
 
 The key is the message's ``marshal`` bytes, which tell types apart where Python's equality does not
 (``1``, ``1.0`` and ``True`` are equal dict keys). A message holding anything but JSON's types (a model
@@ -99,8 +100,7 @@ def _copy_part(part: Part) -> Part:
 
 
 def fresh(mapped: Mapped, key: bytes | None = None) -> Mapped:
-    """``mapped`` as the event's own: a message and everything in it a caller may change, copied; ``key``
-    its ``memo_key`` (what it was mapped from)."""
+    """A copy of ``mapped`` (a message and everything in it a caller may change) with memo key ``key``."""
     if not isinstance(mapped, Message):
         return mapped
     copied = _NEW(SharedMessage)
@@ -111,22 +111,31 @@ def fresh(mapped: Mapped, key: bytes | None = None) -> Mapped:
     return copied
 
 
+def shared(mapped: Mapped, key: bytes | None = None) -> Mapped:
+    """``mapped`` itself, shared by the events that hold it, named by its memo key ``key``."""
+    if isinstance(mapped, SharedMessage) and getattr(mapped, "memo_key", None) is None:
+        mapped.memo_key = key  # on the mapper's result, before the memo holds it
+    return mapped
+
+
 def memo_key(message: Message) -> bytes | None:
-    """The key of the raw message ``message`` was mapped from, while it is unchanged (else None): equal
+    """The key of the raw message ``message`` was mapped from (None on a copy made to be changed): equal
     keys, equal content, so an encoder may keep a message's bytes under it."""
     return getattr(message, "memo_key", None)
 
 
-def forget_memo_keys(messages: Iterable[Message]) -> None:
-    """``messages`` were (or may have been) changed after mapping: their content no longer has a key."""
+def own_messages(messages: Iterable[Message]) -> list[Message]:
+    """Copies of ``messages`` to change in place, without a memo key: mapped messages are shared."""
+    copies: list[Message] = []
     for message in messages:
-        if isinstance(message, SharedMessage):
-            message.memo_key = None
+        copied = fresh(message)
+        copies.append(copied if isinstance(copied, Message) else message)
+    return copies
 
 
 class ContentMemo(Generic[T]):
     """Raw JSON content → its mapping, least recently used dropped first past ``budget`` bytes; each value
-    handed out is ``copy(stored value, key)``, the caller's own."""
+    handed out is ``copy(stored value, key)`` (:func:`shared` for messages, a copy for tool definitions)."""
 
     def __init__(
         self, copy: Callable[[T, bytes | None], T], budget: int = DEFAULT_BUDGET, overhead: int = ENTRY_OVERHEAD
@@ -156,10 +165,11 @@ class ContentMemo(Generic[T]):
         if found is not None:
             return self.copy(found[0], key)
         result = mapper(raw)
+        handed = self.copy(result, key)  # before another thread can find it: a shared message has its key
         cost = 2 * len(key) + self.overhead  # the key, and the mapped copy of its content
         if cost > self.budget:
-            return result
-        with self._lock:  # the memo keeps the mapper's result, no one else holds it; the caller gets a copy
+            return handed
+        with self._lock:  # the memo keeps the mapper's result
             self.misses += 1
             if key not in self._entries:
                 self._entries[key] = (result, cost)
@@ -167,14 +177,14 @@ class ContentMemo(Generic[T]):
                 while self.size > self.budget:
                     _, (_, dropped) = self._entries.popitem(last=False)
                     self.size -= dropped
-        return self.copy(result, key)
+        return handed
 
 
 class MessageMemo(ContentMemo[Mapped]):
     """Raw chat message → its mapping (a system prompt's text, a message with its memo key, or None)."""
 
     def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
-        super().__init__(fresh, budget)
+        super().__init__(shared, budget)
 
 
 MEMO = MessageMemo()

@@ -1,6 +1,6 @@
 """The memo of mapped chat messages changes nothing: every event maps to the same generation, byte for byte,
 with and without it — the benchmark's conversations turn by turn, secrets redacted mid-conversation —
-its messages are the event's own, and it stays within its budget."""
+what changes one event's messages changes its own copies, and it stays within its budget."""
 
 from __future__ import annotations
 
@@ -10,17 +10,27 @@ import json
 from typing import Any
 
 import pytest
-from sigil_sdk import Part, PartMetadata, ToolCall, ToolDefinition, ToolResult
-from sigil_sdk.client import _strip_content
+from sigil_sdk import (
+    Client,
+    ClientConfig,
+    ContentCaptureMode,
+    GenerationExportConfig,
+    Part,
+    PartMetadata,
+    ToolCall,
+    ToolDefinition,
+    ToolResult,
+)
 from sigil_sdk.proto_mapping import generation_to_proto
 
 from bench.conversations import TOOLS, conversation
 from sigil_sdk_litellm.limits import fit_generation
 from sigil_sdk_litellm.mapping import MappingOptions, chat, map_generation, parameters
 from sigil_sdk_litellm.mapping.message_memo import ContentMemo, MessageMemo, fresh, memo_key, message_key
+from sigil_sdk_litellm.recording import SdkRecorder
 from tests.bench_events import bench_events
 from tests.secret_samples import SAMPLES
-from tests.support import callback_kwargs, standard_logging_object
+from tests.support import CapturingExporter, callback_kwargs, standard_logging_object
 
 OPTIONS = MappingOptions()
 
@@ -88,19 +98,37 @@ def test_secrets_redacted_mid_conversation_map_the_same(monkeypatch: pytest.Monk
     assert sum(b"[REDACTED:" in event for event in plain) == 25  # the 25 turns holding the 18th message (n = 18 … 42)
 
 
-def test_a_message_from_the_memo_is_the_events_own(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What fit_generation or sigil-sdk's metadata-only mode do to one event's messages, in place, leaves the
-    next event of the same chat untouched."""
+def test_what_changes_one_events_messages_leaves_the_memos_and_the_next_event_untouched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Mapped messages are shared between events: fit_generation's cuts and sigil-sdk's Client in metadata-only
+    mode (which strips content in place) change copies, so the next event of the same chat maps as before."""
     monkeypatch.setattr(chat, "MEMO", MessageMemo())
     kwargs = bench_events()[40][0]  # the agent chat's last turn, 42 messages
     first = encoded(kwargs, False)
-    for change in ("fit", "strip"):
-        record = map_generation(kwargs, None, OPTIONS, failed=False, redacted=False)
-        if change == "fit":
-            assert fit_generation(record.generation, budget=200) > 0
-        else:
-            _strip_content(record.generation, "")
-        assert encoded(kwargs, False) == first
+    record = map_generation(kwargs, None, OPTIONS, failed=False, redacted=False)
+    shared_before = list(record.generation.input)
+    assert fit_generation(record.generation, budget=200) > 0
+    assert all(a is not b for a, b in zip(record.generation.input, shared_before, strict=True))
+    assert encoded(kwargs, False) == first
+
+    exporter = CapturingExporter()
+    client = Client(
+        ClientConfig(
+            generation_export=GenerationExportConfig(protocol="none", endpoint="localhost:1", batch_size=1000),
+            generation_exporter=exporter,
+            content_capture=ContentCaptureMode.METADATA_ONLY,
+        )
+    )
+    try:
+        SdkRecorder(client, OPTIONS).record(reparsed(kwargs), None, failed=False, redacted=False)
+        client.flush()
+        (stripped,) = exporter.generations
+        assert len(stripped.input) == len(record.generation.input)
+        assert not any(part.text for message in stripped.input for part in message.parts)  # stripped, in place
+    finally:
+        client.shutdown()
+    assert encoded(kwargs, False) == first
 
 
 def test_a_mapped_message_carries_its_key_until_fit_generation_cuts_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -208,9 +208,9 @@ class MessageCache:
 class Keys:
     """The cache keys of one generation's messages, worked out once for validation and encoding.
 
-    ``by_memo`` only where nothing changed the messages since they were mapped but what clears their memo
-    key (``fit_generation``): the direct writer's path. sigil-sdk changes them in place in
-    ``metadata_only`` mode and with sanitizers, and leaves the key as it was.
+    ``by_memo`` only where nothing changed the messages since they were mapped (a copy made to be changed
+    has no memo key): the direct writer's path. sigil-sdk changes the Client's copies in place in
+    ``metadata_only`` mode and with sanitizers, and those copies have no key either.
     """
 
     __slots__ = ("_found", "inputs", "outputs", "tools")
