@@ -14,6 +14,7 @@ from sigil_sdk import Message, MessageRole, Part, PartKind, PartMetadata, ToolCa
 
 from sigil_sdk_litellm.mapping.cheap_copies import SharedMessage
 from sigil_sdk_litellm.mapping.coerce import as_dict, as_list, as_str, json_bytes
+from sigil_sdk_litellm.mapping.conversation_memo import CONVERSATIONS, mapped_list
 from sigil_sdk_litellm.mapping.event import UNKNOWN
 from sigil_sdk_litellm.mapping.message_memo import MEMO, Mapped
 
@@ -175,31 +176,37 @@ def _mapped(data: dict[str, Any]) -> Mapped:
     return SharedMessage(role=MessageRole.USER, parts=parts, name=name) if parts else None
 
 
+def _map_item(item: Any) -> Mapped:
+    if type(item) is dict:
+        # text alone maps faster than the memo's key and copy; tool calls, results and part lists do not
+        simple = type(item.get("content")) is str and item.get("role") not in _MEMO_ROLES
+        return _mapped(item) if simple else MEMO.mapped(item, _mapped)
+    return _mapped({"role": "user", "content": item} if isinstance(item, str) else as_dict(item))
+
+
 def map_input_messages(raw: Any) -> tuple[str, list[Message]]:
     """OpenAI-style chat messages → (system prompt, Sigil messages).
 
     System and developer messages become the system prompt; messages without any content are
     dropped (Sigil requires at least one part); unknown roles are treated as user input. A bare
-    string or list of strings (text completion prompts) is user input. A message mapped for an
-    earlier event (an agent chat's history) comes from :data:`.message_memo.MEMO`.
+    string or list of strings (text completion prompts) is user input. Messages mapped for an earlier
+    event come from memos: the list's beginning seen before (an agent chat's history) from
+    :data:`.conversation_memo.CONVERSATIONS`, any other message from :data:`.message_memo.MEMO`.
+    Messages are shared with other events: they are not to be changed (``own_messages`` copies them).
     """
     if isinstance(raw, str):
         raw = [{"role": "user", "content": raw}]
     elif isinstance(raw, dict):
         raw = [raw]
+    items = as_list(raw)
+    mapped = mapped_list(CONVERSATIONS, items, _map_item) if type(items) is list else None
     system: list[str] = []
     messages: list[Message] = []
-    for item in as_list(raw):
-        if type(item) is dict:
-            # text alone maps faster than the memo's key and copy; tool calls, results and part lists do not
-            simple = type(item.get("content")) is str and item.get("role") not in _MEMO_ROLES
-            mapped = _mapped(item) if simple else MEMO.mapped(item, _mapped)
-        else:
-            mapped = _mapped({"role": "user", "content": item} if isinstance(item, str) else as_dict(item))
-        if isinstance(mapped, str):
-            system.append(mapped)
-        elif mapped is not None:
-            messages.append(mapped)
+    for one in mapped if mapped is not None else map(_map_item, items):
+        if isinstance(one, str):
+            system.append(one)
+        elif one is not None:
+            messages.append(one)
     return "\n\n".join(system), messages
 
 

@@ -39,31 +39,31 @@ _LEAVES = frozenset({str, int, float, bool, type(None)})
 _NEW = object.__new__
 
 
-def _plain(value: Any) -> bool:
+def plain_json(value: Any) -> bool:
     """Whether ``value`` is made of JSON's types exactly (str keys; no subclass, tuple or bytes-like)."""
     kind = type(value)
     if kind is dict:
         for key, item in value.items():
-            if type(key) is not str or (type(item) not in _LEAVES and not _plain(item)):
+            if type(key) is not str or (type(item) not in _LEAVES and not plain_json(item)):
                 return False
         return True
     if kind is list:
         for item in value:  # noqa: SIM110 - a loop: all() over a generator is slower here
-            if type(item) not in _LEAVES and not _plain(item):
+            if type(item) not in _LEAVES and not plain_json(item):
                 return False
         return True
     return kind in _LEAVES
 
 
 def message_key(message: Any) -> bytes | None:
-    """The memo's key of a raw message: its ``marshal`` bytes, None unless it is plain JSON (:func:`_plain`).
+    """The memo's key of a raw message: its ``marshal`` bytes, None unless it is plain JSON (:func:`plain_json`).
 
     Equal bytes are equal content of equal types: marshal writes each type with its own code and refuses
-    subclasses, except that it writes any bytes-like object as bytes — :func:`_plain` leaves those out.
+    subclasses, except that it writes any bytes-like object as bytes — :func:`plain_json` leaves those out.
     Equal content may give different bytes (marshal refers back to an interned string it wrote): a miss.
     """
     try:
-        return marshal.dumps(message, 2) if _plain(message) else None
+        return marshal.dumps(message, 2) if plain_json(message) else None
     except (ValueError, RecursionError):  # nested deeper than marshal (or Python) goes
         return None
 

@@ -26,7 +26,8 @@ from sigil_sdk.proto_mapping import generation_to_proto
 from bench.conversations import TOOLS, conversation
 from sigil_sdk_litellm.limits import fit_generation
 from sigil_sdk_litellm.mapping import MappingOptions, chat, map_generation, parameters
-from sigil_sdk_litellm.mapping.message_memo import ContentMemo, MessageMemo, fresh, memo_key, message_key
+from sigil_sdk_litellm.mapping.conversation_memo import PrefixIndex
+from sigil_sdk_litellm.mapping.message_memo import ContentMemo, Mapped, MessageMemo, fresh, memo_key, message_key
 from sigil_sdk_litellm.recording import SdkRecorder
 from tests.bench_events import bench_events
 from tests.secret_samples import SAMPLES
@@ -49,19 +50,26 @@ def reparsed(kwargs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@pytest.fixture(autouse=True)
+def _fresh_conversations(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(chat, "CONVERSATIONS", PrefixIndex())
+
+
 def without_memo(events: list[tuple[dict[str, Any], bool]], monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     with monkeypatch.context() as patch:
         patch.setattr(chat, "MEMO", MessageMemo(budget=0))  # keeps nothing: every message mapped anew
+        patch.setattr(chat, "CONVERSATIONS", PrefixIndex(budget=0))
         return [encoded(kwargs, failed) for kwargs, failed in events]
 
 
 def with_memo(events: list[tuple[dict[str, Any], bool]], monkeypatch: pytest.MonkeyPatch) -> tuple[list[bytes], int]:
-    memo = MessageMemo()
+    memo, conversations = MessageMemo(), PrefixIndex[list[Mapped]]()
     with monkeypatch.context() as patch:
         patch.setattr(chat, "MEMO", memo)
+        patch.setattr(chat, "CONVERSATIONS", conversations)
         out = [encoded(reparsed(kwargs), failed) for kwargs, failed in events]
         out += [encoded(kwargs, failed) for kwargs, failed in events]  # and the same objects again
-    return out, memo.hits
+    return out, memo.hits + conversations.known  # messages from either memo
 
 
 def test_every_benchmark_event_maps_to_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
