@@ -43,6 +43,7 @@ from sigil_sdk import (
 )
 
 from sigil_sdk_litellm.mapping.coerce import as_dict
+from sigil_sdk_litellm.mapping.conversation_memo import MIN_MESSAGES, PrefixIndex, list_bytes
 from sigil_sdk_litellm.mapping.event import MCP_CALL_KEY, api_family, call_type_of, classify_call
 from sigil_sdk_litellm.mapping.read_fields import KWARGS_KEYS, SLO_KEYS
 from sigil_sdk_litellm.mapping.trace_context import TRACEPARENT_KEY
@@ -72,6 +73,8 @@ class SecretRedactor:
     def __init__(self, tier: Literal["lightweight", "full"], clean: CleanTexts | None = None) -> None:
         self.tier = tier
         self.clean = CleanTexts() if clean is None else clean  # texts of earlier events found clean
+        # message lists found clean whole: an agent chat's history is not read again (2 MiB of their bytes)
+        self.conversations: PrefixIndex[None] = PrefixIndex(budget=2 << 20)
         self._sanitize = create_secret_redaction_sanitizer(SecretRedactionOptions(redact_input_messages=True))
         # the SDK's sanitizer redacts a user message's text in full (tiers 1 and 2), an assistant's with tier 1
         self._role = MessageRole.USER if tier == "full" else MessageRole.ASSISTANT
@@ -95,8 +98,16 @@ class SecretRedactor:
         text it would copy (and more: the whole containers it picks from) is known or found clean. Then
         the redacted slim event is the slim event, and mapping LiteLLM's own ``kwargs`` gives the same
         generation (the slim event's contract). False: slim it and redact it."""
-        texts = _raw_texts(kwargs, response_obj)
-        return texts is not None and not self.redact_texts(texts)
+        messages = _raw_messages(kwargs)
+        seen = list_bytes(messages) if type(messages) is list and len(messages) >= MIN_MESSAGES else None
+        found = self.conversations.longest(seen) if seen is not None else None
+        known = found[0] if found is not None else 0
+        texts = _raw_texts(kwargs, response_obj, known_messages=known)
+        if texts is None or self.redact_texts(texts):
+            return False
+        if seen is not None and known < len(messages):  # every text of these messages found clean
+            self.conversations.add(seen, len(messages), None)
+        return True
 
     def redact_texts(self, texts: list[str]) -> dict[str, str]:
         """Each text of ``texts`` the SDK's sanitizer changes → what it made of it."""
@@ -270,14 +281,23 @@ def _event_texts(event: dict[str, Any]) -> list[str]:
     return texts
 
 
-# the logging object's content the slim event copies (its other keys say who and when, or are never read)
-_RAW_SLO_CONTENT = (*_CONTENT_SLO_KEYS, "error_information")
+# the logging object's content the slim event copies besides its messages (the other keys say who and
+# when, or are never read)
+_RAW_SLO_CONTENT = (*(key for key in _CONTENT_SLO_KEYS if key != "messages"), "error_information")
 
 
-def _raw_texts(kwargs: Mapping[str, Any], response_obj: Any) -> list[str] | None:
+def _raw_messages(kwargs: Mapping[str, Any]) -> Any:
+    """The request's messages where the slim event takes them from: the logging object's, else LiteLLM's."""
+    slo = kwargs.get(_SLO)
+    messages = slo.get("messages") if isinstance(slo, dict) else None
+    return messages if messages else kwargs.get("messages")
+
+
+def _raw_texts(kwargs: Mapping[str, Any], response_obj: Any, *, known_messages: int = 0) -> list[str] | None:
     """A superset of the texts the redactor would scan in ``slim_event(kwargs, response_obj)``, read from
-    LiteLLM's own event where the slim event copies them from (whole containers where it picks keys);
-    None where that takes more than a walk (the answer as an object, an exception's text).
+    LiteLLM's own event where the slim event copies them from (whole containers where it picks keys),
+    but those of the first ``known_messages`` messages (found clean before); None where that takes more
+    than a walk (the answer as an object, an exception's text).
     tests/unit/proxy/test_secret_redaction.py checks the superset over every route's events."""
     slo = kwargs.get(_SLO)
     if not isinstance(slo, dict) or kwargs.get("exception") is not None:
@@ -286,11 +306,11 @@ def _raw_texts(kwargs: Mapping[str, Any], response_obj: Any) -> list[str] | None
         return None  # the slim event holds the response object's dump
     texts: list[str] = []
     found = texts.append
+    messages = _raw_messages(kwargs)
+    _texts(messages[known_messages:] if known_messages else messages, found)
     for key in _RAW_SLO_CONTENT:
         _texts(slo.get(key), found)
     _texts(_mcp_arguments(slo), found)
-    if not slo.get("messages"):
-        _texts(kwargs.get("messages"), found)
     call_type = call_type_of(kwargs)
     family = api_family(call_type)
     if family == "responses" or classify_call(call_type) == "embedding":

@@ -18,13 +18,21 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sigil_sdk import redaction as sdk_redaction
 
+from bench.conversations import conversation
 from sigil_sdk_litellm.mapping import MappingOptions, map_generation
 from sigil_sdk_litellm.problem_log import ProblemLog
+from sigil_sdk_litellm.proxy.clean_texts import CleanTexts
 from sigil_sdk_litellm.proxy.handoff.frames import decode_frame
 from sigil_sdk_litellm.proxy.offload.callback import OffloadingSigilLogger
 from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
 from sigil_sdk_litellm.proxy.redacting_handler import SecretRedactingLogger
-from sigil_sdk_litellm.proxy.secret_redaction import SecretRedactor, _event_texts, _raw_texts, build_secret_redactor
+from sigil_sdk_litellm.proxy.secret_redaction import (
+    SecretRedactor,
+    _event_texts,
+    _raw_texts,
+    _texts,
+    build_secret_redactor,
+)
 from tests.bench_events import bench_events
 from tests.secret_samples import SAMPLES, Sample, sdk_redacts
 from tests.support import (
@@ -205,6 +213,47 @@ def test_a_text_found_clean_is_not_scanned_again_and_a_secret_always_is() -> Non
     }
     assert redactor.redact_texts([*history, "Roll it back."]) == {}
     assert scanned == ["\n".join([*history, secret]), f"{secret}\nRoll it back."]
+
+
+def test_an_agent_chats_history_found_clean_is_not_read_again_and_a_new_secret_always_is() -> None:
+    """Turn by turn, each event's messages found clean are held as a list: the next turn reads only the
+    messages it adds. A secret in an added message (or in a history never found clean) is found every time."""
+    scanned: list[list[str]] = []
+
+    class Recording(SecretRedactor):
+        def redact_texts(self, texts: list[str]) -> dict[str, str]:
+            scanned.append(list(texts))
+            return super().redact_texts(texts)
+
+    redactor = Recording("full")
+    chat_42 = conversation(42)
+    secret = SAMPLES[3].text
+
+    def event(n: int, *, with_secret: bool) -> dict[str, Any]:
+        messages = json.loads(json.dumps(chat_42[:n]))  # parsed anew, as each request
+        if with_secret:
+            messages[17]["content"] += f" my token is {secret}"
+        slo = standard_logging_object(id=f"c{n}", litellm_call_id=f"c{n}", messages=messages)
+        return callback_kwargs(slo, litellm_call_id=f"c{n}", messages=messages)
+
+    for n in range(4, 20):
+        redactor.clean = CleanTexts()  # forget single texts: only the list knowledge remains
+        kwargs = event(n, with_secret=False)
+        assert redactor.holds_no_secret(kwargs, None)
+        every_text = _raw_texts(kwargs, None)
+        assert every_text is not None
+        history = sum(len(_texts_of(message)) for message in chat_42[: n - 1]) if n > 4 else 0
+        assert len(scanned[-1]) == len(every_text) - history > 0, n  # the turn before's messages were not read
+    for n in (18, 19, 30, 42):
+        assert not redactor.holds_no_secret(event(n, with_secret=True), None), n
+    assert redactor.holds_no_secret(event(19, with_secret=False), None)
+    assert len(redactor.conversations) == 1
+
+
+def _texts_of(message: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    _texts(message, found.append)
+    return found
 
 
 def _every_route_event() -> list[tuple[str, dict[str, Any], Any]]:
