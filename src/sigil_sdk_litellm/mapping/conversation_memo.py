@@ -21,7 +21,8 @@ from __future__ import annotations
 import marshal
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from sigil_sdk_litellm.mapping.message_memo import Mapped, plain_json
@@ -44,14 +45,34 @@ class ListBytes(NamedTuple):
     body: bytes
 
 
+_event = threading.local()
+
+
+@contextmanager
+def one_event() -> Iterator[None]:
+    """Within it (one event's handling, on one thread), :func:`list_bytes` of a list is worked out once: the
+    redactor and the mapping both read the request's messages, which do not change meanwhile."""
+    _event.lists = {}
+    try:
+        yield
+    finally:
+        _event.lists = None
+
+
 def list_bytes(items: list[Any]) -> ListBytes | None:
     """``items``' bytes for :class:`PrefixIndex`; None when marshal cannot write them (not plain data)."""
+    lists: dict[int, tuple[list[Any], ListBytes | None]] | None = getattr(_event, "lists", None)
+    if lists is not None and (known := lists.get(id(items))) is not None and known[0] is items:
+        return known[1]
     try:
         body = marshal.dumps(items, 2)[_HEADER:]
         head = len(marshal.dumps(items[:2], 2)) - _HEADER  # where the second message ends in ``body``
+        seen: ListBytes | None = ListBytes((head, body[max(0, head - _KEY_TAIL) : head]), body)
     except (ValueError, RecursionError):
-        return None
-    return ListBytes((head, body[max(0, head - _KEY_TAIL) : head]), body)
+        seen = None
+    if lists is not None:
+        lists[id(items)] = (items, seen)
+    return seen
 
 
 class _Held(Generic[V]):

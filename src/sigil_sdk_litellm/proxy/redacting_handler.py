@@ -17,6 +17,7 @@ from sigil_sdk import Client
 
 from sigil_sdk_litellm.handler import SigilLiteLLMLogger
 from sigil_sdk_litellm.mapping import MappingOptions, call_type_of, carries_nothing, classify_call
+from sigil_sdk_litellm.mapping.conversation_memo import one_event
 from sigil_sdk_litellm.proxy.offload.slim_event import slim_event
 from sigil_sdk_litellm.proxy.secret_redaction import SecretRedactor, report_unredactable
 from sigil_sdk_litellm.recording import ClientRouter, GenerationWriter
@@ -50,15 +51,18 @@ class SecretRedactingLogger(SigilLiteLLMLogger):
             return
         if carries_nothing(kwargs, response_obj):
             return
-        try:
-            redacted = content_redacted(self, kwargs)
-            clean = isinstance(self.redactor, SecretRedactor) and self.redactor.holds_no_secret(kwargs, response_obj)
-        except Exception as exc:  # noqa: BLE001 - telemetry never breaks the host
-            report_unredactable(self.problems, exc)
-            return
-        if clean:  # nothing to redact: LiteLLM's own event maps to what its slim copy would
-            self._recorder.record(kwargs, response_obj, failed=failed, redacted=redacted)
-            return
+        with one_event():  # the redactor and the mapping read the same messages: their bytes once
+            try:
+                redacted = content_redacted(self, kwargs)
+                clean = isinstance(self.redactor, SecretRedactor) and self.redactor.holds_no_secret(
+                    kwargs, response_obj
+                )
+            except Exception as exc:  # noqa: BLE001 - telemetry never breaks the host
+                report_unredactable(self.problems, exc)
+                return
+            if clean:  # nothing to redact: LiteLLM's own event maps to what its slim copy would
+                self._recorder.record(kwargs, response_obj, failed=failed, redacted=redacted)
+                return
         try:
             keys = self.options.agent_name_metadata_keys
             event = self.redactor(slim_event(kwargs, response_obj, redacted=redacted, agent_name_metadata_keys=keys))

@@ -20,6 +20,7 @@ from sigil_sdk_litellm.mapping.conversation_memo import (
     PrefixIndex,
     list_bytes,
     mapped_list,
+    one_event,
 )
 from sigil_sdk_litellm.mapping.message_memo import Mapped, MessageMemo
 
@@ -116,3 +117,15 @@ def test_the_index_stays_within_its_budget_and_holds_a_few_lists_per_beginning()
         mapped_list(index, items, chat._map_item)
     (found,) = {len(held) for held in [index._by_key[list_bytes(same_start[0]).key]]}  # type: ignore[union-attr]
     assert found == PER_KEY
+
+
+def test_within_one_event_a_lists_bytes_are_worked_out_once() -> None:
+    items = parsed(conversation(12))
+    assert list_bytes(items) is not list_bytes(items)  # outside an event: each time anew
+    with one_event():
+        first = list_bytes(items)
+        assert first is not None and list_bytes(items) is first
+        assert list_bytes(list(items)) is not first  # another list (equal content) is its own
+    items[3]["content"] = "changed after the event"
+    after = list_bytes(items)
+    assert after is not None and after.body != first.body
