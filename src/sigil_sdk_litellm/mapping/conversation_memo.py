@@ -21,8 +21,7 @@ from __future__ import annotations
 import marshal
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from sigil_sdk_litellm.mapping.message_memo import Mapped, plain_json
@@ -45,23 +44,26 @@ class ListBytes(NamedTuple):
     body: bytes
 
 
-_event = threading.local()
-
-
-@contextmanager
-def one_event() -> Iterator[None]:
+class _OneEvent(threading.local):
     """Within it (one event's handling, on one thread), :func:`list_bytes` of a list is worked out once: the
-    redactor and the mapping both read the request's messages, which do not change meanwhile."""
-    _event.lists = {}
-    try:
-        yield
-    finally:
-        _event.lists = None
+    redactor and the mapping both read the request's messages, which do not change meanwhile. A class, not
+    a generator: it is entered on every event."""
+
+    lists: dict[int, tuple[list[Any], ListBytes | None]] | None = None
+
+    def __enter__(self) -> None:
+        self.lists = {}
+
+    def __exit__(self, *_: object) -> None:
+        self.lists = None
+
+
+one_event = _OneEvent()
 
 
 def list_bytes(items: list[Any]) -> ListBytes | None:
     """``items``' bytes for :class:`PrefixIndex`; None when marshal cannot write them (not plain data)."""
-    lists: dict[int, tuple[list[Any], ListBytes | None]] | None = getattr(_event, "lists", None)
+    lists = one_event.lists
     if lists is not None and (known := lists.get(id(items))) is not None and known[0] is items:
         return known[1]
     try:

@@ -51,7 +51,7 @@ class SecretRedactingLogger(SigilLiteLLMLogger):
             return
         if carries_nothing(kwargs, response_obj):
             return
-        with one_event():  # the redactor and the mapping read the same messages: their bytes once
+        with one_event:  # the redactor and the mapping read the same messages: their bytes once
             try:
                 redacted = content_redacted(self, kwargs)
                 clean = isinstance(self.redactor, SecretRedactor) and self.redactor.holds_no_secret(

@@ -122,7 +122,7 @@ def test_the_index_stays_within_its_budget_and_holds_a_few_lists_per_beginning()
 def test_within_one_event_a_lists_bytes_are_worked_out_once() -> None:
     items = parsed(conversation(12))
     assert list_bytes(items) is not list_bytes(items)  # outside an event: each time anew
-    with one_event():
+    with one_event:
         first = list_bytes(items)
         assert first is not None and list_bytes(items) is first
         assert list_bytes(list(items)) is not first  # another list (equal content) is its own
