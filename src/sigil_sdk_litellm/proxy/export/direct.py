@@ -41,7 +41,6 @@ from sigil_sdk.validation import validate_generation
 from sigil_sdk_litellm.mapping.generation import GenerationRecord
 from sigil_sdk_litellm.mapping.trace_context import parent_context
 from sigil_sdk_litellm.proxy.export.delivery import DeliveryExporter
-from sigil_sdk_litellm.proxy.export.message_cache import Keys
 from sigil_sdk_litellm.proxy.export.transport import GrpcTransport
 
 logger = logging.getLogger("sigil_sdk_litellm")
@@ -149,7 +148,7 @@ class DirectWriter:
         generation = self._normalized(view, record, call_error)
         generation.metadata[CONTENT_CAPTURE_KEY] = mode.value
         transport = exporter.transport
-        keys = Keys(generation, by_memo=True)  # not metadata_only, no sanitizer: nothing changed them
+        keys = transport.encoder.keys(generation)  # not metadata_only, no sanitizer: nothing changed them
         refused = _refusal(generation, *transport.encoder.unvalidated(generation, keys))
         if refused is not None:
             return refused

@@ -27,6 +27,7 @@ from sigil_sdk.models import Generation, Message, ToolDefinition
 from sigil_sdk.proto_mapping import generation_to_proto
 
 from sigil_sdk_litellm.mapping.message_memo import memo_key
+from sigil_sdk_litellm.proxy.export.input_lists import EncodedList, InputLists
 
 INPUT_FIELD = 11
 OUTPUT_FIELD = 12
@@ -210,17 +211,26 @@ class Keys:
 
     ``by_memo`` only where nothing changed the messages since they were mapped (a copy made to be changed
     has no memo key): the direct writer's path. sigil-sdk changes the Client's copies in place in
-    ``metadata_only`` mode and with sanitizers, and those copies have no key either.
+    ``metadata_only`` mode and with sanitizers, and those copies have no key either. ``known``: the
+    inputs' beginning encoded before as one piece (:mod:`.input_lists`, the same path only); the keys of
+    ``inputs`` are those of the messages after it.
     """
 
-    __slots__ = ("_found", "inputs", "outputs", "tools")
+    __slots__ = ("_found", "by_memo", "inputs", "known", "outputs", "tools")
 
-    def __init__(self, generation: Generation, *, by_memo: bool = False) -> None:
+    def __init__(self, generation: Generation, *, by_memo: bool = False, known: EncodedList | None = None) -> None:
         key = MessageCache.key
-        self.inputs = [key(INPUT_FIELD, message, by_memo=by_memo) for message in generation.input]
+        self.by_memo = by_memo
+        self.known = known
+        after = generation.input[len(known.messages) :] if known is not None else generation.input
+        self.inputs = [key(INPUT_FIELD, message, by_memo=by_memo) for message in after]
         self.outputs = [key(OUTPUT_FIELD, message, by_memo=by_memo) for message in generation.output]
         self.tools = [MessageCache.tool_key(tool) for tool in generation.tools]
         self._found: list[list[Any] | None] | None = None
+
+    @property
+    def known_count(self) -> int:
+        return len(self.known.messages) if self.known is not None else 0
 
     def entries(self, cache: MessageCache) -> list[list[Any] | None]:
         """The cache's entries of the inputs, outputs then tools, looked up once for validation and encoding."""
@@ -234,13 +244,25 @@ class CachingEncoder:
 
     def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
         self.messages = MessageCache(budget)
+        self.lists = InputLists()
+
+    def keys(self, generation: Generation) -> Keys:
+        """The keys of a generation whose messages nothing changed since they were mapped (the direct
+        writer's), its inputs' beginning from the lists encoded before."""
+        return Keys(generation, by_memo=True, known=self.lists.longest(generation.input))
 
     def unvalidated(self, generation: Generation, keys: Keys) -> tuple[list[Message], list[Message]]:
         """The input and output messages of ``generation`` that no validated generation held before."""
         found = keys.entries(self.messages)
         split, end = len(keys.inputs), len(keys.inputs) + len(keys.outputs)
+        skip = keys.known_count
+        inputs = [
+            m for m, entry in zip(generation.input[skip:], found[:split], strict=True) if entry is None or not entry[1]
+        ]
+        if keys.known is not None and not keys.known.validated:
+            inputs = [*generation.input[:skip], *inputs]
         return (
-            [m for m, entry in zip(generation.input, found[:split], strict=True) if entry is None or not entry[1]],
+            inputs,
             [m for m, entry in zip(generation.output, found[split:end], strict=True) if entry is None or not entry[1]],
         )
 
@@ -258,9 +280,14 @@ class CachingEncoder:
         cut = fields_before(rest, INPUT_FIELD)  # fields 11, 12 and 13 follow one another
         entry = self.messages.entry
         pieces = [rest[:cut]]
+        known, skip = keys.known, keys.known_count
+        if known is not None:
+            pieces.append(known.encoded)
+            if validated:
+                known.validated = True
         found = iter(keys.entries(self.messages))
         fields: tuple[tuple[int, list[Any], list[Key | None]], ...] = (
-            (INPUT_FIELD, inputs, keys.inputs),
+            (INPUT_FIELD, inputs[skip:], keys.inputs),
             (OUTPUT_FIELD, outputs, keys.outputs),
             (TOOLS_FIELD, tools, keys.tools),
         )
@@ -273,5 +300,7 @@ class CachingEncoder:
                 if validated and field != TOOLS_FIELD:
                     hit[1] = True
                 pieces.append(hit[0])
+            if field == INPUT_FIELD and keys.by_memo and len(inputs) > skip:
+                self.lists.add(inputs, b"".join(pieces[1:]), validated, replaces=known)
         pieces.append(rest[cut:])
         return b"".join(pieces)

@@ -58,10 +58,13 @@ def record_all(
     writer: DirectWriter | None,
     events: list[tuple[dict[str, Any], bool]],
     problems: dict[str, int] | None = None,
+    transports: list[KeptTransport] | None = None,
 ) -> bytes:
     settings = Settings.from_env({"SIGIL_ENDPOINT": "127.0.0.1:1", "SIGIL_INSECURE": "true", **env})
     delivery = build_delivery(settings)
     transport = KeptTransport()
+    if transports is not None:
+        transports.append(transport)
     delivery.transport = transport
     client = build_client(settings, delivery=delivery)
     client._config.now = lambda: NOW  # both paths fill a missing end time from the same clock
@@ -102,8 +105,11 @@ SETTINGS = {
 def test_the_direct_writer_buffers_the_clients_bytes(env: dict[str, str], trace: bool) -> None:
     events = traced(bench_events()) if trace else bench_events()
     writer = CountingWriter()
-    direct = record_all(env, writer, events)
+    transports: list[KeptTransport] = []
+    direct = record_all(env, writer, events, transports=transports)
     assert writer.taken == len(events)  # every event took the direct path
+    if env.get("SIGIL_CAPTURE_INPUTS") != "false":  # the agent chat's history: one piece encoded before
+        assert transports[0].encoder.lists.hits > 30
     assert direct == record_all(env, None, events)
 
 
