@@ -11,7 +11,7 @@ So the generation, its span and span events, a tool execution's arguments and re
 are all built from redacted text, in either placement, and no secret reaches the disk.
 
 Who the event is about is not content and is left as it is (ids, model, team, key alias, user, tags,
-trace context: e.g. a user id that is an e-mail address stays the user id).
+trace context, the answer's id: e.g. a user id that is an e-mail address stays the user id).
 
 Speed: CPython's ``re`` runs the SDK's 24 patterns one after the other over every text (each starting with
 ``\b``, which defeats its literal search): about 5 ms for a 42-message chat. So all the patterns of the tier
@@ -263,10 +263,21 @@ def _mcp_arguments(slo: dict[str, Any]) -> Any:
     return call.get(_ARGUMENTS) if isinstance(call, dict) else None
 
 
+def _content_texts(key: str, value: Any, found: Callable[[str], None]) -> None:
+    """The texts of the logging object's ``key``: the answer's own id (new each request, so never known
+    clean) says which answer, not what was said, and is left as the other ids are."""
+    if key == "response" and isinstance(value, dict):
+        for field, item in value.items():
+            if field != "id":
+                _texts(item, found)
+        return
+    _texts(value, found)
+
+
 def _slo_texts(slo: dict[str, Any], found: Callable[[str], None]) -> None:
     for key, value in slo.items():
         if key not in _IDENTITY_SLO_KEYS:
-            _texts(value, found)
+            _content_texts(key, value, found)
     _texts(_mcp_arguments(slo), found)
 
 
@@ -309,7 +320,7 @@ def _raw_texts(kwargs: Mapping[str, Any], response_obj: Any, *, known_messages: 
     messages = _raw_messages(kwargs)
     _texts(messages[known_messages:] if known_messages else messages, found)
     for key in _RAW_SLO_CONTENT:
-        _texts(slo.get(key), found)
+        _content_texts(key, slo.get(key), found)
     _texts(_mcp_arguments(slo), found)
     call_type = call_type_of(kwargs)
     family = api_family(call_type)

@@ -250,6 +250,36 @@ def test_an_agent_chats_history_found_clean_is_not_read_again_and_a_new_secret_a
     assert len(redactor.conversations) == 1
 
 
+def test_each_answers_new_id_is_not_scanned_but_its_text_is() -> None:
+    """The answer's id is new with every request: like the other ids it is not content, so an event that
+    differs from the last only by it scans nothing; the answer's text is scanned as before."""
+    redactor = SecretRedactor("full")
+    assert redactor.prefilter is not None
+    scanned: list[str] = []
+    prefilter = redactor.prefilter
+
+    def recording(joined: str) -> Any:
+        scanned.append(joined)
+        return prefilter(joined)
+
+    redactor.prefilter = recording
+
+    def event(ident: str, answer: str) -> dict[str, Any]:
+        choice = {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer}}
+        slo = standard_logging_object(id=ident, response=chat_response(id=ident, choices=[choice]))
+        return callback_kwargs(slo, litellm_call_id=ident)
+
+    assert redactor.holds_no_secret(event("chatcmpl-1", "the port changed"), None)
+    assert len(scanned) == 1 and "chatcmpl-1" not in scanned[0]
+    assert redactor.holds_no_secret(event("chatcmpl-2", "the port changed"), None)
+    assert len(scanned) == 1  # nothing new to scan
+    assert not redactor.holds_no_secret(event("chatcmpl-3", f"use {SAMPLES[3].text}"), None)
+    secret_answer = event("chatcmpl-4", f"use {SAMPLES[3].text}")
+    slim = redactor(slim_event(secret_answer, None, redacted=False))
+    assert SAMPLES[3].body not in json.dumps(slim, default=str)
+    assert slim["standard_logging_object"]["response"]["id"] == "chatcmpl-4"
+
+
 def _texts_of(message: dict[str, Any]) -> list[str]:
     found: list[str] = []
     _texts(message, found.append)
