@@ -11,7 +11,8 @@ strings and the other does not: a miss, never a wrong match.)
 
 :class:`PrefixIndex` keeps, per conversation, the last list seen and a value for it (the mapping's
 messages, or a redactor's "found clean"); :data:`CONVERSATIONS` is the mapping's. Lists are found by
-their first two messages (a system prompt alone is shared by every conversation of an agent); a list
+their first two messages (their length and CRC-32: a system prompt alone is shared by every conversation
+of an agent); a list
 that extends one held replaces it, so a conversation costs its latest turn's bytes, not the sum of its
 turns. Least recently used lists go first past the budget.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import marshal
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -29,19 +31,18 @@ from sigil_sdk_litellm.mapping.message_memo import Mapped, plain_json
 V = TypeVar("V")
 
 MIN_MESSAGES = 4  # shorter lists are mapped message by message as fast
-DEFAULT_BUDGET = 4 << 20  # bytes (bench/message_memo_memory.py --conversations measures it)
+DEFAULT_BUDGET = 4 << 20  # bytes (bench/message_memo_memory.py --lists measures it)
 PER_KEY = 4  # lists held per first two messages (conversations that begin alike)
 ENTRY_OVERHEAD = 300  # the entry, its LRU and key slots
-SLOT_OVERHEAD = 8  # per message: a slot in the entry's list of values
+MESSAGE_OVERHEAD = 600  # a mapped message's objects (bench/message_memo_memory.py --lists measures it)
 _HEADER = 5  # marshal's list header: its type code and length
-_KEY_TAIL = 64  # bytes of the second message's end in the lookup key
 
 
 class ListBytes(NamedTuple):
-    """A list's ``marshal`` bytes without the header, and the key it is found by."""
+    """A list's ``marshal`` bytes (its header first: :data:`_HEADER` bytes), and the key it is found by."""
 
-    key: tuple[int, bytes]
-    body: bytes
+    key: tuple[int, int]
+    data: bytes
 
 
 class _OneEvent(threading.local):
@@ -67,9 +68,9 @@ def list_bytes(items: list[Any]) -> ListBytes | None:
     if lists is not None and (known := lists.get(id(items))) is not None and known[0] is items:
         return known[1]
     try:
-        body = marshal.dumps(items, 2)[_HEADER:]
-        head = len(marshal.dumps(items[:2], 2)) - _HEADER  # where the second message ends in ``body``
-        seen: ListBytes | None = ListBytes((head, body[max(0, head - _KEY_TAIL) : head]), body)
+        data = marshal.dumps(items, 2)  # not sliced: the header is skipped where it is read
+        head = len(marshal.dumps(items[:2], 2))  # where the second message ends in ``data``
+        seen: ListBytes | None = ListBytes((head, zlib.crc32(memoryview(data)[_HEADER:head])), data)
     except (ValueError, RecursionError):
         seen = None
     if lists is not None:
@@ -80,7 +81,7 @@ def list_bytes(items: list[Any]) -> ListBytes | None:
 class _Held(Generic[V]):
     __slots__ = ("body", "cost", "key", "length", "value")
 
-    def __init__(self, key: tuple[int, bytes], body: bytes, length: int, value: V, cost: int) -> None:
+    def __init__(self, key: tuple[int, int], body: bytes, length: int, value: V, cost: int) -> None:
         self.key = key
         self.body = body
         self.length = length
@@ -91,12 +92,17 @@ class _Held(Generic[V]):
 class PrefixIndex(Generic[V]):
     """Lists seen before (their bytes, their length, a value each): the longest a new list begins with."""
 
-    def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
+    def __init__(self, budget: int = DEFAULT_BUDGET, *, content_weight: int = 1, per_message: int = 8) -> None:
         self.budget = budget
+        # counted per list: its bytes times ``content_weight`` (2 where the value keeps the content alive
+        # too) and ``per_message`` bytes a message (its slot; the objects a value alone may keep alive)
+        self.content_weight = content_weight
+        self.per_message = per_message
         self.size = 0
         self.hits = 0  # lists found
         self.known = 0  # the messages they covered
-        self._by_key: dict[tuple[int, bytes], list[_Held[V]]] = {}
+        self.misses = 0  # lists that began with none held
+        self._by_key: dict[tuple[int, int], list[_Held[V]]] = {}
         self._lru: OrderedDict[_Held[V], None] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -105,13 +111,14 @@ class PrefixIndex(Generic[V]):
 
     def longest(self, seen: ListBytes) -> tuple[int, V] | None:
         """(how many messages, the value) of the longest list held that the list of ``seen`` begins with."""
-        body = seen.body
+        data = seen.data
         with self._lock:
             best: _Held[V] | None = None
             for held in self._by_key.get(seen.key, ()):
-                if (best is None or held.length > best.length) and body.startswith(held.body):
+                if (best is None or held.length > best.length) and data.startswith(held.body, _HEADER):
                     best = held
             if best is None:
+                self.misses += 1
                 return None
             self._lru.move_to_end(best)
             self.hits += 1
@@ -120,13 +127,13 @@ class PrefixIndex(Generic[V]):
 
     def add(self, seen: ListBytes, length: int, value: V) -> None:
         """Hold ``value`` for the list of ``seen`` (``length`` messages), in place of the lists it extends."""
-        cost = len(seen.body) + SLOT_OVERHEAD * length + ENTRY_OVERHEAD
+        cost = self.content_weight * len(seen.data) + self.per_message * length + ENTRY_OVERHEAD
         if 4 * cost > self.budget:  # a conversation may not take more than a quarter
             return
         with self._lock:
-            for old in [old for old in self._by_key.get(seen.key, ()) if seen.body.startswith(old.body)]:
+            for old in [old for old in self._by_key.get(seen.key, ()) if seen.data.startswith(old.body, _HEADER)]:
                 self._drop(old)
-            entry = _Held(seen.key, seen.body, length, value, cost)
+            entry = _Held(seen.key, seen.data[_HEADER:], length, value, cost)
             held = self._by_key.setdefault(seen.key, [])
             held.insert(0, entry)
             self._lru[entry] = None
@@ -166,4 +173,10 @@ def mapped_list(
     return mapped
 
 
-CONVERSATIONS: PrefixIndex[list[Mapped]] = PrefixIndex()
+def mapped_lists(budget: int = DEFAULT_BUDGET) -> PrefixIndex[list[Mapped]]:
+    """An index of mapped message lists, counting what it may keep alone: the list's bytes, the texts its
+    messages hold (as many again), and each message's objects."""
+    return PrefixIndex(budget, content_weight=2, per_message=MESSAGE_OVERHEAD)
+
+
+CONVERSATIONS = mapped_lists()
