@@ -1,12 +1,15 @@
 """The gRPC encoder's message cache in memory: what it holds against what it counts, at its bound.
 
-``python -m bench.message_cache_memory [--budget-mib 8] [--conversations 400]``
+``python -m bench.message_cache_memory [--budget-mib 8] [--conversations 400] [--lists]``
 
 Agent chats that never repeat one another (each of its own text, 2 to 42 messages, growing turn by
 turn as an agent resends its history) are encoded until the cache has dropped entries for a while.
 ``tracemalloc`` gives the memory the cache keeps (its entries, their keys and the text the keys
 hold, once the events themselves are gone), printed beside the budget and the cache's own count: the
 cache is bounded if the memory stays at the budget however many conversations go through it.
+``--lists``: the encoder's input lists instead (``export.input_lists``, 4 MiB), on the direct writer's
+path (each turn's history the same message objects), the message cache keeping nothing, so that what the
+lists alone keep (their bytes and their messages) is measured.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 from sigil_sdk import Generation, Message, MessageRole, Part, PartKind, ToolCall, ToolResult
 
 from bench.conversations import conversation
+from sigil_sdk_litellm.proxy.export.input_lists import InputLists
 from sigil_sdk_litellm.proxy.export.message_cache import CachingEncoder
 
 
@@ -61,21 +65,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--budget-mib", type=float, default=8)
     parser.add_argument("--conversations", type=int, default=400)
+    parser.add_argument("--lists", action="store_true", help="the encoder's input lists")
     args = parser.parse_args()
     budget = int(args.budget_mib * (1 << 20))
     chat = conversation(42)
     tracemalloc.start()
     gc.collect()
     base = tracemalloc.get_traced_memory()[0]
-    encoder = CachingEncoder(budget=budget)
+    encoder = CachingEncoder(budget=0 if args.lists else budget)
+    encoder.lists = InputLists(budget if args.lists else 0)
     for index in range(args.conversations):
         history = sdk_messages(chat, f"[conversation {index}] ")
         for turn in range(2, len(history) + 1):  # the agent resends its history every turn
-            encoder.encode(Generation(id=f"g{index}-{turn}", input=history[:turn]))
+            generation = Generation(id=f"g{index}-{turn}", input=history[:turn])
+            if args.lists:  # as the direct writer encodes: its keys, validated
+                encoder.encode(generation, encoder.keys(generation), validated=True)
+            else:
+                encoder.encode(generation)
         if (index + 1) % (args.conversations // 4) == 0:
-            del history
+            del history, generation
             gc.collect()
-            print_held(encoder.messages, index + 1, tracemalloc.get_traced_memory()[0] - base, args.budget_mib)
+            held = tracemalloc.get_traced_memory()[0] - base
+            print_held(encoder.lists if args.lists else encoder.messages, index + 1, held, args.budget_mib)
 
 
 if __name__ == "__main__":

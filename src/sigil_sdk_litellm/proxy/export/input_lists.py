@@ -20,9 +20,11 @@ from sigil_sdk.models import Message
 
 MIN_MESSAGES = 4  # shorter lists are looked up message by message as fast
 LOOK_BACK = 4  # how many messages a turn may have added to a list kept
-DEFAULT_BUDGET = 4 << 20  # bytes of encoded entries (bench/message_cache_memory.py --lists measures it)
+DEFAULT_BUDGET = 4 << 20  # bytes (bench/message_cache_memory.py --lists measures it)
 ENTRY_OVERHEAD = 300  # the entry, its key tuple, the dict slot
-SLOT_OVERHEAD = 16  # per message: its id in the key, its reference in the entry
+# counted per message: its id, its reference, and the objects the entry may keep alive alone (the message's
+# texts are counted as the entry's bytes once more)
+MESSAGE_OVERHEAD = 400
 
 
 class EncodedList:
@@ -35,7 +37,7 @@ class EncodedList:
         self.messages = messages
         self.encoded = encoded
         self.validated = validated
-        self.cost = len(encoded) + SLOT_OVERHEAD * len(messages) + ENTRY_OVERHEAD
+        self.cost = 2 * len(encoded) + MESSAGE_OVERHEAD * len(messages) + ENTRY_OVERHEAD
 
 
 class InputLists:
@@ -45,6 +47,7 @@ class InputLists:
         self.budget = budget
         self.size = 0
         self.hits = 0
+        self.misses = 0
         self._entries: OrderedDict[tuple[int, ...], EncodedList] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -64,6 +67,7 @@ class InputLists:
                     self._entries.move_to_end(found.key)
                     self.hits += 1
                     return found
+            self.misses += 1
         return None
 
     def add(self, inputs: list[Message], encoded: bytes, validated: bool, replaces: EncodedList | None) -> None:
