@@ -1,7 +1,7 @@
 """The whole serving process of the real proxy on one CPU: its CPU per request by thread, and its garbage
 collections, with a do-nothing callback and with ours in process.
 
-``python -m bench.proxy_threads [--configs null inprocess] [--messages 2 42] [--seconds 12] [--repeat 2]``
+``python -m bench.proxy_threads [--configs null inprocess] [--messages 2 42] [--seconds 12] [--repeat 2] [--handler]``
 
 What a 1-CPU pod runs (the proxy's tree pinned to CPU 0; the sink and the load on the others), saturated
 by 16 closed-loop connections with the benchmark's chats. For each run: the serving process's threads'
@@ -101,7 +101,16 @@ def one_run(proxy: Any, body: Path, seconds: float, probe: Path, py_spy: str | N
         "total_us_per_request": sum(groups.values()),
         "gc": collections,
         "longest_full_collection_s": gc_after["longest_full"],
+        "handler_us_per_event": _handler_us(gc_before, gc_after),
     }
+
+
+def _handler_us(before: dict[str, Any], after: dict[str, Any]) -> float | None:
+    """CPU µs per event inside our in-process handler (``--handler``), collections left out."""
+    if "handler" not in after or after["handler"][0] == before["handler"][0]:
+        return None
+    events = after["handler"][0] - before["handler"][0]
+    return round(float(after["handler"][1] - before["handler"][1]) / events * 1e6, 1)
 
 
 def main() -> None:
@@ -111,6 +120,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=12)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--py-spy", help="py-spy, to name the threads as Python does")
+    parser.add_argument("--handler", action="store_true", help="also time our in-process handler in the proxy")
     args = parser.parse_args()
     every = os.sched_getaffinity(0)
     os.sched_setaffinity(0, every - {0} or every)  # this process, the sink and the load: off the proxy's CPU
@@ -120,6 +130,8 @@ def main() -> None:
         tmp = Path(tmpdir)
         probe = tmp / "gc"
         env = {"PYTHONPATH": str(PROBE), "BENCH_GC_PROBE": str(probe)}
+        if args.handler:
+            env["BENCH_HANDLER_PROBE"] = "1"
         for _ in range(args.repeat):
             for config in args.configs:
                 with make_proxy(config, sink.grpc_target, env, cpus=1) as proxy:
@@ -154,6 +166,9 @@ def table(runs: dict[tuple[str, int], list[dict[str, Any]]], configs: list[str],
         counts.append("/".join(str(r["gc"]["2"]["count"]) for r in runs[column]) + f" ({longest:.2f} s)")
     out.append(f"| full collections per run (longest) | {' | '.join(counts)} |")
     out.append(f"| req/s | {' | '.join(median(c, lambda r: r['rps']) for c in columns)} |")
+    if any(row.get("handler_us_per_event") for rows in runs.values() for row in rows):
+        handler = [median(c, lambda r: r.get("handler_us_per_event") or 0.0) for c in columns]
+        out.append(f"| our handler, µs per event (collections left out) | {' | '.join(handler)} |")
     return "\n".join(out)
 
 
