@@ -194,17 +194,23 @@ def test_texts_remembered_as_clean_never_change_what_the_sdk_makes_of_later_even
         assert not any(text in redactor.clean for text in expected)
 
 
-def test_a_text_found_clean_is_not_scanned_again_and_a_secret_always_is() -> None:
-    redactor = SecretRedactor("full")
-    assert redactor.prefilter is not None
-    scanned: list[str] = []
+def _scans_recorded(redactor: SecretRedactor) -> list[str]:
+    """What ``redactor``'s RE2 prefilter is given from now on (the texts joined), one entry a scan."""
     prefilter = redactor.prefilter
+    assert prefilter is not None
+    scanned: list[str] = []
 
     def recording(joined: str) -> Any:
         scanned.append(joined)
         return prefilter(joined)
 
     redactor.prefilter = recording
+    return scanned
+
+
+def test_a_text_found_clean_is_not_scanned_again_and_a_secret_always_is() -> None:
+    redactor = SecretRedactor("full")
+    scanned = _scans_recorded(redactor)
     secret = f"use {SAMPLES[3].text}"
     history = ["You are an SRE assistant.", "Why does the probe fail?", "The port changed."]
     assert redactor.redact_texts([*history, secret]) == {secret: "use [REDACTED:github-pat]"}
@@ -254,15 +260,7 @@ def test_each_answers_new_id_is_not_scanned_but_its_text_is() -> None:
     """The answer's id is new with every request: like the other ids it is not content, so an event that
     differs from the last only by it scans nothing; the answer's text is scanned as before."""
     redactor = SecretRedactor("full")
-    assert redactor.prefilter is not None
-    scanned: list[str] = []
-    prefilter = redactor.prefilter
-
-    def recording(joined: str) -> Any:
-        scanned.append(joined)
-        return prefilter(joined)
-
-    redactor.prefilter = recording
+    scanned = _scans_recorded(redactor)
 
     def event(ident: str, answer: str) -> dict[str, Any]:
         choice = {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer}}
