@@ -201,7 +201,9 @@ def _capture(tmp: Path) -> dict[str, dict[str, Any]]:
 
 
 def _lines(path: Path) -> list[str]:
-    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    """The complete lines of the capture file: a long event may be read while it is being written."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    return text[: text.rfind("\n") + 1].splitlines()
 
 
 def _edge_cases(real: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
