@@ -199,7 +199,7 @@ def map_input_messages(raw: Any) -> tuple[str, list[Message]]:
     elif isinstance(raw, dict):
         raw = [raw]
     items = as_list(raw)
-    mapped = mapped_list(CONVERSATIONS, items, _map_item) if type(items) is list else None
+    mapped = mapped_list(CONVERSATIONS, items, _map_item)
     system: list[str] = []
     messages: list[Message] = []
     for one in mapped if mapped is not None else map(_map_item, items):

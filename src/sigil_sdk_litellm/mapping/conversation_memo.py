@@ -152,17 +152,24 @@ class PrefixIndex(Generic[V]):
             del self._by_key[entry.key]
 
 
+def known_beginning(index: PrefixIndex[V], items: Any) -> tuple[ListBytes, tuple[int, V] | None] | None:
+    """``items``' bytes and :meth:`PrefixIndex.longest` of them in ``index``; None where ``items`` is no list of
+    :data:`MIN_MESSAGES` messages or more that marshal writes (nothing to look up)."""
+    if type(items) is not list or len(items) < MIN_MESSAGES:
+        return None
+    seen = list_bytes(items)
+    return None if seen is None else (seen, index.longest(seen))
+
+
 def mapped_list(
     index: PrefixIndex[list[Mapped]], items: list[Any], map_one: Callable[[Any], Mapped]
 ) -> list[Mapped] | None:
     """``map_one`` of each of ``items`` (a list not to be changed: it may be the one held), those a list held
     in ``index`` began with from it; None when ``items`` is too short or not data marshal writes."""
-    if len(items) < MIN_MESSAGES:
+    beginning = known_beginning(index, items)
+    if beginning is None:
         return None
-    seen = list_bytes(items)
-    if seen is None:
-        return None
-    found = index.longest(seen)
+    seen, found = beginning
     known, prefix = found if found is not None else (0, [])
     if known == len(items):
         return prefix

@@ -43,7 +43,7 @@ from sigil_sdk import (
 )
 
 from sigil_sdk_litellm.mapping.coerce import as_dict
-from sigil_sdk_litellm.mapping.conversation_memo import MIN_MESSAGES, PrefixIndex, list_bytes
+from sigil_sdk_litellm.mapping.conversation_memo import PrefixIndex, known_beginning
 from sigil_sdk_litellm.mapping.event import MCP_CALL_KEY, api_family, call_type_of, classify_call
 from sigil_sdk_litellm.mapping.read_fields import KWARGS_KEYS, SLO_KEYS
 from sigil_sdk_litellm.mapping.trace_context import TRACEPARENT_KEY
@@ -99,8 +99,8 @@ class SecretRedactor:
         the redacted slim event is the slim event, and mapping LiteLLM's own ``kwargs`` gives the same
         generation (the slim event's contract). False: slim it and redact it."""
         messages = _raw_messages(kwargs)
-        seen = list_bytes(messages) if type(messages) is list and len(messages) >= MIN_MESSAGES else None
-        found = self.conversations.longest(seen) if seen is not None else None
+        beginning = known_beginning(self.conversations, messages)
+        seen, found = beginning if beginning is not None else (None, None)
         known = found[0] if found is not None else 0
         texts = _raw_texts(kwargs, response_obj, known_messages=known)
         if texts is None or self.redact_texts(texts):
