@@ -1,5 +1,5 @@
-"""The proxies of the load benchmark (:data:`CONFIGS`: four config files, eight setups), the peer's
-virtualenv, and /proc readings (RSS, CPU)."""
+"""The proxies of the load benchmark (:data:`CONFIGS`: five config files, the other setups by environment
+only), the peer's virtualenv, and /proc readings (RSS, CPU)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ BENCH = ROOT / "bench"
 CONFIGS: dict[str, tuple[Path, str]] = {
     "none": (BENCH / "config_none.yaml", "no callback"),
     "null": (BENCH / "config_null.yaml", "a do-nothing LiteLLM callback"),
+    "burn": (BENCH / "config_burn.yaml", "a callback spending BENCH_BURN_US µs of CPU per event, recording nothing"),
     "ours": (BENCH / "config_ours.yaml", "ours (sigil_callback, default settings)"),
     "spool": (BENCH / "config_ours.yaml", "ours with the disk spool (SIGIL_SPOOL_DIR)"),
     "inprocess": (BENCH / "config_ours.yaml", "ours, SIGIL_RECORDER=inprocess"),

@@ -121,7 +121,7 @@ def test_request_bytes():
 
 
 def test_the_configs_differ_only_in_their_callbacks_line():
-    names = ("none", "null", "ours", "peer")
+    names = ("none", "null", "burn", "ours", "peer")
     texts = {name: (BENCH / f"config_{name}.yaml").read_text().splitlines() for name in names}
     assert len({len(lines) for lines in texts.values()}) == 1
     differing = [i for i, lines in enumerate(zip(*texts.values(), strict=True)) if len(set(lines)) > 1]
@@ -129,6 +129,7 @@ def test_the_configs_differ_only_in_their_callbacks_line():
     assert {texts[name][differing[0]].strip() for name in texts} == {
         "callbacks: []",
         "callbacks: null_callback.sigil_handler",
+        "callbacks: burn_callback.sigil_handler",
         "callbacks: sigil_callback.sigil_handler",
         "callbacks: peer_callback.sigil_handler",
     }
