@@ -16,6 +16,10 @@ whose requests cost more CPU, its recorder's included, serves fewer: the ratio i
 costs in CPU, all of it — conservative for a recorder process, which on a machine with a spare CPU
 runs beside the worker instead. ``--pin worker`` pins only the workers (recorders on the other CPUs);
 an A/A run of it on a quiet machine ranged 0.17-1.05 (cause not found): no measurement.
+
+Two trees of this package side by side: ``--pair inprocess inprocess#b --tree b=/path/to/other/src``, the
+proxy named ``#b`` importing the package from that tree. Run one after the other, two trees measured apart by
+more than they differ: whichever ran first did better, in both orders (docs/cpu-profile.md, *Round five*).
 """
 
 from __future__ import annotations
@@ -194,6 +198,16 @@ def pairs_table(rows: list[dict[str, Any]], labels: dict[str, str]) -> str:
     return "\n".join(out)
 
 
+def tree_env(name: str, trees: dict[str, str]) -> dict[str, str]:
+    """The environment that makes proxy ``name`` ("inprocess#b") import this package from its tree
+    (``--tree b=/path/to/src``), ahead of the installed one."""
+    _, _, suffix = name.partition("#")
+    if suffix not in trees:
+        return {}
+    inherited = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": trees[suffix] + (os.pathsep + inherited if inherited else "")}
+
+
 def main(default_pairs: list[list[str]] | None = None, argv: list[str] | None = None) -> int:
     from sigil_mock_sink.testing import SinkProcess
 
@@ -212,7 +226,15 @@ def main(default_pairs: list[list[str]] | None = None, argv: list[str] | None = 
         default="tree",
         help="one CPU for both proxies' whole trees, recorders included (default), or their workers only; none",
     )
+    parser.add_argument(
+        "--tree",
+        action="append",
+        default=[],
+        metavar="SUFFIX=DIR",
+        help="proxies named NAME#SUFFIX import this package from DIR (PYTHONPATH): two trees side by side",
+    )
     args = parser.parse_args(argv)
+    trees = dict(item.split("=", 1) for item in args.tree)
     # SIGTERM (timeout, kill) unwinds like Ctrl-C, so the proxies and the sink are stopped
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     pairs = [(p[0], p[1]) for p in (args.pair or default_pairs or [["ours", "metrics"]])]
@@ -225,6 +247,7 @@ def main(default_pairs: list[list[str]] | None = None, argv: list[str] | None = 
             name: make_proxy(
                 name.split("#")[0],
                 sink.grpc_target,
+                tree_env(name, trees),
                 spool=Path(tmpdir) / name / "spool",
                 otlp=sink.otlp_http_endpoint,
             )

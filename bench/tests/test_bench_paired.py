@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from bench.paired import PairResult, pairs_table
+import pytest
+
+from bench.paired import PairResult, pairs_table, tree_env
 
 
 def test_geometric_mean_cancels_a_ratio_and_its_inverse() -> None:
@@ -34,3 +36,13 @@ def test_table_row_gives_median_geomean_range_p99_and_worker_cpu() -> None:
 def test_rounds_whose_sink_count_differs_are_flagged() -> None:
     row = PairResult("none", "spool", "short", [1.0, 1.0], [1.0, 1.0], [1.0, 1.0], 1).row()
     assert pairs_table([row], {}).splitlines()[2].endswith("| no (1 rounds) |")
+
+
+def test_a_proxy_of_another_tree_imports_the_package_from_it_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    trees = {"b": "/trees/b/src"}
+    monkeypatch.setenv("PYTHONPATH", "/probe")
+    assert tree_env("inprocess#b", trees) == {"PYTHONPATH": "/trees/b/src:/probe"}
+    monkeypatch.delenv("PYTHONPATH")
+    assert tree_env("inprocess#b", trees) == {"PYTHONPATH": "/trees/b/src"}
+    assert tree_env("inprocess", trees) == {}
+    assert tree_env("inprocess#2", trees) == {}
