@@ -198,6 +198,14 @@ def pairs_table(rows: list[dict[str, Any]], labels: dict[str, str]) -> str:
     return "\n".join(out)
 
 
+def tree_option(text: str) -> tuple[str, str]:
+    """``--tree SUFFIX=DIR`` → (suffix, dir); anything else is argparse's usage error."""
+    suffix, sep, path = text.partition("=")
+    if not sep or not suffix or not path:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected SUFFIX=DIR, e.g. b=/path/to/other/src")
+    return suffix, path
+
+
 def tree_env(name: str, trees: dict[str, str]) -> dict[str, str]:
     """The environment that makes proxy ``name`` ("inprocess#b") import this package from its tree
     (``--tree b=/path/to/src``), ahead of the installed one."""
@@ -230,11 +238,12 @@ def main(default_pairs: list[list[str]] | None = None, argv: list[str] | None = 
         "--tree",
         action="append",
         default=[],
+        type=tree_option,
         metavar="SUFFIX=DIR",
         help="proxies named NAME#SUFFIX import this package from DIR (PYTHONPATH): two trees side by side",
     )
     args = parser.parse_args(argv)
-    trees = dict(item.split("=", 1) for item in args.tree)
+    trees = dict(args.tree)
     # SIGTERM (timeout, kill) unwinds like Ctrl-C, so the proxies and the sink are stopped
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     pairs = [(p[0], p[1]) for p in (args.pair or default_pairs or [["ours", "metrics"]])]

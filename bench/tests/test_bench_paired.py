@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 
 import pytest
 
-from bench.paired import PairResult, pairs_table, tree_env
+from bench.paired import PairResult, pairs_table, tree_env, tree_option
 
 
 def test_geometric_mean_cancels_a_ratio_and_its_inverse() -> None:
@@ -46,3 +47,10 @@ def test_a_proxy_of_another_tree_imports_the_package_from_it_first(monkeypatch: 
     assert tree_env("inprocess#b", trees) == {"PYTHONPATH": "/trees/b/src"}
     assert tree_env("inprocess", trees) == {}
     assert tree_env("inprocess#2", trees) == {}
+
+
+def test_a_tree_option_is_suffix_and_directory() -> None:
+    assert tree_option("b=/trees/b/src") == ("b", "/trees/b/src")
+    for bad in ("b", "=/trees/b/src", "b="):
+        with pytest.raises(argparse.ArgumentTypeError, match="expected SUFFIX=DIR"):
+            tree_option(bad)
